@@ -1,0 +1,12 @@
+"""The command-line interface: thin typer modules over the library's public functions."""
+
+from quicktakes.cli import games as _games  # noqa: F401  (registers commands)
+from quicktakes.cli import reproduce as _reproduce  # noqa: F401
+from quicktakes.cli._app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,69 @@
+"""A checkable claim of the seed, the context its experiment runs in, and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from quicktakes.ledger.trend import Trend
+from quicktakes.ledger.verdict import Verdict
+from quicktakes.rng import derive_seed, make_rng
+
+SEED_AUTHOR = "Olli Järviniemi"
+SEED_SOURCE = "Quick takes by Olli Järviniemi (LessWrong shortform)"
+
+
+class Budget(StrEnum):
+    FAST = "fast"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every experiment gets: the budget and one seed, from which all randomness derives."""
+
+    budget: Budget
+    seed: int
+    claim_id: str = ""
+
+    @property
+    def fast(self) -> bool:
+        return self.budget is Budget.FAST
+
+    def rng(self, *names: str) -> np.random.Generator:
+        """A Generator private to this claim and `names`, so running a subset changes nothing."""
+        return make_rng(self.seed, self.claim_id, *names)
+
+    def subseed(self, *names: str) -> int:
+        return derive_seed(self.seed, self.claim_id, *names) % (2**31)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an experiment returns: its trends, a computed verdict and a one-line finding."""
+
+    verdict: Verdict
+    finding: str
+    measured: str
+    trends: tuple[Trend, ...]
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.trends and self.verdict is not Verdict.ERROR:
+            raise ValueError("evidence needs at least one trend: never a lone number")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable claim: where it comes from, what would make it hold, and how to check it."""
+
+    id: str
+    take: str
+    quote: str
+    holds_if: str
+    run: Callable[[RunContext], Evidence]
+    author: str = SEED_AUTHOR

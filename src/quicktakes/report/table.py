@@ -1,0 +1,37 @@
+"""The terminal summary: claim | the seed says | measured | verdict."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from quicktakes.ledger import Report, Verdict
+
+VERDICT_STYLE = {
+    Verdict.HOLDS: "green",
+    Verdict.PARTLY: "yellow",
+    Verdict.FAILS: "red",
+    Verdict.DISCREPANCY: "magenta",
+    Verdict.INCONCLUSIVE: "cyan",
+    Verdict.ERROR: "bold red",
+}
+
+
+def _short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_table(report: Report) -> Table:
+    table = Table(title=f"quicktakes reproduce  (budget {report.budget}, seed {report.seed})")
+    table.add_column("claim", style="bold", no_wrap=True)
+    table.add_column("the seed says")
+    table.add_column("measured")
+    table.add_column("verdict", no_wrap=True)
+    for r in report.results:
+        v = r.evidence.verdict
+        table.add_row(
+            r.claim.id,
+            _short(f"“{r.claim.quote}”"),
+            r.evidence.measured,
+            f"[{VERDICT_STYLE[v]}]{v}[/]",
+        )
+    return table

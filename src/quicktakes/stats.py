@@ -1,0 +1,31 @@
+"""Interval estimates shared by every experiment family."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion: sane at 0 and n, unlike Wald's."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean with a Student-t interval; a single value gets a degenerate interval."""
+    v = np.asarray(values, dtype=float)
+    m = float(v.mean())
+    if v.size < 2:
+        return (m, m, m)
+    se = float(v.std(ddof=1) / np.sqrt(v.size))
+    if se == 0.0:
+        return (m, m, m)
+    t = float(stats.t.ppf(0.5 + level / 2, v.size - 1))
+    return (m, m - t * se, m + t * se)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from quicktakes.cli import app
+
+
+@pytest.fixture
+def cli() -> Callable[..., object]:
+    """Invoke the real CLI in-process; returns typer's Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):  # noqa: A002
+        return runner.invoke(app, list(args), input=input)
+
+    return invoke
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """Exit code 2, one line on stderr, no traceback, and the fragments in the message."""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    err = result.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: ")
+    assert "Traceback" not in result.output
+    for f in fragments:
+        assert f in err, (f, err)
+
+
+@pytest.fixture
+def one_line_error() -> Callable[..., None]:
+    return assert_one_line_error
