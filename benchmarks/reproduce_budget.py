@@ -1,0 +1,44 @@
+"""Wall time of `quicktakes reproduce --fast` per experiment family, against each issue's budget.
+
+Runs in a fresh interpreter, so import costs (axelrod's ~15 s, torch's) are counted as a user
+pays them. Usage: python benchmarks/reproduce_budget.py [FAMILY ...]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGETS: dict[str, tuple[float, list[str]]] = {
+    "games": (60.0, ["games.lottery", "games.ipd-rounds", "games.newcomb-iterated"]),
+    "reward": (90.0, ["reward.policy", "reward.values", "reward.steering"]),
+}
+
+
+def measure(claims: list[str]) -> float:
+    exe = Path(sys.executable).with_name("quicktakes")
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run(
+            [str(exe), "reproduce", *claims, "--fast", "--out", out],
+            check=True,
+            capture_output=True,
+        )
+        return time.perf_counter() - start
+
+
+def main(families: list[str]) -> None:
+    for family in families or list(BUDGETS):
+        budget, claims = BUDGETS[family]
+        wall = measure(claims)
+        print(
+            f"{family}: reproduce --fast ({len(claims)} claims) {wall:.1f} s; "
+            f"budget {budget:.0f} s; budget/measured = {budget / wall:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,129 @@
+"""`quicktakes qlearn` and `quicktakes steer`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from quicktakes.cli._app import app
+from quicktakes.cli.output import JSON_OPTION, emit_json
+from quicktakes.config import validated
+from quicktakes.errors import ConfigError
+from quicktakes.reward.qlearning import QLearningConfig
+from quicktakes.reward.steering import SteeringConfig, steer
+from quicktakes.reward.toolkit import QLearnRun, qlearn
+
+
+def _progress() -> Progress:
+    return Progress(console=Console(stderr=True), transient=True)
+
+
+@app.command("qlearn")
+def qlearn_cmd(
+    mdp: str = typer.Option(
+        "random", help="random | FrozenLake-v1 | FrozenLake8x8-v1 | Taxi-v3 | CliffWalking-v0"
+    ),
+    target: str = typer.Option("policy", help="policy | values"),
+    construction: str = typer.Option("seed", help="seed (r=1{a=pi*}) | inverse-bellman"),
+    steps: int = typer.Option(200_000, help="updates per MDP"),
+    batch: int = typer.Option(100, help="MDPs (or environment copies) in the batch"),
+    gamma: float = typer.Option(0.9, help="discount factor in [0, 1)"),
+    exploration: str = typer.Option("uniform", help="uniform | epsilon-greedy"),
+    p_terminate: float = typer.Option(0.0, help="random MDPs: mean chance an action ends it"),
+    seed: int = typer.Option(0),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Q-learning with a designed reward: does it reach the target policy or values?"""
+    q = validated(QLearningConfig, gamma=gamma, exploration=exploration)
+    run = validated(
+        QLearnRun,
+        mdp=mdp,
+        target=target,
+        construction=construction,
+        steps=steps,
+        batch=batch,
+        p_terminate=p_terminate,
+        q=q,
+        seed=seed,
+    )
+    with _progress() as progress:
+        task = progress.add_task("Q-learning", total=run.steps)
+        result = qlearn(run, on_progress=lambda s: progress.update(task, completed=s))
+    if as_json:
+        emit_json(dataclasses.asdict(result) | {"config": run.model_dump()})
+        return
+    label = (
+        "worst fraction of states greedy = pi*"
+        if run.target == "policy"
+        else "worst max|Q-Q*|/max|Q*|"
+    )
+    t = Table("updates", label, "batch mean", title=f"{run.mdp}, target {run.target}")
+    for s, w, m in zip(result.steps, result.metric, result.mean_metric, strict=True):
+        t.add_row(f"{s:,}", f"{w:.4g}", f"{m:.4g}")
+    Console().print(t)
+    typer.echo(f"exact value iteration on the designed reward: {result.value_iteration:.4g}")
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(h) for h in text.split(",") if h.strip())
+    except ValueError:
+        raise ConfigError(f"--hidden must be comma-separated integers, got {text!r}") from None
+
+
+@app.command("steer")
+def steer_cmd(
+    hidden: str = typer.Option("4", help="hidden widths, e.g. 16,16 ('' for a linear model)"),
+    inputs: int = typer.Option(2, help="input dimension"),
+    rounds: int = typer.Option(30, help="rounds of N single-pair SGD steps"),
+    positive_rates: bool = typer.Option(False, "--positive-rates", help="only positive rates"),
+    seed: int = typer.Option(0),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Steer an MLP's weights to a random target with chosen pairs and learning rates."""
+    cfg = validated(
+        SteeringConfig,
+        hidden=_hidden(hidden),
+        inputs=inputs,
+        rounds=rounds,
+        positive_rates=positive_rates,
+    )
+    with _progress() as progress:
+        task = progress.add_task("steering", total=cfg.rounds)
+        result = steer(
+            cfg,
+            torch.Generator().manual_seed(seed),
+            on_round=lambda r, d: progress.update(task, completed=r),
+        )
+    if as_json:
+        emit_json(
+            dataclasses.asdict(result) | {"config": cfg.model_dump(), "reached": result.reached}
+        )
+        return
+    t = Table(
+        "round",
+        "||θ-θ*||/||θ0-θ*||",
+        "eps",
+        "cond(G)",
+        "negative rates",
+        title=f"P={result.parameters}, {result.pairs_per_round} pairs per round",
+    )
+    for i, d in enumerate(result.distance[1:]):
+        t.add_row(
+            str(i + 1),
+            f"{d:.3e}",
+            f"{result.eps[i]:.2g}",
+            f"{result.condition[i]:.2e}",
+            str(result.negative_rates[i]),
+        )
+    Console().print(t)
+    status = "reached" if result.reached else ("stalled" if result.stalled else "not reached")
+    typer.echo(
+        f"{status} {cfg.tol:g} after {len(result.distance) - 1} rounds "
+        f"({result.rejected} rounds undone)"
+    )

@@ -1,0 +1,57 @@
+"""Reward design: rewards that make Q-learning converge to a chosen policy or chosen values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quicktakes.errors import ConfigError
+from quicktakes.reward.mdp import MDPBatch
+
+
+def reward_for_policy(policy: np.ndarray, actions: int) -> np.ndarray:
+    """The seed's construction: r(s, a) = 1 if a = pi*(s), else 0.
+
+    In a continuing MDP every state's value is then 1/(1 - gamma), so pi*(s) wins by exactly 1.
+    Where actions can end the episode that no longer holds: see `policy_margin`.
+    """
+    policy = np.asarray(policy)
+    if policy.ndim != 2:
+        raise ConfigError(f"target policy must have shape (batch, states), got {policy.shape}")
+    if policy.min() < 0 or policy.max() >= actions:
+        raise ConfigError(f"target policy actions must be in [0, {actions})")
+    return np.eye(actions)[policy]
+
+
+def reward_for_values(mdp: MDPBatch, Q_target: np.ndarray, gamma: float) -> np.ndarray:
+    """Inverse Bellman: r(s,a) = Q*(s,a) - gamma sum_s' P(s'|s,a) max_a' Q*(s',a').
+
+    Terminal outcomes carry no continuation, so their gamma term is simply absent from P.
+    """
+    if Q_target.shape != mdp.shape:
+        raise ConfigError(f"target values must have shape {mdp.shape}, got {Q_target.shape}")
+    if not (0.0 <= gamma < 1.0):
+        raise ConfigError(f"gamma must be in [0, 1), got {gamma}")
+    V = Q_target.max(axis=2)
+    return Q_target - gamma * np.einsum("bsao,bo->bsa", mdp.P, V)
+
+
+def values_for_policy(policy: np.ndarray, actions: int, margin: float = 1.0) -> np.ndarray:
+    """A target Q* whose greedy policy is pi* with the given margin in every state."""
+    return margin * np.eye(actions)[np.asarray(policy)]
+
+
+def policy_margin(Q: np.ndarray, policy: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """min over active states of Q(s, pi*(s)) - max_{a != pi*(s)} Q(s, a), per MDP."""
+    chosen = np.take_along_axis(Q, policy[..., None], axis=2)[..., 0]
+    others = np.where(np.eye(Q.shape[2], dtype=bool)[policy], -np.inf, Q).max(axis=2)
+    gap = np.where(active, chosen - others, np.inf)
+    return np.asarray(gap.min(axis=1))
+
+
+def matches(Q: np.ndarray, policy: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Fraction of active states whose greedy action is pi*(s), per MDP (ties count as misses)."""
+    margin = np.take_along_axis(Q, policy[..., None], axis=2)[..., 0] - np.where(
+        np.eye(Q.shape[2], dtype=bool)[policy], -np.inf, Q
+    ).max(axis=2)
+    hit = (margin > 0) & active
+    return np.asarray(hit.sum(axis=1) / active.sum(axis=1))

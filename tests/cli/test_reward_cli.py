@@ -1,0 +1,43 @@
+import json
+
+import pytest
+
+
+def test_qlearn_json_reaches_the_target_policy_on_random_mdps(cli):
+    r = cli("qlearn", "--mdp", "random", "--steps", "20000", "--batch", "50", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["metric"][-1] == 1.0
+    assert data["value_iteration"] == 1.0
+
+
+def test_qlearn_values_on_frozen_lake(cli):
+    r = cli("qlearn", "--mdp", "FrozenLake-v1", "--target", "values", "--steps", "30000",
+            "--batch", "4", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["value_iteration"] < 1e-9
+    assert data["metric"][-1] < data["metric"][0]
+
+
+def test_steer_table(cli):
+    r = cli("steer", "--hidden", "", "--rounds", "10")
+    assert r.exit_code == 0, r.output
+    assert "reached" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("qlearn", "--gamma", "1.0"), "gamma"),
+        (("qlearn", "--gamma", "-0.1"), "gamma"),
+        (("qlearn", "--mdp", "Pong-v5"), "Pong-v5"),
+        (("qlearn", "--target", "vibes"), "target"),
+        (("qlearn", "--steps", "0"), "steps"),
+        (("steer", "--hidden", "a,b"), "--hidden"),
+        (("steer", "--rounds", "0"), "rounds"),
+        (("steer", "--hidden", "0"), "hidden"),
+    ],
+)
+def test_bad_parameters_exit_2(cli, one_line_error, args, fragment):
+    one_line_error(cli(*args), fragment)
