@@ -17,5 +17,8 @@ def validated(model: type[M], **values: Any) -> M:
         return model(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or model.__name__
-        raise ConfigError(f"{field}: {err['msg']} (got {err.get('input')!r})") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:
+            raise ConfigError(msg) from None
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{field}: {msg} (got {err.get('input')!r})") from None

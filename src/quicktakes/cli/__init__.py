@@ -3,6 +3,7 @@
 from quicktakes.cli import games as _games  # noqa: F401  (registers commands)
 from quicktakes.cli import reproduce as _reproduce  # noqa: F401
 from quicktakes.cli import reward as _reward  # noqa: F401
+from quicktakes.cli import trial as _trial  # noqa: F401
 from quicktakes.cli._app import app
 
 

@@ -1,0 +1,327 @@
+"""The planned analysis of an N-of-1 trial: per-arm summaries, randomization tests, effect
+sizes with intervals, a Bayesian posterior, and how many more days 80% power needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from quicktakes.nof1 import randomization as rt
+from quicktakes.nof1.protocol import Protocol, draw_schedule
+
+
+@dataclass(frozen=True)
+class Day:
+    """One planned day: its arm, its current value (if any), and why it is excluded (if so)."""
+
+    index: int
+    date: dt.date
+    arm: str
+    value: float | None = None
+    onset: str | None = None
+    note: str | None = None
+    excluded: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialData:
+    protocol: Protocol
+    schedule: tuple[int, ...]
+    days: tuple[Day, ...]
+
+    def analysed(self) -> list[Day]:
+        """Days with a value and no exclusion, in date order."""
+        return [d for d in self.days if d.value is not None and d.excluded is None]
+
+
+def apply_rules(p: Protocol, day: Day) -> str | None:
+    """The pre-registered exclusion a day falls under, if any."""
+    rules = p.exclusions
+    if rules.onset_before and day.onset:
+        onset = dt.datetime.fromisoformat(day.onset)
+        if onset.time() < dt.time.fromisoformat(rules.onset_before) and onset.hour >= 12:
+            return f"pre-registered: sleep onset {onset:%H:%M} before {rules.onset_before}"
+    if rules.value_above is not None and day.value is not None and day.value > rules.value_above:
+        return f"pre-registered: value {day.value:g} above {rules.value_above:g}"
+    return None
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    arm: str
+    n: int
+    mean: float | None
+    median: float | None
+    sd: float | None
+
+
+@dataclass(frozen=True)
+class Effect:
+    name: str
+    estimate: float
+    lo: float
+    hi: float
+    method: str
+
+
+@dataclass
+class Analysis:
+    arms: list[ArmSummary]
+    contrast: str
+    direction: str
+    contrast_test: rt.TestResult
+    omnibus: rt.TestResult | None
+    pairwise: list[dict[str, Any]]
+    effects: list[Effect]
+    posterior: dict[str, Any]
+    power: dict[str, Any] = field(default_factory=dict)
+    excluded: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(arm: str, v: np.ndarray) -> ArmSummary:
+    if v.size == 0:
+        return ArmSummary(arm, 0, None, None, None)
+    sd = float(v.std(ddof=1)) if v.size > 1 else None
+    return ArmSummary(arm, int(v.size), float(v.mean()), float(np.median(v)), sd)
+
+
+def hodges_lehmann(a: np.ndarray, b: np.ndarray) -> float:
+    """Median of all pairwise differences b_j - a_i: the shift estimate of the rank test."""
+    return float(np.median(np.subtract.outer(b, a)))
+
+
+def bootstrap_effects(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, reps: int = 4_000
+) -> list[Effect]:
+    """Difference in means and medians and the Hodges-Lehmann shift (b minus a), each with a
+    95% percentile-bootstrap interval resampling within arms."""
+    ia = rng.integers(a.size, size=(reps, a.size))
+    ib = rng.integers(b.size, size=(reps, b.size))
+    ra, rb = a[ia], b[ib]
+    hl = np.array([hodges_lehmann(x, y) for x, y in zip(ra[:1000], rb[:1000], strict=True)])
+    out = []
+    for name, est, boot in (
+        ("difference in means", b.mean() - a.mean(), rb.mean(1) - ra.mean(1)),
+        ("difference in medians", np.median(b) - np.median(a), np.median(rb, 1) - np.median(ra, 1)),
+        ("Hodges-Lehmann shift", hodges_lehmann(a, b), hl),
+    ):
+        lo, hi = np.quantile(boot, [0.025, 0.975])
+        out.append(
+            Effect(
+                name,
+                float(est),
+                float(min(lo, est)),
+                float(max(hi, est)),
+                "95% percentile bootstrap",
+            )
+        )
+    return out
+
+
+def hurdle_posterior_mean(v: np.ndarray, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """Posterior draws of an arm's mean under a hurdle log-normal model.
+
+    Zeros ~ Bernoulli(pi), pi ~ Beta(1, 1). Positive values: log y ~ Normal(mu, sigma^2) with
+    a weak Normal-Inverse-Gamma prior (mu0 = log 10, kappa0 = 0.1, alpha0 = 2, beta0 = 1).
+    Arm mean = (1 - pi) exp(mu + sigma^2 / 2). Right-skewed with exact zeros, like sleep latency.
+    """
+    zeros = int((v <= 0).sum())
+    pos = np.log(v[v > 0])
+    n = pos.size
+    pi = rng.beta(1 + zeros, 1 + n, size=draws)
+    mu0, k0, a0, b0 = np.log(10.0), 0.1, 2.0, 1.0
+    mean = pos.mean() if n else mu0
+    ss = float(((pos - mean) ** 2).sum()) if n else 0.0
+    kn, an = k0 + n, a0 + n / 2
+    mun = (k0 * mu0 + n * mean) / kn
+    bn = b0 + 0.5 * ss + k0 * n * (mean - mu0) ** 2 / (2 * kn)
+    sigma2 = 1.0 / rng.gamma(an, 1.0 / bn, size=draws)
+    mu = rng.normal(mun, np.sqrt(sigma2 / kn))
+    return np.asarray((1 - pi) * np.exp(mu + sigma2 / 2))
+
+
+def posterior(
+    a: np.ndarray, b: np.ndarray, smallest: float, rng: np.random.Generator, draws: int = 20_000
+) -> dict[str, Any]:
+    diff = hurdle_posterior_mean(b, rng, draws) - hurdle_posterior_mean(a, rng, draws)
+    lo, med, hi = np.quantile(diff, [0.025, 0.5, 0.975])
+    return {
+        "model": "hurdle log-normal per arm; see hurdle_posterior_mean",
+        "p_effect_above_smallest": float((diff > smallest).mean()),
+        "p_effect_positive": float((diff > 0).mean()),
+        "median": float(med),
+        "lo": float(lo),
+        "hi": float(hi),
+        "smallest_effect": smallest,
+    }
+
+
+def contrast_groups(data: TrialData) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Values of the contrast's two groups, oriented so 'b > a' means group A is better."""
+    p = data.protocol
+    group_a, group_b = p.contrast
+    days = data.analysed()
+    a = np.array([d.value for d in days if d.arm in group_a], dtype=float)
+    b = np.array([d.value for d in days if d.arm in group_b], dtype=float)
+    name = f"{' + '.join(group_a)} vs {' + '.join(group_b)}"
+    if p.lower_is_better:
+        return a, b, name, f"{'/'.join(group_b)} higher (worse) than {'/'.join(group_a)}"
+    return b, a, name, f"{'/'.join(group_a)} higher (better) than {'/'.join(group_b)}"
+
+
+def analyze(data: TrialData, rng: np.random.Generator, with_power: bool = True) -> Analysis:
+    p = data.protocol
+    days = data.analysed()
+    by_arm = {arm: np.array([d.value for d in days if d.arm == arm], dtype=float) for arm in p.arms}
+    present = [arm for arm in p.arms if by_arm[arm].size]
+    a, b, name, direction = contrast_groups(data)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("both sides of the contrast need at least one analysed day")
+    if p.scheme == "simple" and not p.max_run:
+        contrast_test = rt.contrast(a, b, "b>a")
+    else:
+        contrast_test = _schedule_contrast(data, rng)
+    omnibus = rt.omnibus([by_arm[x] for x in present]) if len(present) >= 2 else None
+    pairs = [(x, y) for i, x in enumerate(present) for y in present[i + 1 :]]
+    raw = [rt.contrast(by_arm[x], by_arm[y], "two-sided").p_value for x, y in pairs]
+    adjusted = rt.holm(raw) if raw else []
+    pairwise = [
+        {
+            "arms": f"{x} vs {y}",
+            "diff_in_means": float(by_arm[y].mean() - by_arm[x].mean()),
+            "p_value": pr,
+            "p_holm": ph,
+        }
+        for (x, y), pr, ph in zip(pairs, raw, adjusted, strict=True)
+    ]
+    effects = bootstrap_effects(a, b, rng)
+    post = posterior(a, b, p.smallest_effect, rng)
+    excluded = [
+        {"date": d.date.isoformat(), "arm": d.arm, "reason": d.excluded}
+        for d in data.days
+        if d.excluded
+    ]
+    result = Analysis(
+        [summarize(arm, by_arm[arm]) for arm in p.arms],
+        name,
+        direction,
+        contrast_test,
+        omnibus,
+        pairwise,
+        effects,
+        post,
+        excluded=excluded,
+    )
+    if with_power:
+        result.power = extra_days_for_power(data, rng)
+    return result
+
+
+def _schedule_contrast(data: TrialData, rng: np.random.Generator) -> rt.TestResult:
+    """Blocks or max-run: redraw the whole schedule the way it was drawn."""
+    p = data.protocol
+    days = data.analysed()
+    index = np.array([d.index for d in days])
+    values = np.array([d.value for d in days], dtype=float)
+    group_a = {p.arms.index(x) for x in p.contrast[0]}
+    sign = 1.0 if p.lower_is_better else -1.0
+
+    def stat(labels: np.ndarray) -> float:
+        in_a = np.isin(labels, list(group_a))
+        if in_a.all() or not in_a.any():
+            return -np.inf
+        return float(sign * (values[~in_a].mean() - values[in_a].mean()))
+
+    labels = np.array([p.arms.index(d.arm) for d in days])
+    seeds = rng.integers(2**63 - 1, size=1)
+    child = np.random.default_rng(seeds[0])
+    return rt.schedule_test(
+        values,
+        labels,
+        stat,
+        lambda g: np.array(
+            draw_schedule(p, days=int(index.max()) + 1, seed=int(g.integers(2**63 - 1)))
+        )[index],
+        child,
+        draws=2_000,
+    )
+
+
+POWER_GRID: tuple[int, ...] = (0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730)
+
+
+def extra_days_for_power(
+    data: TrialData,
+    rng: np.random.Generator,
+    target: float = 0.8,
+    sims: int = 300,
+    perms: int = 300,
+    grid: Sequence[int] = POWER_GRID,
+) -> dict[str, Any]:
+    """Power of the primary contrast at the smallest effect of interest, by simulation.
+
+    Each simulated trial keeps the real schedule (the committed one, extended the same way past
+    the planned days), draws each day's outcome as the pooled observed residuals resampled
+    around group centres `smallest_effect` apart, clips to the allowed range, and runs the
+    contrast's randomization test (Monte Carlo, `perms` relabelings).
+    """
+    p = data.protocol
+    a, b, _, _ = contrast_groups(data)
+    resid = np.concatenate([a - a.mean(), b - b.mean()]) if a.size and b.size else np.zeros(1)
+    base = float(np.concatenate([a, b]).mean())
+    effect = p.smallest_effect
+    observed_days = len(data.analysed())
+    last_day = max((d.index for d in data.analysed()), default=-1)
+    group_a = {p.arms.index(x) for x in p.contrast[0]}
+    curve = []
+    needed = None
+    for extra in grid:
+        future = draw_schedule(p, days=last_day + 1 + extra)[last_day + 1 :]
+        arms = [p.arms.index(d.arm) for d in data.analysed()] + future
+        in_a = np.isin(np.array(arms), list(group_a))
+        # Orient so that the alternative is "b above a" in the contrast's terms.
+        in_low = in_a if p.lower_is_better else ~in_a
+        n = in_a.size
+        if in_low.all() or not in_low.any():
+            curve.append({"extra_days": extra, "power": 0.0})
+            continue
+        centre = np.where(in_low, base - effect / 2, base + effect / 2)
+        sim = np.clip(centre + rng.choice(resid, size=(sims, n)), p.minimum, p.maximum)
+        power = _simulated_power(sim, in_low, perms, p.alpha, rng)
+        curve.append({"extra_days": extra, "power": power})
+        if needed is None and power >= target:
+            needed = extra
+    return {
+        "target": target,
+        "smallest_effect": effect,
+        "analysed_days": observed_days,
+        "extra_days_needed": needed,
+        "curve": curve,
+        "method": f"{sims} simulated trials x {perms} relabelings, real schedule",
+    }
+
+
+def _simulated_power(
+    sim: np.ndarray, in_low: np.ndarray, perms: int, alpha: float, rng: np.random.Generator
+) -> float:
+    """Fraction of simulated trials whose one-sided Monte Carlo randomization p <= alpha."""
+    n_low = int(in_low.sum())
+    n = in_low.size
+
+    def stat(x: np.ndarray, low: np.ndarray) -> np.ndarray:
+        s_low = (x * low).sum(-1)
+        return np.asarray((x.sum(-1) - s_low) / (n - n_low) - s_low / n_low)
+
+    observed = stat(sim, in_low)
+    labels = rng.permuted(np.tile(in_low, (perms, 1)), axis=1)  # shared relabelings
+    lab = labels.astype(float)
+    null = (sim @ (1 - lab).T) / (n - n_low) - (sim @ lab.T) / n_low  # (sims, perms)
+    p = (1 + (null >= observed[:, None] - 1e-12).sum(1)) / (1 + perms)
+    return float((p <= alpha).mean())

@@ -1,0 +1,119 @@
+"""The trial store: one SQLite file, recorded migrations, WAL, one transaction per command.
+
+Nothing is ever deleted or edited in place: a replaced value, a revised protocol or an exclusion
+is a new row, so the history of every day stays readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import platformdirs
+
+from quicktakes.errors import StoreError
+
+ENV_DB = "QUICKTAKES_DB"
+
+
+def default_path() -> Path:
+    env = os.environ.get(ENV_DB)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("quicktakes")) / "trials.db"
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE trials (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE protocol_versions (
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            version INTEGER NOT NULL,
+            protocol TEXT NOT NULL,
+            schedule TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (trial_id, version)
+        );
+        CREATE TABLE observations (
+            id INTEGER PRIMARY KEY,
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            day TEXT NOT NULL,
+            value REAL,
+            onset TEXT,
+            note TEXT,
+            source TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            superseded_by INTEGER REFERENCES observations(id)
+        );
+        CREATE INDEX observations_current ON observations(trial_id, day)
+            WHERE superseded_by IS NULL;
+        CREATE TABLE exclusions (
+            id INTEGER PRIMARY KEY,
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            day TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+"""Append-only: a shipped migration is never edited, only followed by a new one."""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    for m in MIGRATIONS:
+        if m.__name__ not in done:
+            with db:
+                m(db)
+                db.execute("INSERT INTO _migrations VALUES (?, ?)", (m.__name__, now()))
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def connect(path: Path | None = None, create: bool = True) -> sqlite3.Connection:
+    """Open (and migrate) the store; a corrupt or unreadable file is a StoreError."""
+    path = path or default_path()
+    if not create and not path.exists():
+        raise StoreError(f"no trial database at {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA busy_timeout = 5000")
+        migrate(db)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise StoreError(f"cannot open trial database {path}: {exc}") from None
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One atomic unit: everything inside commits together or not at all."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

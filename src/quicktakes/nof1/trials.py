@@ -1,0 +1,418 @@
+"""Trial operations over the store: each public function is one command, one transaction."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from quicktakes.config import validated
+from quicktakes.errors import ConfigError, UnknownNameError
+from quicktakes.nof1.analysis import Day, TrialData, analyze, apply_rules
+from quicktakes.nof1.protocol import Protocol, commitment, draw_schedule
+from quicktakes.nof1.store import now, transaction
+
+
+@dataclass(frozen=True)
+class Committed:
+    trial_id: int
+    protocol: Protocol
+    schedule: list[int]
+    sha256: str
+    version: int
+
+
+def create(db: sqlite3.Connection, **fields: Any) -> Committed:
+    """Freeze a protocol, draw its schedule from its seed, and store the commitment."""
+    p = validated(Protocol, **fields)
+    schedule = draw_schedule(p)
+    sha = commitment(p, schedule)
+    with transaction(db):
+        if db.execute("SELECT 1 FROM trials WHERE name = ?", (p.name,)).fetchone():
+            raise ConfigError(f"a trial named {p.name!r} already exists")
+        cur = db.execute("INSERT INTO trials (name, created_at) VALUES (?, ?)", (p.name, now()))
+        trial_id = int(cur.lastrowid or 0)
+        db.execute(
+            "INSERT INTO protocol_versions VALUES (?, 1, ?, ?, ?, 'created', ?)",
+            (trial_id, json.dumps(p.canonical()), json.dumps(schedule), sha, now()),
+        )
+    return Committed(trial_id, p, schedule, sha, 1)
+
+
+def load(db: sqlite3.Connection, name: str, version: int | None = None) -> Committed:
+    row = db.execute("SELECT id FROM trials WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        names = [r[0] for r in db.execute("SELECT name FROM trials ORDER BY name")]
+        known = f"; trials: {', '.join(names)}" if names else "; no trials yet"
+        raise UnknownNameError(f"unknown trial {name!r}{known}")
+    q = "SELECT * FROM protocol_versions WHERE trial_id = ?"
+    args: tuple[Any, ...] = (row["id"],)
+    if version is not None:
+        q += " AND version = ?"
+        args += (version,)
+    v = db.execute(q + " ORDER BY version DESC LIMIT 1", args).fetchone()
+    if v is None:
+        raise UnknownNameError(f"trial {name!r} has no version {version}")
+    p = Protocol.model_validate_json(v["protocol"])
+    return Committed(row["id"], p, json.loads(v["schedule"]), v["sha256"], v["version"])
+
+
+def amend(db: sqlite3.Connection, name: str, reason: str, **changes: Any) -> Committed:
+    """A new recorded protocol version; the schedule's past days cannot change."""
+    current = load(db, name)
+    fields = {**current.protocol.canonical(), **{k: v for k, v in changes.items() if v is not None}}
+    p = validated(Protocol, **fields)
+    schedule = draw_schedule(p)
+    n = min(len(schedule), len(current.schedule))
+    if p.seed != current.protocol.seed or schedule[:n] != current.schedule[:n]:
+        raise ConfigError("an amendment may not change the arms already drawn")
+    sha = commitment(p, schedule)
+    with transaction(db):
+        db.execute(
+            "INSERT INTO protocol_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                current.trial_id,
+                current.version + 1,
+                json.dumps(p.canonical()),
+                json.dumps(schedule),
+                sha,
+                reason,
+                now(),
+            ),
+        )
+    return Committed(current.trial_id, p, schedule, sha, current.version + 1)
+
+
+def verify(db: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
+    """Re-derive every version's schedule from its protocol and recompute its SHA-256."""
+    trial = load(db, name)
+    out = []
+    for v in db.execute(
+        "SELECT * FROM protocol_versions WHERE trial_id = ? ORDER BY version", (trial.trial_id,)
+    ):
+        p = Protocol.model_validate_json(v["protocol"])
+        stored_schedule = json.loads(v["schedule"])
+        derived = draw_schedule(p)
+        sha = commitment(p, derived)
+        out.append(
+            {
+                "version": v["version"],
+                "stored": v["sha256"],
+                "recomputed": sha,
+                "schedule_matches": derived == stored_schedule,
+                "ok": sha == v["sha256"] and derived == stored_schedule,
+            }
+        )
+    return out
+
+
+def _parse_date(text: str | None, default: dt.date) -> dt.date:
+    if text is None:
+        return default
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _day_index(p: Protocol, date: dt.date, today: dt.date) -> int:
+    if date > today:
+        raise ConfigError(f"{date} is in the future")
+    i = p.day_of(date)
+    if not 0 <= i < p.days:
+        raise ConfigError(f"{date} is outside the trial ({p.start} to {p.date_of(p.days - 1)})")
+    return i
+
+
+def today_arm(db: sqlite3.Connection, name: str, at: dt.datetime) -> dict[str, Any]:
+    """Today's arm, revealed only from the assignment time on; the schedule never re-rolls."""
+    t = load(db, name)
+    p = t.protocol
+    i = p.day_of(at.date())
+    if not 0 <= i < p.days:
+        raise ConfigError(
+            f"{at.date()} is outside the trial ({p.start} to {p.date_of(p.days - 1)})"
+        )
+    reveal = dt.datetime.combine(at.date(), dt.time.fromisoformat(p.assign_at))
+    if at < reveal:
+        return {
+            "day": i + 1,
+            "date": at.date().isoformat(),
+            "arm": None,
+            "message": f"today's arm is revealed at {p.assign_at}",
+        }
+    return {"day": i + 1, "date": at.date().isoformat(), "arm": p.arms[t.schedule[i]]}
+
+
+def parse_value(text: str, p: Protocol) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{p.outcome} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or not p.minimum <= value <= p.maximum:
+        raise ConfigError(
+            f"{p.outcome} must be between {p.minimum:g} and {p.maximum:g}, got {text}"
+        )
+    return value
+
+
+def log_value(
+    db: sqlite3.Connection,
+    name: str,
+    value: str,
+    date: str | None = None,
+    note: str | None = None,
+    replace: bool = False,
+    onset: str | None = None,
+    today: dt.date | None = None,
+    source: str = "manual",
+) -> dict[str, Any]:
+    t = load(db, name)
+    p = t.protocol
+    today = today or dt.date.today()
+    day = _parse_date(date, today)
+    i = _day_index(p, day, today)
+    v = parse_value(value, p)
+    if onset is not None:
+        try:
+            dt.datetime.fromisoformat(onset)
+        except ValueError:
+            raise ConfigError(f"onset must be an ISO datetime, got {onset!r}") from None
+    with transaction(db):
+        _insert_observation(db, t.trial_id, day, v, onset, note, source, replace)
+    return {"date": day.isoformat(), "day": i + 1, "arm": p.arms[t.schedule[i]], "value": v}
+
+
+def _insert_observation(
+    db: sqlite3.Connection,
+    trial_id: int,
+    day: dt.date,
+    value: float | None,
+    onset: str | None,
+    note: str | None,
+    source: str,
+    replace: bool,
+) -> None:
+    old = db.execute(
+        "SELECT id FROM observations WHERE trial_id = ? AND day = ? AND superseded_by IS NULL",
+        (trial_id, day.isoformat()),
+    ).fetchone()
+    if old and not replace:
+        raise ConfigError(f"{day} already has a value; use --replace to supersede it")
+    cur = db.execute(
+        "INSERT INTO observations (trial_id, day, value, onset, note, source, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (trial_id, day.isoformat(), value, onset, note, source, now()),
+    )
+    if old:
+        db.execute(
+            "UPDATE observations SET superseded_by = ? WHERE id = ?", (cur.lastrowid, old["id"])
+        )
+
+
+def exclude(
+    db: sqlite3.Connection, name: str, date: str, reason: str, today: dt.date | None = None
+) -> dict[str, Any]:
+    t = load(db, name)
+    day = _parse_date(date, dt.date.today())
+    _day_index(t.protocol, day, today or dt.date.today())
+    if not reason.strip():
+        raise ConfigError("an exclusion needs a reason")
+    with transaction(db):
+        db.execute(
+            "INSERT INTO exclusions (trial_id, day, reason, created_at) VALUES (?,?,?,?)",
+            (t.trial_id, day.isoformat(), reason, now()),
+        )
+    return {"date": day.isoformat(), "reason": reason}
+
+
+def trial_data(db: sqlite3.Connection, name: str) -> TrialData:
+    t = load(db, name)
+    p = t.protocol
+    obs = {
+        r["day"]: r
+        for r in db.execute(
+            "SELECT * FROM observations WHERE trial_id = ? AND superseded_by IS NULL", (t.trial_id,)
+        )
+    }
+    excl: dict[str, str] = {}
+    for r in db.execute(
+        "SELECT day, reason FROM exclusions WHERE trial_id = ? ORDER BY id", (t.trial_id,)
+    ):
+        excl[r["day"]] = r["reason"]
+    days = []
+    for i, arm in enumerate(t.schedule):
+        date = p.date_of(i)
+        o = obs.get(date.isoformat())
+        day = Day(
+            i,
+            date,
+            p.arms[arm],
+            o["value"] if o else None,
+            o["onset"] if o else None,
+            o["note"] if o else None,
+            excl.get(date.isoformat()),
+        )
+        if day.excluded is None:
+            rule = apply_rules(p, day)
+            if rule:
+                day = Day(day.index, day.date, day.arm, day.value, day.onset, day.note, rule)
+        days.append(day)
+    return TrialData(p, tuple(t.schedule), tuple(days))
+
+
+def status(
+    db: sqlite3.Connection,
+    name: str,
+    today: dt.date | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[str, Any]:
+    data = trial_data(db, name)
+    p = data.protocol
+    today = today or dt.date.today()
+    past = [d for d in data.days if d.date < today]  # today's value comes tomorrow
+    missing = [d.date.isoformat() for d in past if d.value is None and d.excluded is None]
+    analysed = data.analysed()
+    out: dict[str, Any] = {
+        "trial": p.name,
+        "days_done": len(analysed),
+        "days_planned": p.days,
+        "per_arm": {arm: sum(1 for d in analysed if d.arm == arm) for arm in p.arms},
+        "excluded": sum(1 for d in data.days if d.excluded),
+        "missing_days": missing,
+    }
+    try:
+        result = analyze(data, rng or np.random.default_rng(0))
+    except ValueError as exc:
+        out["estimate"] = None
+        out["note"] = str(exc)
+        return out
+    mean = result.effects[0]
+    out["estimate"] = {
+        "contrast": result.contrast,
+        "difference_in_means": mean.estimate,
+        "lo": mean.lo,
+        "hi": mean.hi,
+        "p_value": result.contrast_test.p_value,
+    }
+    out["power"] = result.power
+    return out
+
+
+def export(db: sqlite3.Connection, name: str, fmt: str) -> str:
+    data = trial_data(db, name)
+    rows = [
+        {
+            "date": d.date.isoformat(),
+            "day": d.index + 1,
+            "arm": d.arm,
+            "value": d.value,
+            "onset": d.onset,
+            "excluded": d.excluded,
+            "note": d.note,
+        }
+        for d in data.days
+    ]
+    if fmt == "json":
+        return json.dumps({"protocol": data.protocol.canonical(), "days": rows}, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        return buf.getvalue()
+    raise ConfigError(f"unknown export format {fmt!r}; valid: csv, json")
+
+
+def list_trials(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    out = []
+    for r in db.execute("SELECT name FROM trials ORDER BY name"):
+        data = trial_data(db, r["name"])
+        out.append(
+            {
+                "name": r["name"],
+                "arms": list(data.protocol.arms),
+                "days_done": len(data.analysed()),
+                "days_planned": data.protocol.days,
+                "start": data.protocol.start.isoformat(),
+            }
+        )
+    return out
+
+
+def import_nights(
+    db: sqlite3.Connection,
+    name: str,
+    records: Any,
+    replace: bool = False,
+    today: dt.date | None = None,
+    source: str = "import",
+) -> dict[str, Any]:
+    """Insert every importable night in one transaction: a failure (or a kill) part-way
+    leaves the database exactly as it was."""
+    from quicktakes.nof1.importers import Night, Skip
+
+    t = load(db, name)
+    p = t.protocol
+    today = today or dt.date.today()
+    taken: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    seen: set[dt.date] = set()
+    with transaction(db):
+        for rec in records:
+            if isinstance(rec, Skip):
+                skipped.append({"where": rec.where, "reason": rec.reason})
+                continue
+            assert isinstance(rec, Night)
+            i = p.day_of(rec.date)
+            if not 0 <= i < p.days or rec.date > today:
+                skipped.append({"where": rec.where, "reason": f"{rec.date} outside the trial"})
+                continue
+            if rec.date in seen:
+                skipped.append(
+                    {"where": rec.where, "reason": f"duplicate night {rec.date} in this file"}
+                )
+                continue
+            if rec.arm is not None and rec.arm != p.arms[t.schedule[i]]:
+                skipped.append(
+                    {
+                        "where": rec.where,
+                        "reason": f"arm {rec.arm!r} differs from the "
+                        f"schedule's {p.arms[t.schedule[i]]!r} on {rec.date}",
+                    }
+                )
+                continue
+            if not p.minimum <= rec.latency <= p.maximum:
+                skipped.append(
+                    {
+                        "where": rec.where,
+                        "reason": f"value {rec.latency:g} outside [{p.minimum:g}, {p.maximum:g}]",
+                    }
+                )
+                continue
+            exists = db.execute(
+                "SELECT 1 FROM observations WHERE trial_id = ? AND day = ? AND "
+                "superseded_by IS NULL",
+                (t.trial_id, rec.date.isoformat()),
+            ).fetchone()
+            if exists and not replace:
+                skipped.append(
+                    {
+                        "where": rec.where,
+                        "reason": f"{rec.date} already has a value (use --replace)",
+                    }
+                )
+                continue
+            seen.add(rec.date)
+            _insert_observation(
+                db, t.trial_id, rec.date, rec.latency, rec.onset, None, source, replace
+            )
+            taken.append({"date": rec.date.isoformat(), "value": rec.latency})
+    return {"taken": taken, "skipped": skipped}
