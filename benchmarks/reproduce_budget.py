@@ -12,8 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BUDGETS: dict[str, tuple[float, list[str]]] = {
+BUDGETS: dict[str, tuple[float | None, list[str]]] = {
     "games": (60.0, ["games.lottery", "games.ipd-rounds", "games.newcomb-iterated"]),
+    "nof1": (None, ["nof1.sleep-means", "nof1.sleep-effect"]),
     "reward": (90.0, ["reward.policy", "reward.values", "reward.steering"]),
 }
 
@@ -34,10 +35,10 @@ def main(families: list[str]) -> None:
     for family in families or list(BUDGETS):
         budget, claims = BUDGETS[family]
         wall = measure(claims)
-        print(
-            f"{family}: reproduce --fast ({len(claims)} claims) {wall:.1f} s; "
-            f"budget {budget:.0f} s; budget/measured = {budget / wall:.2f}x"
-        )
+        line = f"{family}: reproduce --fast ({len(claims)} claims) {wall:.1f} s"
+        if budget is not None:
+            line += f"; budget {budget:.0f} s; budget/measured = {budget / wall:.2f}x"
+        print(line)
 
 
 if __name__ == "__main__":

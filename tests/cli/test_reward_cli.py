@@ -12,8 +12,18 @@ def test_qlearn_json_reaches_the_target_policy_on_random_mdps(cli):
 
 
 def test_qlearn_values_on_frozen_lake(cli):
-    r = cli("qlearn", "--mdp", "FrozenLake-v1", "--target", "values", "--steps", "30000",
-            "--batch", "4", "--json")
+    r = cli(
+        "qlearn",
+        "--mdp",
+        "FrozenLake-v1",
+        "--target",
+        "values",
+        "--steps",
+        "30000",
+        "--batch",
+        "4",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["value_iteration"] < 1e-9

@@ -54,7 +54,10 @@ def test_seed_reward_fails_when_the_target_action_ends_the_episode():
 
 small_mdps = st.builds(
     lambda seed, s, a, b: random_mdps(3, s, a, np.random.default_rng(seed), branching=min(b, s)),
-    st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(1, 4), st.integers(1, 4),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.integers(1, 4),
 )
 
 
@@ -100,8 +103,15 @@ def test_q_learning_is_deterministic_given_the_seed():
 def test_checkpoints_are_reported_once_each_in_order():
     mdp = random_mdps(2, 3, 2, np.random.default_rng(1))
     seen = []
-    q_learning(mdp, mdp.R, 2_000, QLearningConfig(), np.random.default_rng(0),
-               [10, 1_000, 2_000, 5_000], lambda s, Q: seen.append(s))
+    q_learning(
+        mdp,
+        mdp.R,
+        2_000,
+        QLearningConfig(),
+        np.random.default_rng(0),
+        [10, 1_000, 2_000, 5_000],
+        lambda s, Q: seen.append(s),
+    )
     assert seen == [10, 1_000, 2_000]
 
 

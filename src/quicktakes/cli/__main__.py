@@ -1,0 +1,3 @@
+from quicktakes.cli import main
+
+main()

@@ -1,0 +1,181 @@
+import json
+import sqlite3
+
+import pytest
+
+from .conftest import START, apple_health_xml, dump
+
+
+def _day(i: int) -> str:
+    import datetime as dt
+
+    return (START + dt.timedelta(days=i)).isoformat()
+
+
+def test_new_prints_the_commitment_and_verify_rederives_it(cli, trial, db):
+    r = cli("trial", "verify", trial)
+    assert r.exit_code == 0 and "ok" in r.stdout
+
+
+def test_verify_detects_a_tampered_schedule(cli, trial, db, one_line_error):
+    con = sqlite3.connect(db)
+    sched = json.loads(con.execute("SELECT schedule FROM protocol_versions").fetchone()[0])
+    sched[0] = (sched[0] + 1) % 3
+    con.execute("UPDATE protocol_versions SET schedule = ?", (json.dumps(sched),))
+    con.commit()
+    con.close()
+    r = cli("trial", "verify", trial)
+    one_line_error(r, "commitment")
+    assert "MISMATCH" in r.stdout
+
+
+def test_today_reveals_only_from_the_assignment_time(cli, trial):
+    before = cli("trial", "today", trial, "--at", f"{_day(2)}T21:29")
+    after = cli("trial", "today", trial, "--at", f"{_day(2)}T21:30")
+    assert "revealed at 21:30" in before.stdout
+    arm = after.stdout.split(": ")[-1].strip()
+    assert arm in {"book", "phone", "laptop"}
+    again = cli("trial", "today", trial, "--at", f"{_day(2)}T23:59")
+    assert again.stdout.split(": ")[-1].strip() == arm  # never re-rolls
+
+
+def test_log_replace_keeps_history_and_export(cli, trial, db):
+    assert cli("trial", "log", trial, "12", "--date", _day(0)).exit_code == 0
+    assert (
+        cli(
+            "trial", "log", trial, "15", "--date", _day(0), "--replace", "--note", "watch was off"
+        ).exit_code
+        == 0
+    )
+    rows = sqlite3.connect(db).execute("SELECT value, superseded_by FROM observations").fetchall()
+    assert len(rows) == 2 and rows[0][1] is not None and rows[1] == (15.0, None)
+    out = cli("trial", "export", trial, "--format", "csv").stdout
+    assert f"{_day(0)},1," in out and ",15.0," in out and "watch was off" in out
+    data = json.loads(cli("trial", "export", trial, "--format", "json").stdout)
+    assert len(data["days"]) == 20
+
+
+def test_exclusions_manual_and_pre_registered(cli, trial):
+    cli("trial", "log", trial, "3", "--date", _day(0), "--onset", f"{_day(0)}T21:31:00")
+    cli("trial", "log", trial, "30", "--date", _day(1))
+    cli("trial", "exclude", trial, "--date", _day(1), "--reason", "fever")
+    days = json.loads(cli("trial", "export", trial, "--format", "json").stdout)["days"]
+    assert days[0]["excluded"].startswith("pre-registered: sleep onset 21:31")
+    assert days[1]["excluded"] == "fever"
+
+
+def test_status_and_analyze_after_a_few_weeks(cli, trial, tmp_path):
+    for i in range(20):
+        assert cli("trial", "log", trial, str(5 + (i * 7) % 23), "--date", _day(i)).exit_code == 0
+    s = json.loads(cli("trial", "status", trial, "--json").stdout)
+    assert s["days_done"] == 20 and sum(s["per_arm"].values()) == 20
+    assert s["estimate"]["p_value"] is not None
+    assert "extra_days_needed" in s["power"]
+    text = cli("trial", "status", trial).stdout
+    assert "80% power" in text
+    html = tmp_path / "a.html"
+    r = cli("trial", "analyze", trial, "--html", str(html))
+    assert r.exit_code == 0, r.output
+    assert "omnibus" in r.stdout and "<svg" in html.read_text()
+    a = json.loads(cli("trial", "analyze", trial, "--json").stdout)
+    # 20 days in 3 arms have ~10^8 relabelings: past the exact limit, so Monte Carlo with its SE
+    assert a["omnibus"]["method"].startswith("Monte Carlo")
+    assert 0 < a["omnibus"]["mc_se"] < 0.01
+    assert a["contrast_test"]["method"].startswith("exact")
+
+
+def test_import_apple_health_reports_taken_and_skipped(cli, trial, tmp_path):
+    path = tmp_path / "export.xml"
+    import datetime as dt
+
+    nights = [(START + dt.timedelta(days=i), 10 + i) for i in range(3)]
+    nights.append((START - dt.timedelta(days=3), 7))  # before the trial
+    path.write_text(apple_health_xml(nights))
+    r = cli(
+        "trial", "import", trial, str(path), "--from", "apple-health", "--source", "Watch", "--json"
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [t["value"] for t in out["taken"]] == [10.0, 11.0, 12.0]
+    assert any("outside the trial" in s["reason"] for s in out["skipped"])
+    again = json.loads(
+        cli(
+            "trial",
+            "import",
+            trial,
+            str(path),
+            "--from",
+            "apple-health",
+            "--source",
+            "Watch",
+            "--json",
+        ).stdout
+    )
+    assert not again["taken"] and all(
+        "already has a value" in s["reason"] or "outside" in s["reason"] for s in again["skipped"]
+    )
+
+
+def test_import_csv(cli, trial, tmp_path):
+    path = tmp_path / "days.csv"
+    path.write_text(f"date,outcome\n{_day(0)},4\n{_day(1)},9\n")
+    r = cli("trial", "import", trial, str(path), "--from", "csv")
+    assert r.exit_code == 0 and "took 2 nights" in r.stdout
+
+
+def test_list_and_example(cli, db):
+    assert cli("trial", "example", "sleep-devices").exit_code == 0
+    r = cli("trial", "analyze", "sleep-devices", "--json")
+    assert json.loads(r.stdout)["contrast_test"]["p_value"] == pytest.approx(0.032967, abs=1e-6)
+    assert "sleep-devices" in cli("trial", "list").stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("log", "nope", "5"), "unknown trial"),
+        (("log", "sleep", "abc", "--date", "2026-01-05"), "must be a number"),
+        (("log", "sleep", "--date", "2026-01-05", "--", "-3"), "between 0 and 1440"),
+        (("log", "sleep", "2000", "--date", "2026-01-05"), "between 0 and 1440"),
+        (("log", "sleep", "5", "--date", "2999-01-01"), "future"),
+        (("log", "sleep", "5", "--date", "2025-12-01"), "outside the trial"),
+        (("log", "sleep", "5", "--date", "yesterday"), "not a date"),
+        (("log", "sleep", "9", "--date", "2026-01-06"), "already has a value"),
+        (("exclude", "sleep", "--date", "2026-02-28", "--reason", "x"), "outside the trial"),
+        (("today", "sleep", "--at", "noon"), "--at"),
+        (("new", "sleep", "--arm", "a", "--arm", "b"), "already exists"),
+        (("new", "other", "--arm", "a"), "arms"),
+        (("new", "other", "--arm", "a", "--arm", "b", "--contrast", "c"), "unknown arms"),
+        (("export", "sleep", "--format", "xlsx"), "format"),
+        (("import", "sleep", "missing.xml", "--from", "apple-health"), "no such file"),
+        (("example", "cats"), "unknown example"),
+    ],
+)
+def test_bad_input_exits_2_and_leaves_the_database_unchanged(
+    cli, trial, db, one_line_error, args, fragment
+):
+    cli("trial", "log", "sleep", "8", "--date", "2026-01-06")
+    before = dump(db)
+    one_line_error(cli("trial", *args), fragment)
+    assert dump(db) == before
+
+
+def test_malformed_import_changes_nothing(cli, trial, db, tmp_path, one_line_error):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"date,outcome\n{_day(0)},4\n{_day(1)},many\n")
+    before = dump(db)
+    one_line_error(cli("trial", "import", trial, str(path), "--from", "csv"), "line 3")
+    assert dump(db) == before
+
+
+def test_corrupt_database_is_a_one_line_error(cli, tmp_path, one_line_error):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database at all" * 100)
+    one_line_error(cli("trial", "list", "--db", str(bad)), "not a database")
+    assert bad.read_bytes() == b"not a database at all" * 100
+
+
+def test_database_records_its_migrations(trial, db):
+    names = [r[0] for r in sqlite3.connect(db).execute("SELECT name FROM _migrations")]
+    assert names == ["_m001_initial"]
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
