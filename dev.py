@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import venv
@@ -26,6 +27,15 @@ def _requirements_hash() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
+LLAMA_CMAKE_ARGS = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON "
+    "-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+)
+"""llama-cpp-python compiles from source (~7 min on 2 cores, then pip caches the wheel). A
+native build enables AMX where the CPU reports it, and some VMs then die with SIGILL: build
+a portable AVX2 one instead."""
+
+
 def ensure_env() -> None:
     """Create the virtual environment and (re)install the project when pyproject.toml changed."""
     if not (BIN / "python").exists():
@@ -36,7 +46,12 @@ def ensure_env() -> None:
     print("installing quicktakes and its dependencies into .venv", file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    env = dict(os.environ)
+    if platform.machine() in ("x86_64", "AMD64"):
+        env.setdefault("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
+    print("(llama-cpp-python compiles from source the first time: about 7 minutes)",
+          file=sys.stderr)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True, env=env)
     STAMP.write_text(_requirements_hash())
 
 

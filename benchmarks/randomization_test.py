@@ -33,8 +33,14 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     t_ours = min(times)
     start = time.perf_counter()
-    ref = stats.permutation_test(GROUPS, between, permutation_type="independent",
-                                 vectorized=True, n_resamples=np.inf, alternative="greater")
+    ref = stats.permutation_test(
+        GROUPS,
+        between,
+        permutation_type="independent",
+        vectorized=True,
+        n_resamples=np.inf,
+        alternative="greater",
+    )
     t_scipy = time.perf_counter() - start
     print(f"quicktakes: p = {ours.p_value!r} in {t_ours:.3f} s ({ours.method}); target < 1 s")
     print(f"scipy:      p = {ref.pvalue!r} in {t_scipy:.2f} s")

@@ -8,6 +8,16 @@ from typer.testing import CliRunner
 from quicktakes.cli import app
 
 
+@pytest.fixture(autouse=True)
+def _user_dirs(tmp_path_factory, monkeypatch):
+    """Every test gets its own user data and cache directories (as llm's tests do)."""
+    root = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    monkeypatch.setenv("QUICKTAKES_DB", str(root / "data" / "trials.db"))
+    monkeypatch.setenv("QUICKTAKES_LLM_CACHE", str(root / "cache" / "samples.db"))
+
+
 @pytest.fixture
 def cli() -> Callable[..., object]:
     """Invoke the real CLI in-process; returns typer's Result (exit_code, stdout, stderr)."""

@@ -22,3 +22,7 @@ class StoreError(QuicktakesError):
 
 class InputFileError(QuicktakesError):
     """An input file is malformed; the message names the line or record."""
+
+
+class BackendError(QuicktakesError):
+    """A model backend failed: server unreachable after retries, model file missing."""

@@ -7,7 +7,12 @@ import importlib
 from quicktakes.errors import UnknownNameError
 from quicktakes.ledger.claim import Claim
 
-FAMILIES: tuple[str, ...] = ("quicktakes.games", "quicktakes.nof1", "quicktakes.reward")
+FAMILIES: tuple[str, ...] = (
+    "quicktakes.games",
+    "quicktakes.nof1",
+    "quicktakes.reward",
+    "quicktakes.maze",
+)
 _CLAIMS: dict[str, Claim] = {}
 
 

@@ -6,7 +6,6 @@ is a new row, so the history of every day stays readable.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -16,6 +15,9 @@ from pathlib import Path
 import platformdirs
 
 from quicktakes.errors import StoreError
+from quicktakes.sqlite import now, open_db, run_script
+
+__all__ = ["connect", "default_path", "now", "transaction"]
 
 ENV_DB = "QUICKTAKES_DB"
 
@@ -28,7 +30,8 @@ def default_path() -> Path:
 
 
 def _m001_initial(db: sqlite3.Connection) -> None:
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE trials (
             id INTEGER PRIMARY KEY,
@@ -65,7 +68,7 @@ def _m001_initial(db: sqlite3.Connection) -> None:
             reason TEXT NOT NULL,
             created_at TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -73,38 +76,12 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
 """Append-only: a shipped migration is never edited, only followed by a new one."""
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    for m in MIGRATIONS:
-        if m.__name__ not in done:
-            with db:
-                m(db)
-                db.execute("INSERT INTO _migrations VALUES (?, ?)", (m.__name__, now()))
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def connect(path: Path | None = None, create: bool = True) -> sqlite3.Connection:
     """Open (and migrate) the store; a corrupt or unreadable file is a StoreError."""
     path = path or default_path()
     if not create and not path.exists():
         raise StoreError(f"no trial database at {path}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA busy_timeout = 5000")
-        migrate(db)
-    except (sqlite3.DatabaseError, OSError) as exc:
-        raise StoreError(f"cannot open trial database {path}: {exc}") from None
-    return db
+    return open_db(path, MIGRATIONS, "trial database")
 
 
 @contextmanager

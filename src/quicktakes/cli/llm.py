@@ -1,0 +1,35 @@
+"""`quicktakes llm cache stats|clear`."""
+
+from __future__ import annotations
+
+import typer
+
+from quicktakes.cli._app import app
+from quicktakes.cli.output import JSON_OPTION, emit_json
+
+llm_app = typer.Typer(help="Model backends and the sample cache.", no_args_is_help=True)
+cache_app = typer.Typer(help="The SQLite sample cache.", no_args_is_help=True)
+llm_app.add_typer(cache_app, name="cache")
+app.add_typer(llm_app, name="llm")
+
+
+@cache_app.command("stats")
+def stats_cmd(as_json: bool = JSON_OPTION) -> None:
+    """Entries per backend, model and kind."""
+    from quicktakes.llm.cache import SampleCache
+
+    s = SampleCache().stats()
+    if as_json:
+        emit_json(s)
+        return
+    typer.echo(f"{s['path']} ({s['size_bytes'] / 1e6:.1f} MB)")
+    for e in s["entries"]:
+        typer.echo(f"  {e['backend']} {e['model']} {e['kind']}: {e['count']}")
+
+
+@cache_app.command("clear")
+def clear_cmd() -> None:
+    """Delete every cached sample."""
+    from quicktakes.llm.cache import SampleCache
+
+    typer.echo(f"removed {SampleCache().clear()} cached samples")

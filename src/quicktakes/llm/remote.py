@@ -1,0 +1,132 @@
+"""Any OpenAI-compatible server (vLLM, Ollama, llama.cpp's server, OpenAI) via the openai SDK.
+
+N samples are N requests with distinct seeds (llama.cpp and Ollama ignore `n`), sent with
+bounded concurrency. The SDK retries timeouts, 429 and 5xx with exponential backoff. The API
+key lives only in the client object: it is never written to the cache, a log or an error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from quicktakes.errors import BackendError, ConfigError
+from quicktakes.llm.base import Backend, Message, Sampling
+
+MISSING_LOGPROB = -100.0
+"""Log-probability given to a candidate outside the server's top log-probabilities."""
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+    can_score = True
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 4,
+        max_retries: int = 3,
+        timeout: float = 60.0,
+    ) -> None:
+        super().__init__()
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not base_url:
+            raise ConfigError("--backend openai needs a base URL (--base-url or OPENAI_BASE_URL)")
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        import openai
+
+        self._openai = openai
+        self.base_url = base_url.rstrip("/")
+        self.client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            max_retries=max_retries,
+            timeout=timeout,
+        )
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.model = model or self._served_model()
+
+    def _call(self, fn: Any, **kw: Any) -> Any:
+        o = self._openai
+        try:
+            return fn(**kw)
+        except (o.APIConnectionError, o.APITimeoutError) as exc:
+            raise BackendError(
+                f"server at {self.base_url} unreachable after "
+                f"{self.max_retries} retries: {type(exc).__name__}"
+            ) from None
+        except o.APIStatusError as exc:
+            raise BackendError(
+                f"server at {self.base_url} answered {exc.status_code} after "
+                f"{self.max_retries} retries"
+            ) from None
+        except (o.APIResponseValidationError, ValueError) as exc:
+            raise BackendError(
+                f"server at {self.base_url} sent a malformed response: {type(exc).__name__}"
+            ) from None
+
+    def _served_model(self) -> str:
+        models = self._call(self.client.models.list)
+        data = list(getattr(models, "data", []) or [])
+        if not data:
+            raise BackendError(f"server at {self.base_url} lists no models; pass --model")
+        return str(data[0].id)
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.base_url}|{self.model}"
+
+    def _one(self, messages: Sequence[Message], sampling: Sampling, seed: int) -> str:
+        kw: dict[str, Any] = dict(
+            model=self.model,
+            messages=list(messages),
+            temperature=sampling.temperature,
+            max_tokens=sampling.max_tokens,
+            seed=int(seed),
+            n=1,
+        )
+        if sampling.stop:
+            kw["stop"] = list(sampling.stop)
+        if sampling.grammar:
+            kw["extra_body"] = {"grammar": sampling.grammar}  # llama.cpp servers honour it
+        r = self._call(self.client.chat.completions.create, **kw)
+        self.usage.calls += 1
+        if r.usage:
+            self.usage.prompt_tokens += r.usage.prompt_tokens or 0
+            self.usage.completion_tokens += r.usage.completion_tokens or 0
+        return str(r.choices[0].message.content or "")
+
+    def generate(
+        self, messages: Sequence[Message], sampling: Sampling, seeds: Sequence[int]
+    ) -> list[str]:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            out = list(pool.map(lambda s: self._one(messages, sampling, s), seeds))
+        self.usage.seconds += time.perf_counter() - start
+        return out
+
+    def score(self, messages: Sequence[Message], candidates: Sequence[str]) -> list[float]:
+        """First-token top log-probabilities (a server-side limit of 20 alternatives)."""
+        r = self._call(
+            self.client.chat.completions.create,
+            model=self.model,
+            messages=list(messages),
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=20,
+        )
+        self.usage.calls += 1
+        content = r.choices[0].logprobs.content if r.choices[0].logprobs else None
+        if not content:
+            raise BackendError(f"server at {self.base_url} returned no logprobs")
+        top = {t.token.strip(): t.logprob for t in content[0].top_logprobs}
+        return [max(MISSING_LOGPROB, float(top.get(c, -math.inf))) for c in candidates]

@@ -1,0 +1,66 @@
+import json
+
+
+def test_show_prints_the_maze_and_its_optimum(cli):
+    r = cli("maze", "show", "--seed", "3")
+    assert r.exit_code == 0
+    assert "@" in r.stdout and "collectable in 12 moves" in r.stdout
+
+
+def test_a_person_can_play(cli):
+    r = cli("maze", "play", "--seed", "3", input="U\nx\nL\nR\nD\nQ\n")
+    assert r.exit_code == 0, r.output
+    assert "U, D, L or R, please" in r.stdout
+    assert "you collected" in r.stdout
+
+
+def test_random_method_runs_without_a_model_and_saves_its_config(cli, tmp_path):
+    r = cli(
+        "maze",
+        "run",
+        "--method",
+        "random",
+        "--iterations",
+        "2",
+        "--test-mazes",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert len(data["iterations"]) == 2 and data["config"]["method"] == "random"
+    saved = json.loads(open(data["saved"]).read())
+    assert saved["config"] == data["config"]
+
+
+def test_openai_backend_without_a_base_url_is_a_one_line_error(cli, one_line_error, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    one_line_error(cli("maze", "run", "--method", "zero-shot", "--backend", "openai"), "base URL")
+
+
+def test_unreachable_server_is_a_one_line_error(cli, one_line_error):
+    r = cli(
+        "maze",
+        "run",
+        "--method",
+        "zero-shot",
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--test-mazes",
+        "1",
+        "--iterations",
+        "1",
+    )
+    one_line_error(r, "unreachable")
+
+
+def test_bad_maze_parameters(cli, one_line_error):
+    one_line_error(cli("maze", "show", "--size", "2"), "size")
+    one_line_error(cli("maze", "run", "--method", "rl"), "method")
+    one_line_error(cli("maze", "run", "--backend", "ollama", "--method", "zero-shot"), "backend")
