@@ -75,9 +75,9 @@ def _policy_trend(
         record,
     )
     trend = Trend.of(
-        f"{label} ({tag}), worst of {B}",
+        f"{label}, worst of {B} ({tag})",
         "updates per (s, a) pair",
-        "fraction of states with greedy action = pi*",
+        f"{tag} reward: fraction of states greedy = pi*",
         pts,
         interval="worst case over batch",
         log_x=True,
