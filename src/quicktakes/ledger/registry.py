@@ -28,10 +28,15 @@ def _load_families() -> None:
         importlib.import_module(module)
 
 
+def _family_rank(claim: Claim) -> int:
+    module = getattr(claim.run, "__module__", "")
+    return next((i for i, f in enumerate(FAMILIES) if module.startswith(f)), len(FAMILIES))
+
+
 def all_claims() -> list[Claim]:
-    """Every registered claim, in the order the families register them."""
+    """Every registered claim, families in FAMILIES order (not import order)."""
     _load_families()
-    return list(_CLAIMS.values())
+    return sorted(_CLAIMS.values(), key=_family_rank)
 
 
 def get_claim(claim_id: str) -> Claim:

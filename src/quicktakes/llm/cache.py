@@ -14,21 +14,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from quicktakes.llm.base import Backend, Message, Sampling
-from quicktakes.sqlite import now, open_db, run_script
+from quicktakes.sqlite import now, open_db, run_script, user_file
 
 ENV_CACHE = "QUICKTAKES_LLM_CACHE"
 
 
 def default_path() -> Path:
-    import os
-
-    env = os.environ.get(ENV_CACHE)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_cache_dir("quicktakes")) / "samples.db"
+    return user_file(ENV_CACHE, "cache", "samples.db")
 
 
 def _m001_samples(db: sqlite3.Connection) -> None:

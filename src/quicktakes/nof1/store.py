@@ -6,16 +6,13 @@ is a new row, so the history of every day stays readable.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import platformdirs
-
 from quicktakes.errors import StoreError
-from quicktakes.sqlite import now, open_db, run_script
+from quicktakes.sqlite import now, open_db, run_script, user_file
 
 __all__ = ["connect", "default_path", "now", "transaction"]
 
@@ -23,10 +20,7 @@ ENV_DB = "QUICKTAKES_DB"
 
 
 def default_path() -> Path:
-    env = os.environ.get(ENV_DB)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("quicktakes")) / "trials.db"
+    return user_file(ENV_DB, "data", "trials.db")
 
 
 def _m001_initial(db: sqlite3.Connection) -> None:

@@ -16,7 +16,7 @@ VERDICT_STYLE = {
 }
 
 
-def _short(text: str, width: int = 90) -> str:
+def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
