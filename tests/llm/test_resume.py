@@ -11,8 +11,12 @@ import time
 
 
 def _run(args, env):
-    return subprocess.Popen([sys.executable, "-m", "quicktakes.cli", "maze", "run", *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "quicktakes.cli", "maze", "run", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _rows(path) -> int:
@@ -23,8 +27,19 @@ def _rows(path) -> int:
 
 
 def test_killed_run_resumes_from_the_cache(tmp_path):
-    args = ["--method", "zero-shot", "--iterations", "1", "--test-mazes", "4", "--seed", "4",
-            "--json", "--out", str(tmp_path / "runs")]
+    args = [
+        "--method",
+        "zero-shot",
+        "--iterations",
+        "1",
+        "--test-mazes",
+        "4",
+        "--seed",
+        "4",
+        "--json",
+        "--out",
+        str(tmp_path / "runs"),
+    ]
     cache = tmp_path / "resumed.db"
     env = {**os.environ, "QUICKTAKES_LLM_CACHE": str(cache)}
     proc = _run(args, env)

@@ -179,3 +179,15 @@ def test_database_records_its_migrations(trial, db):
     names = [r[0] for r in sqlite3.connect(db).execute("SELECT name FROM _migrations")]
     assert names == ["_m001_initial"]
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_amend_records_a_new_version_and_keeps_the_drawn_arms(cli, trial, db, one_line_error):
+    before = cli("trial", "export", trial, "--format", "json").stdout
+    r = cli("trial", "amend", trial, "--days", "30", "--reason", "more data")
+    assert r.exit_code == 0 and "version 2" in r.stdout
+    after = json.loads(cli("trial", "export", trial, "--format", "json").stdout)
+    assert [d["arm"] for d in after["days"][:20]] == [d["arm"] for d in json.loads(before)["days"]]
+    assert len(after["days"]) == 30
+    assert cli("trial", "verify", trial).stdout.count("ok") == 2
+    versions = sqlite3.connect(db).execute("SELECT version, reason FROM protocol_versions")
+    assert [tuple(v) for v in versions] == [(1, "created"), (2, "more data")]

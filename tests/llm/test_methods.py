@@ -1,0 +1,46 @@
+import json
+
+from quicktakes.llm import SampleCache
+from quicktakes.maze.grid import MazeConfig
+from quicktakes.maze.methods import LabConfig, best_examples, run_lab
+from quicktakes.maze.policy import LLMPolicy, Trajectory
+
+SMALL = MazeConfig(size=5, coins=2, max_steps=6)
+
+
+def test_few_shot_budget_accounting_and_examples(local_backend, tmp_path):
+    cfg = LabConfig(
+        method="few-shot", iterations=2, samples=2, shots=3, train_mazes=2, test_mazes=2, maze=SMALL
+    )
+    policy = LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"))
+    r = run_lab(cfg, policy)
+    assert [i.samples_used for i in r.iterations] == [2, 2 + 2 * 2 + 2]
+    assert len(policy.examples) <= 3
+    assert all(reply in "UDLR" for _, reply in policy.examples)
+    assert r.iterations[1].examples == len(policy.examples)
+
+
+def test_best_of_n_uses_n_samples_per_test_maze(local_backend, tmp_path):
+    cfg = LabConfig(method="best-of-n", iterations=1, samples=3, test_mazes=2, maze=SMALL)
+    r = run_lab(cfg, LLMPolicy(local_backend, SampleCache(tmp_path / "c.db")))
+    assert r.iterations[0].samples_used == 6 and r.iterations[0].n == 2
+
+
+def test_plan_mode_runs_with_the_grammar_and_counts_invalid_output(local_backend, tmp_path):
+    cfg = LabConfig(method="zero-shot", mode="plan", iterations=1, test_mazes=2, maze=SMALL)
+    r = run_lab(cfg, LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"), mode="plan"))
+    it = r.iterations[0]
+    assert 0 <= it.mean <= 1 and it.invalid_rate == 0.0  # the grammar allows only moves
+
+
+def test_plan_mode_examples_are_whole_move_strings():
+    t = Trajectory(1, states=["start"], moves=[0, 3, -1, 1], coins=1, optimum=2)
+    assert best_examples([t], 4, mode="plan") == [("start", "URD")]
+
+
+def test_llm_cache_cli(cli, local_backend):
+    SampleCache().score(local_backend, [{"role": "user", "content": "hi"}], ["U", "D"])
+    stats = json.loads(cli("llm", "cache", "stats", "--json").stdout)
+    assert stats["entries"][0]["kind"] == "score" and stats["entries"][0]["count"] == 1
+    assert "removed 1" in cli("llm", "cache", "clear").stdout
+    assert json.loads(cli("llm", "cache", "stats", "--json").stdout)["entries"] == []
