@@ -67,5 +67,11 @@ class Backend(ABC):
         """Log-probability of each candidate as the first token of the reply."""
         raise NotImplementedError(f"backend {self.name} cannot score candidates")
 
+    def score_batch(
+        self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
+    ) -> list[list[float]]:
+        """`score` for many conversations; backends that can batch override this."""
+        return [self.score(c, candidates) for c in conversations]
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -108,6 +108,28 @@ class SampleCache:
         self._put(key, backend, "score", result)
         return result
 
+    def score_batch(
+        self,
+        backend: Backend,
+        conversations: Sequence[Sequence[Message]],
+        candidates: Sequence[str],
+    ) -> list[list[float]]:
+        """Cached scores for many conversations; the misses go to the backend in one batch."""
+        keys = [
+            self.key(backend, "score", {"messages": list(c), "candidates": list(candidates)})
+            for c in conversations
+        ]
+        out: list[list[float] | None] = [self._get(k) for k in keys]
+        todo = [i for i, v in enumerate(out) if v is None]
+        self.hits += len(keys) - len(todo)
+        self.misses += len(todo)
+        if todo:
+            fresh = backend.score_batch([conversations[i] for i in todo], candidates)
+            for i, row in zip(todo, fresh, strict=True):
+                self._put(keys[i], backend, "score", row)
+                out[i] = row
+        return [[float(x) for x in row or []] for row in out]
+
     def stats(self) -> dict[str, Any]:
         rows = self.db.execute(
             "SELECT backend, model, kind, COUNT(*) FROM samples GROUP BY backend, model, kind"

@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from quicktakes.maze.grid import MOVES, MazeConfig, max_coins, maze_for_seed, maze_seeds
-from quicktakes.maze.policy import Actor, LLMPolicy, RandomPolicy, Trajectory, rollout
+from quicktakes.maze.policy import Actor, Job, LLMPolicy, RandomPolicy, Trajectory, rollouts
 from quicktakes.rng import derive_seed
 from quicktakes.stats import mean_ci
 
@@ -81,16 +81,14 @@ class _Mazes:
 def _episodes(
     actor: Actor, mazes: _Mazes, seeds: list[int], per_maze: int, run_seed: int, tag: str
 ) -> list[list[Trajectory]]:
-    """`per_maze` episodes on each maze, each with its own derived seed."""
-    out = []
+    """`per_maze` episodes on each maze, each with its own derived seed, played in lockstep."""
+    jobs = []
     for ms in seeds:
         maze, opt = mazes(ms)
-        trajs = []
         for e in range(per_maze):
-            s = derive_seed(run_seed, tag, str(ms), str(e)) % (2**31)
-            trajs.append(rollout(maze, ms, opt, actor, np.random.default_rng(s), s))
-        out.append(trajs)
-    return out
+            jobs.append(Job(maze, ms, opt, derive_seed(run_seed, tag, str(ms), str(e)) % 2**31))
+    flat = rollouts(jobs, actor)
+    return [flat[i * per_maze : (i + 1) * per_maze] for i in range(len(seeds))]
 
 
 def _summary(

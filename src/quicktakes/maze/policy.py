@@ -56,6 +56,19 @@ def parse_plan(text: str, limit: int) -> tuple[list[int], int]:
 PLAN_GRAMMAR = "root ::= [UDLR]+"
 
 
+def move_distribution(logp: np.ndarray, temperature: float) -> np.ndarray:
+    """The policy: a softmax over the four moves' log-probabilities at `temperature`."""
+    z = logp / max(temperature, 1e-8)
+    p = np.exp(z - z.max())
+    return np.asarray(p / p.sum())
+
+
+def sample_move(logp: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    if temperature <= 0:
+        return int(np.argmax(logp))
+    return int(rng.choice(4, p=move_distribution(logp, temperature)))
+
+
 @dataclass
 class Trajectory:
     maze_seed: int
@@ -86,17 +99,23 @@ class LLMPolicy:
         msgs.append({"role": "user", "content": text})
         return msgs
 
-    def step_move(self, text: str, rng: np.random.Generator, seed: int) -> int | None:
-        msgs = self.messages(text)
+    def step_moves(
+        self, texts: Sequence[str], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+    ) -> list[int | None]:
+        """One move per state; scored states go to the backend as one batch."""
+        convs = [self.messages(t) for t in texts]
         if self.backend.can_score:
-            logp = np.array(self.cache.score(self.backend, msgs, list(MOVES)))
-            if self.temperature <= 0:
-                return int(np.argmax(logp))
-            z = logp / self.temperature
-            p = np.exp(z - z.max())
-            return int(rng.choice(4, p=p / p.sum()))
-        reply = self.cache.generate(self.backend, msgs, Sampling(self.temperature, 4), [seed])[0]
-        return parse_move(reply)
+            rows = self.cache.score_batch(self.backend, convs, list(MOVES))
+            return [
+                sample_move(np.array(r), self.temperature, g)
+                for r, g in zip(rows, rngs, strict=True)
+            ]
+        moves: list[int | None] = []
+        for conv, seed in zip(convs, seeds, strict=True):
+            sampling = Sampling(self.temperature, 4)
+            reply = self.cache.generate(self.backend, conv, sampling, [seed])[0]
+            moves.append(parse_move(reply))
+        return moves
 
     def plan(self, text: str, limit: int, seed: int) -> tuple[list[int], int]:
         sampling = Sampling(self.temperature, max(4, 2 * limit), grammar=PLAN_GRAMMAR)
@@ -104,41 +123,75 @@ class LLMPolicy:
         return parse_plan(reply, limit)
 
 
-def rollout(
-    maze: Maze, maze_seed: int, optimum: int, act: Actor, rng: np.random.Generator, seed: int
-) -> Trajectory:
-    """Play one episode. `act` is an LLMPolicy or anything with the same two methods."""
-    traj = Trajectory(maze_seed, optimum=optimum)
-    pos, collected = maze.start, frozenset[int]()
-    mode = getattr(act, "mode", "step")
-    if mode == "plan":
-        text = state_text(maze, pos, collected, maze.max_steps, "plan")
-        moves, invalid = act.plan(text, maze.max_steps, seed)
-        traj.invalid += invalid
-        traj.states.append(text)
-        plan_moves: Sequence[int | None] = moves
-    else:
-        plan_moves = []
-    for t in range(maze.max_steps):
-        if mode == "plan":
-            if t >= len(plan_moves):
-                break
-            move = plan_moves[t]
-        else:
-            text = state_text(maze, pos, collected, maze.max_steps - t)
-            move = act.step_move(text, rng, seed * 1000 + t)
-            traj.states.append(text)
-        traj.moves.append(-1 if move is None else move)
-        if move is None:
-            traj.invalid += 1
-            continue
-        pos = maze.move(pos, move)
-        if pos in maze.coins and maze.coins.index(pos) not in collected:
-            collected = collected | {maze.coins.index(pos)}
-        if len(collected) == len(maze.coins):
+@dataclass
+class Job:
+    """One episode to play: the maze, its seed and optimum, and the episode's own seed."""
+
+    maze: Maze
+    maze_seed: int
+    optimum: int
+    seed: int
+
+
+def rollouts(jobs: Sequence[Job], act: Actor) -> list[Trajectory]:
+    """Play the episodes in lockstep, so each step's states reach the model as one batch."""
+    trajs = [Trajectory(j.maze_seed, optimum=j.optimum) for j in jobs]
+    if act.mode == "plan":
+        for j, t in zip(jobs, trajs, strict=True):
+            _play_plan(j, t, act)
+        return trajs
+    rngs = [np.random.default_rng(j.seed) for j in jobs]
+    pos = [j.maze.start for j in jobs]
+    got: list[frozenset[int]] = [frozenset() for _ in jobs]
+    live = list(range(len(jobs)))
+    for step in range(max((j.maze.max_steps for j in jobs), default=0)):
+        live = [
+            i
+            for i in live
+            if step < jobs[i].maze.max_steps and len(got[i]) < len(jobs[i].maze.coins)
+        ]
+        if not live:
             break
-    traj.coins = len(collected)
-    return traj
+        texts = [
+            state_text(jobs[i].maze, pos[i], got[i], jobs[i].maze.max_steps - step) for i in live
+        ]
+        moves = act.step_moves(
+            texts, [rngs[i] for i in live], [jobs[i].seed * 1000 + step for i in live]
+        )
+        for i, text, move in zip(live, texts, moves, strict=True):
+            trajs[i].states.append(text)
+            trajs[i].moves.append(-1 if move is None else move)
+            if move is None:
+                trajs[i].invalid += 1
+                continue
+            pos[i], got[i] = _advance(jobs[i].maze, pos[i], got[i], move)
+    for t, g in zip(trajs, got, strict=True):
+        t.coins = len(g)
+    return trajs
+
+
+def _advance(
+    maze: Maze, pos: tuple[int, int], got: frozenset[int], move: int
+) -> tuple[tuple[int, int], frozenset[int]]:
+    pos = maze.move(pos, move)
+    if pos in maze.coins:
+        got = got | {maze.coins.index(pos)}
+    return pos, got
+
+
+def _play_plan(job: Job, traj: Trajectory, act: Actor) -> None:
+    maze = job.maze
+    text = state_text(maze, maze.start, frozenset(), maze.max_steps, "plan")
+    moves, invalid = act.plan(text, maze.max_steps, job.seed)
+    traj.states.append(text)
+    traj.invalid += invalid
+    pos, got = maze.start, frozenset[int]()
+    for move in moves:
+        traj.moves.append(move)
+        pos, got = _advance(maze, pos, got, move)
+        if len(got) == len(maze.coins):
+            break
+    traj.coins = len(got)
 
 
 class RandomPolicy:
@@ -146,8 +199,10 @@ class RandomPolicy:
 
     mode = "step"
 
-    def step_move(self, text: str, rng: np.random.Generator, seed: int) -> int:
-        return int(rng.integers(4))
+    def step_moves(
+        self, texts: Sequence[str], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+    ) -> list[int | None]:
+        return [int(g.integers(4)) for g in rngs]
 
     def plan(self, text: str, limit: int, seed: int) -> tuple[list[int], int]:
         raise NotImplementedError

@@ -1,0 +1,169 @@
+"""The trainable backend: the same embedded SmolLM2 weights in transformers (+ LoRA via peft).
+
+transformers reads the GGUF with `gguf_file=` and dequantizes it (~20 s); the result is saved
+once to the user cache directory and re-used. The backend's identity includes a hash of the
+trainable weights, so after every update the sample cache sees a new model and re-uses
+nothing stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+import torch
+
+from quicktakes.llm.base import Backend, Message, Sampling
+from quicktakes.llm.local import embedded_model_path, file_identity
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+def dequantized_dir(gguf: Path) -> Path:
+    """Load the GGUF through transformers once and save plain weights; return the folder."""
+    ident = file_identity(gguf).replace(":", "_")
+    folder = Path(platformdirs.user_cache_dir("quicktakes")) / "hf" / ident
+    if (folder / "config.json").exists():
+        return folder
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    # save_pretrained refuses a model still marked as coming from a quantizer
+    model.hf_quantizer = None  # type: ignore[assignment]
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = folder.with_suffix(".tmp")
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    tmp.replace(folder)
+    return folder
+
+
+class HFBackend(Backend):
+    """Scores the four moves from one batched forward pass; trainable through LoRA."""
+
+    name = "hf"
+    can_score = True
+
+    def __init__(
+        self,
+        model: Path | None = None,
+        lora_rank: int = 8,
+        seed: int = 0,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__()
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        gguf = Path(model) if model else embedded_model_path()
+        folder = dequantized_dir(gguf)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        torch.manual_seed(seed)
+        base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        cfg = LoraConfig(
+            r=lora_rank,
+            lora_alpha=2 * lora_rank,
+            lora_dropout=0.0,
+            target_modules=list(LORA_TARGETS),
+            task_type="CAUSAL_LM",
+        )
+        self.model = get_peft_model(base, cfg)
+        self.model.eval()
+        self._base_id = file_identity(gguf)
+        self._weights_id = ""
+        self.refresh_identity()
+
+    def refresh_identity(self) -> None:
+        """Hash the trainable (LoRA) weights: call after every update."""
+        h = hashlib.sha256()
+        for name, p in sorted(self.model.named_parameters()):
+            if p.requires_grad:
+                h.update(name.encode())
+                h.update(p.detach().cpu().numpy().tobytes())
+        self._weights_id = h.hexdigest()[:16]
+
+    @property
+    def model_id(self) -> str:
+        return f"{self._base_id}+lora:{self._weights_id}"
+
+    def prompts(self, conversations: Sequence[Sequence[Message]]) -> list[str]:
+        return [
+            str(
+                self.tokenizer.apply_chat_template(
+                    list(c), tokenize=False, add_generation_prompt=True
+                )
+            )
+            for c in conversations
+        ]
+
+    def candidate_ids(self, candidates: Sequence[str]) -> list[int]:
+        ids = [self.tokenizer.encode(c, add_special_tokens=False) for c in candidates]
+        assert all(len(i) == 1 for i in ids), "candidates must be single tokens"
+        return [i[0] for i in ids]
+
+    def move_logits(
+        self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        """(batch, candidates) next-token logits at the end of each prompt; differentiable."""
+        enc = self.tokenizer(self.prompts(conversations), return_tensors="pt", padding=True)
+        out = self.model(**enc)
+        last = out.logits[:, -1, :]
+        return last[:, self.candidate_ids(candidates)]
+
+    def score_batch(
+        self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
+    ) -> list[list[float]]:
+        """Log-probabilities of each candidate over the full vocabulary, batched."""
+        enc = self.tokenizer(self.prompts(conversations), return_tensors="pt", padding=True)
+        with torch.no_grad():
+            logits = self.model(**enc).logits[:, -1, :].double()
+        logp = torch.log_softmax(logits, dim=-1)[:, self.candidate_ids(candidates)]
+        self.usage.calls += 1
+        self.usage.prompt_tokens += int(enc["attention_mask"].sum())
+        return [[float(x) for x in row] for row in logp]
+
+    def score(self, messages: Sequence[Message], candidates: Sequence[str]) -> list[float]:
+        return self.score_batch([messages], candidates)[0]
+
+    def generate(
+        self, messages: Sequence[Message], sampling: Sampling, seeds: Sequence[int]
+    ) -> list[str]:
+        raise NotImplementedError("the hf backend scores moves; use step mode")
+
+    def save(self, folder: Path) -> None:
+        self.model.save_pretrained(str(folder))
+        (folder / "quicktakes.json").write_text(json.dumps({"model_id": self.model_id}))
+
+    def load(self, folder: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        state = load_file(str(folder / "adapter_model.safetensors"))
+        set_peft_model_state_dict(self.model, state)
+        self.refresh_identity()
+
+    def reset_adapter(self) -> None:
+        """Back to the base weights (LoRA B = 0), for restart-from-base (ReST-EM)."""
+        with torch.no_grad():
+            for name, p in self.model.named_parameters():
+                if "lora_B" in name:
+                    p.zero_()
+        self.refresh_identity()
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    return np.asarray(x)
