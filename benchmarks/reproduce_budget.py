@@ -16,7 +16,12 @@ BUDGETS: dict[str, tuple[float | None, list[str]]] = {
     "games": (60.0, ["games.lottery", "games.ipd-rounds", "games.newcomb-iterated"]),
     "nof1": (None, ["nof1.sleep-means", "nof1.sleep-effect"]),
     "reward": (90.0, ["reward.policy", "reward.values", "reward.steering"]),
+    "prompting": (240.0, ["prompting.very-poor-mans-rl"]),
+    "fine-tuning": (360.0, ["prompting.poor-mans-rl", "prompting.rl-vs-poor-mans-rl"]),
 }
+"""Issue budgets: games 60 s (2), reward 90 s (4), the prompting claim 4 min (5), the two
+fine-tuning claims 6 min together (6). Run with a warm sample cache these measure re-use; the
+numbers in the closing notes come from an empty cache (QUICKTAKES_LLM_CACHE=/tmp/new.db)."""
 
 
 def measure(claims: list[str]) -> float:

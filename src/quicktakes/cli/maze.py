@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from quicktakes.cli._app import app
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.config import validated
+from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import MOVES, MazeConfig, max_coins, maze_for_seed
+from quicktakes.maze.methods import LabConfig, LabResult
 
 maze_app = typer.Typer(help="The gold-coin maze lab.", no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
@@ -80,7 +84,9 @@ def play_cmd(
 
 @maze_app.command("run")
 def run_cmd(
-    method: str = typer.Option("few-shot", help="random | zero-shot | best-of-n | few-shot"),
+    method: str = typer.Option(
+        "few-shot", help="random | zero-shot | best-of-n | few-shot | sft-iter | rl | q-table"
+    ),
     mode: str = typer.Option("step", help="step (one move per call) | plan (all moves at once)"),
     backend: str = typer.Option("local", help="local (embedded SmolLM2) | openai"),
     model: str = typer.Option(None, help="a GGUF path (local) or a served model id (openai)"),
@@ -92,38 +98,77 @@ def run_cmd(
     train_mazes: int = typer.Option(4),
     test_mazes: int = typer.Option(6),
     temperature: float = typer.Option(0.7),
+    lr: float = typer.Option(1e-3, help="sft-iter / rl: AdamW learning rate on LoRA weights"),
+    restart: bool = typer.Option(
+        False,
+        "--restart",
+        help="sft-iter: re-fine-tune from the base weights each iteration (ReST-EM)",
+    ),
     seed: int = typer.Option(0),
     size: int = SIZE,
     walls: float = WALLS,
     coins: int = COINS,
     steps: int = STEPS,
-    out: Path = typer.Option(None, help="where to save the run (default: user data dir)"),
+    out: Path = typer.Option(
+        None,
+        help="run directory (default: user data dir); a fine-tuning "
+        "run resumes from its last finished iteration there",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run one method on held-out mazes; every run is saved with its config."""
-    from quicktakes.llm import SampleCache, make_backend
-    from quicktakes.maze.methods import LabConfig, run_lab
-    from quicktakes.maze.policy import LLMPolicy
-
-    cfg = validated(
-        LabConfig,
-        method=method,
-        mode=mode,
-        iterations=iterations,
-        samples=samples,
-        shots=shots,
-        train_mazes=train_mazes,
-        test_mazes=test_mazes,
-        temperature=temperature,
-        seed=seed,
-        maze=_maze_cfg(size, walls, coins, steps),
-    )
-    policy = None
-    be = None
-    if cfg.method != "random":
-        be = make_backend(backend, model, base_url, None, concurrency)
-        policy = LLMPolicy(be, SampleCache(), cfg.mode, cfg.temperature)
+    maze = _maze_cfg(size, walls, coins, steps)
+    folder = out or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs"
     start = time.perf_counter()
+    result: LabResult
+    with _progress() as (progress, task):
+        note = _noter(progress, task)
+        if method in ("sft-iter", "rl"):
+            result = _train(
+                model,
+                method,
+                iterations,
+                samples,
+                train_mazes,
+                test_mazes,
+                temperature,
+                lr,
+                restart,
+                seed,
+                maze,
+                folder,
+                note,
+            )
+        elif method == "q-table":
+            result = _q_table(iterations, samples, test_mazes, seed, maze)
+        else:
+            cfg = validated(
+                LabConfig,
+                method=method,
+                mode=mode,
+                iterations=iterations,
+                samples=samples,
+                shots=shots,
+                train_mazes=train_mazes,
+                test_mazes=test_mazes,
+                temperature=temperature,
+                seed=seed,
+                maze=maze,
+            )
+            result = _prompting(cfg, backend, model, base_url, concurrency, note)
+    data = result.to_dict() | {"method": method, "seconds": round(time.perf_counter() - start, 2)}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{method}-{mode}-{int(time.time())}.json"
+    path.write_text(json.dumps(data, indent=2))
+    if as_json:
+        emit_json(data | {"saved": str(path)})
+        return
+    _print_result(f"{method} on {result.model}", result)
+    typer.echo(f"saved: {path}")
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Progress, TaskID]]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -132,36 +177,101 @@ def run_cmd(
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task("starting", total=None, rate="")
+        yield progress, progress.add_task("starting", total=None, rate="")
 
-        def note(text: str) -> None:
-            rate = ""
-            if be is not None and be.usage.seconds > 0:
-                u = be.usage
-                rate = (
-                    f"{u.calls / u.seconds:.1f} calls/s, "
-                    f"{(u.prompt_tokens + u.completion_tokens) / u.seconds:.0f} tokens/s"
-                )
-            progress.update(task, description=text, rate=rate)
 
-        result = run_lab(cfg, policy, note)
-    data = result.to_dict() | {"seconds": round(time.perf_counter() - start, 2)}
-    folder = out or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{cfg.method}-{cfg.mode}-{int(time.time())}.json"
-    path.write_text(json.dumps(data, indent=2))
-    if be is not None:
+def _noter(progress: Progress, task: TaskID) -> Callable[[str], None]:
+    def note(text: str) -> None:
+        progress.update(task, description=text)
+
+    return note
+
+
+def _prompting(
+    cfg: LabConfig,
+    backend: str,
+    model: str | None,
+    base_url: str | None,
+    concurrency: int,
+    note: Callable[[str], None],
+) -> LabResult:
+    from quicktakes.llm import SampleCache, make_backend
+    from quicktakes.maze.methods import run_lab
+    from quicktakes.maze.policy import LLMPolicy
+
+    if cfg.method == "random":
+        return run_lab(cfg, None, note)
+    be = make_backend(backend, model, base_url, None, concurrency)
+
+    def with_rate(text: str) -> None:
+        u = be.usage
+        rate = ""
+        if u.seconds > 0:
+            rate = (
+                f" ({u.calls / u.seconds:.1f} calls/s, "
+                f"{(u.prompt_tokens + u.completion_tokens) / u.seconds:.0f} tokens/s)"
+            )
+        note(text + rate)
+
+    try:
+        return run_lab(cfg, LLMPolicy(be, SampleCache(), cfg.mode, cfg.temperature), with_rate)
+    finally:
         be.close()
-    if as_json:
-        emit_json(data | {"saved": str(path)})
-        return
+
+
+def _train(
+    model: str | None,
+    method: str,
+    iterations: int,
+    samples: int,
+    train_mazes: int,
+    test_mazes: int,
+    temperature: float,
+    lr: float,
+    restart: bool,
+    seed: int,
+    maze: MazeConfig,
+    folder: Path,
+    note: Callable[[str], None],
+) -> LabResult:
+    from quicktakes.llm import SampleCache
+    from quicktakes.llm.hf import HFBackend
+    from quicktakes.maze.train import TrainConfig, run_training
+
+    cfg = validated(
+        TrainConfig,
+        method=method,
+        iterations=iterations,
+        samples=samples,
+        train_mazes=train_mazes,
+        test_mazes=test_mazes,
+        temperature=temperature,
+        lr=lr,
+        restart=restart,
+        seed=seed,
+        maze=maze,
+    )
+    run_dir = folder / f"{method}-seed{seed}"
+    backend = HFBackend(Path(model) if model else None, seed=seed)
+    return run_training(cfg, backend, SampleCache(), run_dir, note)
+
+
+def _q_table(
+    iterations: int, samples: int, test_mazes: int, seed: int, maze: MazeConfig
+) -> LabResult:
+    from quicktakes.maze.compare import CompareConfig, tabular_reference
+
+    if min(iterations, samples, test_mazes) < 1:
+        raise ConfigError("iterations, samples and test mazes must be at least 1")
+    cfg = CompareConfig(seed=seed, maze=maze)
+    grid = tuple(samples * 2**k for k in range(iterations))
+    result = tabular_reference(cfg, grid, test_mazes)
+    return result
+
+
+def _print_result(title: str, result: LabResult) -> None:
     t = Table(
-        "iteration",
-        "samples used",
-        "normalized coins (95% CI)",
-        "invalid",
-        "examples",
-        title=f"{cfg.method} ({cfg.mode}) on {result.model}",
+        "iteration", "samples used", "normalized coins (95% CI)", "invalid", "examples", title=title
     )
     for i in result.iterations:
         t.add_row(
@@ -172,4 +282,46 @@ def run_cmd(
             str(i.examples),
         )
     Console().print(t)
-    typer.echo(f"saved: {path}")
+
+
+@maze_app.command("compare")
+def compare_cmd(
+    budget: str = typer.Option("fast", help="fast | full"),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(None, help="where to write compare.json and compare.svg"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Every method on the same mazes and budget; the comparison figure (SVG)."""
+    from quicktakes.ledger import Point, Trend
+    from quicktakes.maze.compare import CompareConfig, run_compare
+    from quicktakes.report.plot import trends_svg
+
+    cfg = validated(CompareConfig, budget=budget, seed=seed)
+    start = time.perf_counter()
+    with _progress() as (progress, task):
+        runs = run_compare(cfg, note=_noter(progress, task))
+    data = {
+        "config": cfg.model_dump(),
+        "seconds": round(time.perf_counter() - start, 1),
+        "methods": {k: r.to_dict() for k, r in runs.items()},
+    }
+    folder = out or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "compare.json").write_text(json.dumps(data, indent=2, default=str))
+    trends = [
+        Trend.of(
+            k,
+            "episodes sampled",
+            "normalized coins on held-out mazes",
+            [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations],
+            log_x=True,
+        )
+        for k, r in runs.items()
+    ]
+    (folder / "compare.svg").write_text(trends_svg(trends))
+    if as_json:
+        emit_json(data)
+        return
+    for k, r in runs.items():
+        _print_result(k, r)
+    typer.echo(f"figure: {(folder / 'compare.svg').resolve()} ({data['seconds']} s)")

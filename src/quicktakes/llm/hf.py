@@ -66,8 +66,10 @@ class HFBackend(Backend):
 
         if threads:
             torch.set_num_threads(threads)
-        gguf = Path(model) if model else embedded_model_path()
-        folder = dequantized_dir(gguf)
+        source = Path(model) if model else embedded_model_path()
+        # A Hugging Face checkpoint directory loads as is; a GGUF is dequantized once.
+        folder = source if source.is_dir() else dequantized_dir(source)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -81,9 +83,10 @@ class HFBackend(Backend):
             target_modules=list(LORA_TARGETS),
             task_type="CAUSAL_LM",
         )
+        base.to(self.device)  # type: ignore[arg-type]
         self.model = get_peft_model(base, cfg)
         self.model.eval()
-        self._base_id = file_identity(gguf)
+        self._base_id = source.name if source.is_dir() else file_identity(source)
         self._weights_id = ""
         self.refresh_identity()
 
@@ -110,6 +113,10 @@ class HFBackend(Backend):
             for c in conversations
         ]
 
+    def _encode(self, conversations: Sequence[Sequence[Message]]) -> Any:
+        enc = self.tokenizer(self.prompts(conversations), return_tensors="pt", padding=True)
+        return enc.to(self.device)
+
     def candidate_ids(self, candidates: Sequence[str]) -> list[int]:
         ids = [self.tokenizer.encode(c, add_special_tokens=False) for c in candidates]
         assert all(len(i) == 1 for i in ids), "candidates must be single tokens"
@@ -119,7 +126,7 @@ class HFBackend(Backend):
         self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
     ) -> torch.Tensor:
         """(batch, candidates) next-token logits at the end of each prompt; differentiable."""
-        enc = self.tokenizer(self.prompts(conversations), return_tensors="pt", padding=True)
+        enc = self._encode(conversations)
         out = self.model(**enc)
         last = out.logits[:, -1, :]
         return last[:, self.candidate_ids(candidates)]
@@ -128,10 +135,10 @@ class HFBackend(Backend):
         self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
     ) -> list[list[float]]:
         """Log-probabilities of each candidate over the full vocabulary, batched."""
-        enc = self.tokenizer(self.prompts(conversations), return_tensors="pt", padding=True)
+        enc = self._encode(conversations)
         with torch.no_grad():
             logits = self.model(**enc).logits[:, -1, :].double()
-        logp = torch.log_softmax(logits, dim=-1)[:, self.candidate_ids(candidates)]
+        logp = torch.log_softmax(logits, dim=-1)[:, self.candidate_ids(candidates)].cpu()
         self.usage.calls += 1
         self.usage.prompt_tokens += int(enc["attention_mask"].sum())
         return [[float(x) for x in row] for row in logp]
@@ -152,7 +159,7 @@ class HFBackend(Backend):
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
-        state = load_file(str(folder / "adapter_model.safetensors"))
+        state = load_file(str(folder / "adapter_model.safetensors"), device=self.device)
         set_peft_model_state_dict(self.model, state)
         self.refresh_identity()
 

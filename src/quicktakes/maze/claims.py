@@ -97,3 +97,139 @@ VERY_POOR = register(
         run=run_very_poor_mans_rl,
     )
 )
+
+
+# --- part 2: fine-tuning on the best samples, RL, and the comparison -------------------------
+
+_COMPARE: dict[tuple[str, int], dict[str, LabResult]] = {}
+"""Both part-2 claims read the same runs; a reproduce of both computes them once."""
+
+
+def _compare(ctx: RunContext) -> dict[str, LabResult]:
+    from quicktakes.maze.compare import CompareConfig, run_compare
+
+    key = (str(ctx.budget), ctx.seed)
+    if key not in _COMPARE:
+        _COMPARE[key] = run_compare(
+            CompareConfig(
+                budget=ctx.budget.value,
+                seed=ctx.subseed("compare"),
+            )
+        )
+    return _COMPARE[key]
+
+
+def _separation(a: LabResult, b: LabResult) -> str:
+    """'above' / 'below' / 'overlap': a's final 95% interval against b's."""
+    x, y = a.iterations[-1], b.iterations[-1]
+    if x.lo > y.hi:
+        return "above"
+    if x.hi < y.lo:
+        return "below"
+    return "overlap"
+
+
+def run_poor_mans_rl(ctx: RunContext) -> Evidence:
+    runs = _compare(ctx)
+    sft = runs["sft-iter"]
+    first, last = sft.iterations[0], sft.iterations[-1]
+    if last.lo > first.hi:
+        verdict = Verdict.HOLDS
+    elif last.hi < first.lo:
+        verdict = Verdict.FAILS
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    finding = (
+        f"SFT on each training maze's best of N samples (LoRA, loss on the move token) takes "
+        f"held-out coins from {first.mean:.2f} [{first.lo:.2f}, {first.hi:.2f}] to "
+        f"{last.mean:.2f} [{last.lo:.2f}, {last.hi:.2f}] after {last.iteration} iteration(s) "
+        f"on {sft.model.split('+')[0]}; "
+        + {
+            Verdict.HOLDS: "an improvement beyond the intervals.",
+            Verdict.FAILS: "worse, beyond the intervals.",
+            Verdict.INCONCLUSIVE: "the intervals overlap at this budget.",
+        }[verdict]
+    )
+    trend = _trend("poor man's RL (SFT on best samples)", sft)
+    measured = f"{first.mean:.2f} -> {last.mean:.2f} normalized coins"
+    return Evidence(verdict, finding, measured, (trend,), {"runs": sft.to_dict()["config"]})
+
+
+def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
+    runs = _compare(ctx)
+    rl_vs_sft = _separation(runs["rl"], runs["sft-iter"])
+    sft_vs_prompt = _separation(runs["sft-iter"], runs["few-shot"])
+    close = [rl_vs_sft == "overlap", sft_vs_prompt == "overlap"]
+    # "close" = the final 95% intervals overlap; both links of the take's chain must be close.
+    if all(close):
+        verdict = Verdict.HOLDS
+    elif any(close):
+        verdict = Verdict.PARTLY
+    else:
+        verdict = Verdict.FAILS
+    x = "episodes sampled (train + test)"
+    y = "normalized coins on held-out mazes"
+    trends = []
+    for name, r in runs.items():
+        pts = [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
+        trends.append(
+            Trend.of(name, x, y, pts, log_x=True, style="markers" if name == "tabular" else "line")
+        )
+    trends.append(
+        Trend.of(
+            "exact optimum",
+            x,
+            y,
+            [Point.exact(1, 1.0), Point.exact(max(p.x for t in trends for p in t.points), 1.0)],
+            interval="exact",
+            log_x=True,
+        )
+    )
+    final = {k: f"{r.iterations[-1].mean:.2f}" for k, r in runs.items()}
+    finding = (
+        f"Final held-out coins: {', '.join(f'{k} {v}' for k, v in final.items())}. RL vs poor "
+        f"man's RL: {rl_vs_sft}; poor man's RL vs very poor man's RL (few-shot): "
+        f"{sft_vs_prompt} (95% intervals)."
+    )
+    measured = f"RL~PMRL: {rl_vs_sft}; PMRL~few-shot: {sft_vs_prompt}"
+    config = {
+        "rule": "close = final 95% intervals overlap; holds if both RL~SFT and "
+        "SFT~few-shot are close, partly if one is",
+        "samples_used": {k: r.iterations[-1].samples_used for k, r in runs.items()},
+        "models": {k: r.model for k, r in runs.items()},
+    }
+    return Evidence(verdict, finding, measured, tuple(trends), config)
+
+
+POOR = register(
+    Claim(
+        id="prompting.poor-mans-rl",
+        take=TAKE,
+        quote=(
+            'you can just do "poor man\'s RL": you sample the model a few times, take the action '
+            "that led to the most gold coins, supervised fine-tune the model on that and repeat."
+        ),
+        holds_if=(
+            "held-out coins after the last SFT iteration exceed the base model's, with "
+            "non-overlapping 95% intervals"
+        ),
+        run=run_poor_mans_rl,
+    )
+)
+
+RL_VS = register(
+    Claim(
+        id="prompting.rl-vs-poor-mans-rl",
+        take=TAKE,
+        quote=(
+            "My understanding is that many forms of RL are quite close to poor man's RL (the "
+            "resulting weight updates are kind of similar), and poor man's RL is quite similar "
+            "to prompting"
+        ),
+        holds_if=(
+            "with equal sample budgets, RL's and poor man's RL's final intervals overlap, and "
+            "so do poor man's RL's and few-shot prompting's"
+        ),
+        run=run_rl_vs_poor_mans_rl,
+    )
+)

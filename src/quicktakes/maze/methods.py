@@ -52,7 +52,8 @@ class IterationResult:
 
 @dataclass
 class LabResult:
-    config: LabConfig
+    config: BaseModel
+    """The run's config: a LabConfig, or a TrainConfig for the fine-tuning methods."""
     model: str
     iterations: list[IterationResult] = field(default_factory=list)
 

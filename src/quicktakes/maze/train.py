@@ -1,0 +1,189 @@
+"""Poor man's RL (SFT on the best samples) and policy-gradient RL, on the same LLM policy.
+
+The policy is the model's softmax over the four move tokens at the end of the prompt (what the
+step mode samples from), so both updates are written on that distribution:
+- SFT: cross-entropy of the kept move, i.e. the loss only on the action token;
+- RL: REINFORCE with a per-maze group baseline (GRPO-style): -A * log pi(move | state).
+A plain torch loop rather than TRL's SFTTrainer/GRPOTrainer: each target is a single token
+read off one forward pass of a batch of prompts, which those trainers' sequence formatting
+and generation loops would only wrap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field
+
+from quicktakes.llm.base import Message
+from quicktakes.llm.cache import SampleCache
+from quicktakes.llm.hf import HFBackend
+from quicktakes.maze.grid import MOVES, MazeConfig, maze_seeds
+from quicktakes.maze.methods import (
+    IterationResult,
+    LabResult,
+    _episodes,
+    _invalid_rate,
+    _Mazes,
+    _summary,
+)
+from quicktakes.maze.policy import LLMPolicy, Trajectory
+
+
+class TrainConfig(BaseModel):
+    method: Literal["sft-iter", "rl"] = "sft-iter"
+    iterations: int = Field(2, ge=1, le=100)
+    samples: int = Field(4, ge=1, le=256, description="N: episodes per training maze")
+    train_mazes: int = Field(4, ge=1, le=10_000)
+    test_mazes: int = Field(8, ge=1, le=10_000)
+    temperature: float = Field(0.7, gt=0.0, le=2.0)
+    lr: float = Field(1e-3, gt=0.0, le=1.0)
+    epochs: int = Field(2, ge=1, le=50, description="passes over each iteration's data")
+    batch: int = Field(8, ge=1, le=256)
+    restart: bool = Field(False, description="re-fine-tune from the base weights (ReST-EM)")
+    maze: MazeConfig = Field(default_factory=MazeConfig)
+    seed: int = 0
+
+
+def move_log_probs(
+    backend: HFBackend, convs: Sequence[Sequence[Message]], temperature: float
+) -> torch.Tensor:
+    """log pi(. | state) over the four moves, differentiable: the policy being trained."""
+    logits = backend.move_logits(convs, list(MOVES)) / temperature
+    return torch.log_softmax(logits, dim=-1)
+
+
+def train_steps(
+    backend: HFBackend,
+    convs: list[list[Message]],
+    moves: list[int],
+    weights: list[float],
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+) -> list[float]:
+    """Minimize -sum w_i log pi(move_i | state_i) / n with AdamW on the LoRA weights.
+
+    SFT passes w = 1; REINFORCE passes the advantages. Returns the loss of each step.
+    """
+    params = [p for p in backend.model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    backend.model.train()
+    losses = []
+    for _ in range(cfg.epochs):
+        order = rng.permutation(len(convs))
+        for start in range(0, len(order), cfg.batch):
+            idx = order[start : start + cfg.batch]
+            logp = move_log_probs(backend, [convs[i] for i in idx], cfg.temperature)
+            chosen = logp[torch.arange(len(idx)), torch.tensor([moves[i] for i in idx])]
+            w = torch.tensor([weights[i] for i in idx], dtype=chosen.dtype)
+            loss = -(w * chosen).sum() / len(idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+    backend.model.eval()
+    backend.refresh_identity()
+    return losses
+
+
+def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> tuple[list[list[Message]], list[int]]:
+    """(conversation, move) pairs of each maze's best episode, episodes with coins only."""
+    convs, moves = [], []
+    for t in best:
+        if t.coins == 0:
+            continue
+        for state, move in zip(t.states, t.moves, strict=False):
+            if move >= 0:
+                convs.append(policy.messages(state))
+                moves.append(move)
+    return convs, moves
+
+
+def rl_data(
+    policy: LLMPolicy, groups: list[list[Trajectory]]
+) -> tuple[list[list[Message]], list[int], list[float]]:
+    """Every step of every episode, weighted by its episode's advantage over its maze's mean."""
+    convs, moves, adv = [], [], []
+    for g in groups:
+        scores = np.array([t.normalized for t in g])
+        baseline, spread = scores.mean(), scores.std()
+        for t, s in zip(g, scores, strict=True):
+            a = (s - baseline) / (spread + 1e-6) if spread > 0 else 0.0
+            for state, move in zip(t.states, t.moves, strict=False):
+                if move >= 0 and a != 0.0:
+                    convs.append(policy.messages(state))
+                    moves.append(move)
+                    adv.append(float(a))
+    return convs, moves, adv
+
+
+def run_training(
+    cfg: TrainConfig,
+    backend: HFBackend,
+    cache: SampleCache,
+    run_dir: Path,
+    on_progress: Callable[[str], None] | None = None,
+) -> LabResult:
+    """Iterate sample -> select/weight -> update; evaluate on held-out mazes each iteration.
+
+    Each finished iteration saves its adapter and result under `run_dir/iter-k`; a re-run
+    with the same directory loads them and continues after the last finished iteration.
+    """
+    note = on_progress or (lambda s: None)
+    mazes = _Mazes(cfg.maze)
+    test, train = maze_seeds("test", cfg.test_mazes), maze_seeds("train", cfg.train_mazes)
+    policy = LLMPolicy(backend, cache, "step", cfg.temperature)
+    result = LabResult(cfg, backend.model_id)
+    rng = np.random.default_rng(cfg.seed)
+    used = 0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
+    for it in range(cfg.iterations):
+        done = run_dir / f"iter-{it}"
+        if (done / "result.json").exists():
+            saved = json.loads((done / "result.json").read_text())
+            result.iterations.append(IterationResult(**saved["result"]))
+            used = result.iterations[-1].samples_used
+            rng = np.random.default_rng([cfg.seed, it + 1])
+            if (done / "adapter_model.safetensors").exists():
+                backend.load(done)
+            note(f"{cfg.method}: iteration {it} already done, loaded")
+            continue
+        note(f"{cfg.method}: iteration {it}, evaluating on {len(test)} test mazes")
+        trajs = _episodes(policy, mazes, test, 1, cfg.seed, f"{cfg.method}-test{it}")
+        used += len(test)
+        summary = _summary(
+            it, used, [[t.normalized for t in g] for g in trajs], _invalid_rate(trajs)
+        )
+        losses: list[float] = []
+        if it < cfg.iterations - 1:
+            note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
+            groups = _episodes(
+                policy, mazes, train, cfg.samples, cfg.seed, f"{cfg.method}-train{it}"
+            )
+            used += cfg.samples * len(train)
+            if cfg.method == "sft-iter":
+                best = [max(g, key=lambda t: t.normalized) for g in groups]
+                convs, moves = sft_data(policy, best)
+                weights = [1.0] * len(moves)
+            else:
+                convs, moves, weights = rl_data(policy, groups)
+            if cfg.restart:
+                backend.reset_adapter()
+            if convs:
+                note(f"{cfg.method}: iteration {it}, training on {len(convs)} pairs")
+                losses = train_steps(backend, convs, moves, weights, cfg, rng)
+            backend.save(done)
+        summary.samples_used = used
+        result.iterations.append(summary)
+        done.mkdir(parents=True, exist_ok=True)
+        (done / "result.json").write_text(json.dumps({"result": asdict(summary), "losses": losses}))
+        rng = np.random.default_rng([cfg.seed, it + 1])
+    result.model = backend.model_id
+    return result
