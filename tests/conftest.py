@@ -8,12 +8,18 @@ from typer.testing import CliRunner
 from quicktakes.cli import app
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory):
+    """One cache directory per test session: the dequantized model is written there once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _user_dirs(tmp_path_factory, monkeypatch):
-    """Every test gets its own user data and cache directories (as llm's tests do)."""
+def _user_dirs(tmp_path_factory, monkeypatch, _session_cache):
+    """Every test gets its own user data directory, database and sample cache."""
     root = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
     monkeypatch.setenv("QUICKTAKES_DB", str(root / "data" / "trials.db"))
     monkeypatch.setenv("QUICKTAKES_LLM_CACHE", str(root / "cache" / "samples.db"))
 

@@ -62,5 +62,59 @@ def test_unreachable_server_is_a_one_line_error(cli, one_line_error):
 
 def test_bad_maze_parameters(cli, one_line_error):
     one_line_error(cli("maze", "show", "--size", "2"), "size")
-    one_line_error(cli("maze", "run", "--method", "rl"), "method")
+    one_line_error(cli("maze", "run", "--method", "ppo"), "method")
     one_line_error(cli("maze", "run", "--backend", "ollama", "--method", "zero-shot"), "backend")
+
+
+def test_q_table_reference_runs_and_improves_with_episodes(cli, tmp_path):
+    r = cli(
+        "maze",
+        "run",
+        "--method",
+        "q-table",
+        "--samples",
+        "2",
+        "--iterations",
+        "4",
+        "--test-mazes",
+        "4",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    its = json.loads(r.stdout)["iterations"]
+    assert [i["samples_used"] for i in its] == [8, 16, 32, 64]
+    assert its[-1]["mean"] >= its[0]["mean"]
+
+
+def test_sft_iter_through_the_cli_saves_adapters_and_resumes(cli, tmp_path):
+    args = (
+        "maze",
+        "run",
+        "--method",
+        "sft-iter",
+        "--iterations",
+        "2",
+        "--samples",
+        "2",
+        "--train-mazes",
+        "1",
+        "--test-mazes",
+        "1",
+        "--size",
+        "4",
+        "--coins",
+        "1",
+        "--steps",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
+    first = cli(*args)
+    assert first.exit_code == 0, first.output
+    run_dir = tmp_path / "sft-iter-seed0"
+    assert (run_dir / "iter-0" / "adapter_model.safetensors").exists()
+    again = cli(*args)
+    assert json.loads(again.stdout)["iterations"] == json.loads(first.stdout)["iterations"]

@@ -43,6 +43,8 @@ def _strict_above(threshold: float, n: int, p: float) -> float:
 def odds(cfg: LotteryConfig) -> LotteryOdds:
     """Exact P(risky total >, <, = sure total) after `cfg.presses` presses."""
     n, p = cfg.presses, cfg.p
+    if p < np.finfo(float).tiny:  # scipy's binomial tails overflow on subnormal p; ~0 anyway
+        p = 0.0
     t = cfg.sure * n / cfg.prize
     k_eq = round(t)
     p_equal = float(stats.binom.pmf(k_eq, n, p)) if abs(t - k_eq) < 1e-9 else 0.0

@@ -119,13 +119,20 @@ def _compare(ctx: RunContext) -> dict[str, LabResult]:
     return _COMPARE[key]
 
 
+RESOLUTION = 0.15
+"""Overlapping intervals only mean "close" when both are narrow: a half-width above this is
+too wide to tell close from far, and the comparison is "unresolved"."""
+
+
 def _separation(a: LabResult, b: LabResult) -> str:
-    """'above' / 'below' / 'overlap': a's final 95% interval against b's."""
+    """'above' / 'below' / 'overlap' / 'unresolved': a's final 95% interval against b's."""
     x, y = a.iterations[-1], b.iterations[-1]
     if x.lo > y.hi:
         return "above"
     if x.hi < y.lo:
         return "below"
+    if max(x.hi - x.lo, y.hi - y.lo) / 2 > RESOLUTION:
+        return "unresolved"
     return "overlap"
 
 
@@ -159,10 +166,14 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
     runs = _compare(ctx)
     rl_vs_sft = _separation(runs["rl"], runs["sft-iter"])
     sft_vs_prompt = _separation(runs["sft-iter"], runs["few-shot"])
-    close = [rl_vs_sft == "overlap", sft_vs_prompt == "overlap"]
-    # "close" = the final 95% intervals overlap; both links of the take's chain must be close.
+    links = [rl_vs_sft, sft_vs_prompt]
+    close = [link == "overlap" for link in links]
+    # "close" = the final 95% intervals overlap and are narrow enough to mean it; both links
+    # of the take's chain (RL ~ SFT, SFT ~ prompting) must be close.
     if all(close):
         verdict = Verdict.HOLDS
+    elif "unresolved" in links and not any(link in ("above", "below") for link in links):
+        verdict = Verdict.INCONCLUSIVE
     elif any(close):
         verdict = Verdict.PARTLY
     else:
@@ -193,8 +204,9 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
     )
     measured = f"RL~PMRL: {rl_vs_sft}; PMRL~few-shot: {sft_vs_prompt}"
     config = {
-        "rule": "close = final 95% intervals overlap; holds if both RL~SFT and "
-        "SFT~few-shot are close, partly if one is",
+        "rule": f"close = final 95% intervals overlap with half-widths <= {RESOLUTION}; holds "
+        "if both RL~SFT and SFT~few-shot are close, partly if one is, inconclusive if too wide "
+        "to tell, fails if separated",
         "samples_used": {k: r.iterations[-1].samples_used for k, r in runs.items()},
         "models": {k: r.model for k, r in runs.items()},
     }

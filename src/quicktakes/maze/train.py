@@ -47,6 +47,7 @@ class TrainConfig(BaseModel):
     epochs: int = Field(2, ge=1, le=50, description="passes over each iteration's data")
     batch: int = Field(8, ge=1, le=256)
     restart: bool = Field(False, description="re-fine-tune from the base weights (ReST-EM)")
+    max_pairs: int = Field(64, ge=1, description="RL: (state, move) pairs per update, sampled")
     maze: MazeConfig = Field(default_factory=MazeConfig)
     seed: int = 0
 
@@ -86,7 +87,7 @@ def train_steps(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss.detach()))
+            losses.append(loss.item())
     backend.model.eval()
     backend.refresh_identity()
     return losses
@@ -149,7 +150,7 @@ def run_training(
         if (done / "result.json").exists():
             saved = json.loads((done / "result.json").read_text())
             result.iterations.append(IterationResult(**saved["result"]))
-            used = result.iterations[-1].samples_used
+            used = int(saved["used_after"])
             rng = np.random.default_rng([cfg.seed, it + 1])
             if (done / "adapter_model.safetensors").exists():
                 backend.load(done)
@@ -174,16 +175,21 @@ def run_training(
                 weights = [1.0] * len(moves)
             else:
                 convs, moves, weights = rl_data(policy, groups)
+                if len(convs) > cfg.max_pairs:  # an unbiased subsample keeps CPU steps bounded
+                    keep = rng.choice(len(convs), size=cfg.max_pairs, replace=False)
+                    convs = [convs[i] for i in keep]
+                    moves = [moves[i] for i in keep]
+                    weights = [weights[i] for i in keep]
             if cfg.restart:
                 backend.reset_adapter()
             if convs:
                 note(f"{cfg.method}: iteration {it}, training on {len(convs)} pairs")
                 losses = train_steps(backend, convs, moves, weights, cfg, rng)
             backend.save(done)
-        summary.samples_used = used
         result.iterations.append(summary)
         done.mkdir(parents=True, exist_ok=True)
-        (done / "result.json").write_text(json.dumps({"result": asdict(summary), "losses": losses}))
+        record = {"result": asdict(summary), "used_after": used, "losses": losses}
+        (done / "result.json").write_text(json.dumps(record))
         rng = np.random.default_rng([cfg.seed, it + 1])
     result.model = backend.model_id
     return result

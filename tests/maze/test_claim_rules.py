@@ -1,0 +1,15 @@
+from quicktakes.maze.claims import _separation
+from quicktakes.maze.methods import IterationResult, LabConfig, LabResult
+
+
+def lab(mean: float, half: float) -> LabResult:
+    r = LabResult(LabConfig(), "m")
+    r.iterations = [IterationResult(0, 8, mean, mean - half, mean + half, 8, 0.0)]
+    return r
+
+
+def test_separation_needs_narrow_intervals_to_call_methods_close():
+    assert _separation(lab(0.5, 0.05), lab(0.52, 0.05)) == "overlap"
+    assert _separation(lab(0.5, 0.3), lab(0.52, 0.3)) == "unresolved"
+    assert _separation(lab(0.8, 0.05), lab(0.3, 0.05)) == "above"
+    assert _separation(lab(0.3, 0.05), lab(0.8, 0.3)) == "below"
