@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import platformdirs
 import torch
 
@@ -22,6 +22,7 @@ from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.local import embedded_model_path, file_identity
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the hub
 
 
 def dequantized_dir(gguf: Path) -> Path:
@@ -170,7 +171,3 @@ class HFBackend(Backend):
                 if "lora_B" in name:
                     p.zero_()
         self.refresh_identity()
-
-
-def as_numpy(x: Any) -> np.ndarray:
-    return np.asarray(x)

@@ -188,7 +188,3 @@ class _Run:
                 o[reset] = (u_start[j][reset, None] < self.start_cum[reset]).argmax(axis=1)
                 self.ep_len[reset] = 0
             self.cur = o
-
-
-def greedy_policy(Q: np.ndarray) -> np.ndarray:
-    return Q.argmax(axis=-1)
