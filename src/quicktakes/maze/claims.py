@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quicktakes.ledger import Claim, Evidence, Point, RunContext, Trend, Verdict, register
 from quicktakes.maze.grid import MazeConfig
-from quicktakes.maze.methods import LabConfig, LabResult, run_lab
+from quicktakes.maze.methods import IterationResult, LabConfig, LabResult, run_lab
 
 TAKE = "In praise of prompting"
 
@@ -13,6 +13,16 @@ def _budget(ctx: RunContext) -> dict[str, int]:
     if ctx.fast:
         return {"iterations": 3, "samples": 4, "shots": 6, "train_mazes": 4, "test_mazes": 8}
     return {"iterations": 5, "samples": 8, "shots": 8, "train_mazes": 16, "test_mazes": 40}
+
+
+def _improvement(after: IterationResult, before: IterationResult) -> Verdict:
+    """An improvement needs `after`'s 95% interval to clear `before`'s; the reverse is a
+    failure; overlap shows nothing either way."""
+    if after.lo > before.hi:
+        return Verdict.HOLDS
+    if after.hi < before.lo:
+        return Verdict.FAILS
+    return Verdict.INCONCLUSIVE
 
 
 def _trend(name: str, r: LabResult) -> Trend:
@@ -44,13 +54,7 @@ def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
         policy = None if method == "random" else LLMPolicy(backend, cache, "step", cfg.temperature)
         results[method] = run_lab(cfg, policy)
     few, zero = results["few-shot"].iterations[-1], results["zero-shot"].iterations[-1]
-    # The rule: an improvement needs the final few-shot interval to clear zero-shot's.
-    if few.lo > zero.hi:
-        verdict = Verdict.HOLDS
-    elif few.hi < zero.lo:
-        verdict = Verdict.FAILS
-    else:
-        verdict = Verdict.INCONCLUSIVE
+    verdict = _improvement(few, zero)
     model = backend.model_id
     bon = results["best-of-n"].iterations[-1]
     rnd = results["random"].iterations[-1]
@@ -140,12 +144,7 @@ def run_poor_mans_rl(ctx: RunContext) -> Evidence:
     runs = _compare(ctx)
     sft = runs["sft-iter"]
     first, last = sft.iterations[0], sft.iterations[-1]
-    if last.lo > first.hi:
-        verdict = Verdict.HOLDS
-    elif last.hi < first.lo:
-        verdict = Verdict.FAILS
-    else:
-        verdict = Verdict.INCONCLUSIVE
+    verdict = _improvement(last, first)
     finding = (
         f"SFT on each training maze's best of N samples (LoRA, loss on the move token) takes "
         f"held-out coins from {first.mean:.2f} [{first.lo:.2f}, {first.hi:.2f}] to "
