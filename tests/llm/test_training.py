@@ -93,3 +93,12 @@ def test_compare_refuses_unequal_budgets():
     check_equal_budgets({"few-shot": lab([8, 24]), "sft-iter": lab([8, 24]), "rl": lab([8, 24])})
     with pytest.raises(ConfigError, match="unequal"):
         check_equal_budgets({"few-shot": lab([8, 24]), "sft-iter": lab([8, 40])})
+
+
+def test_a_run_directory_only_resumes_the_same_run(fresh, tmp_path):
+    cfg = TrainConfig(
+        method="sft-iter", iterations=1, samples=1, train_mazes=1, test_mazes=1, maze=TINY
+    )
+    run_training(cfg, fresh, SampleCache(), tmp_path / "run")
+    with pytest.raises(ConfigError, match="lr"):
+        run_training(cfg.model_copy(update={"lr": 0.5}), fresh, SampleCache(), tmp_path / "run")

@@ -25,6 +25,17 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the hub
 
 
+def _quiet_transformers() -> None:
+    """Library chatter (load bars, deprecation notes) would bury quicktakes' own progress."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+
+
 def dequantized_dir(gguf: Path) -> Path:
     """Load the GGUF through transformers once and save plain weights; return the folder."""
     ident = file_identity(gguf).replace(":", "_")
@@ -65,6 +76,7 @@ class HFBackend(Backend):
         from peft import LoraConfig, get_peft_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        _quiet_transformers()
         if threads:
             torch.set_num_threads(threads)
         source = Path(model) if model else embedded_model_path()

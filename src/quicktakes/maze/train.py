@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, Field
 
+from quicktakes.errors import ConfigError
 from quicktakes.llm.base import Message
 from quicktakes.llm.cache import SampleCache
 from quicktakes.llm.hf import HFBackend
@@ -124,6 +125,22 @@ def rl_data(
     return convs, moves, adv
 
 
+def _claim_run_dir(run_dir: Path, cfg: TrainConfig) -> None:
+    """A run directory resumes only the same run: only `iterations` may grow."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "config.json"
+    if path.exists():
+        before = json.loads(path.read_text())
+        now = json.loads(cfg.model_dump_json())
+        changed = sorted(k for k in now if k != "iterations" and before.get(k) != now[k])
+        if changed:
+            raise ConfigError(
+                f"{run_dir} holds a run with other settings ({', '.join(changed)});"
+                " choose another --out to start a new one"
+            )
+    path.write_text(cfg.model_dump_json(indent=2))
+
+
 def run_training(
     cfg: TrainConfig,
     backend: HFBackend,
@@ -143,8 +160,7 @@ def run_training(
     result = LabResult(cfg, backend.model_id)
     rng = np.random.default_rng(cfg.seed)
     used = 0
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(cfg.model_dump_json(indent=2))
+    _claim_run_dir(run_dir, cfg)
     for it in range(cfg.iterations):
         done = run_dir / f"iter-{it}"
         if (done / "result.json").exists():
