@@ -238,8 +238,9 @@ RL_VS = register(
             "to prompting"
         ),
         holds_if=(
-            "with equal sample budgets, RL's and poor man's RL's final intervals overlap, and "
-            "so do poor man's RL's and few-shot prompting's"
+            "with equal sample budgets, RL's and poor man's RL's final 95% intervals overlap, "
+            "and so do poor man's RL's and few-shot prompting's, each interval at most "
+            f"{2 * RESOLUTION:g} wide"
         ),
         run=run_rl_vs_poor_mans_rl,
     )
