@@ -20,6 +20,7 @@ from quicktakes.config import validated
 from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import MOVES, MazeConfig, max_coins, maze_for_seed
 from quicktakes.maze.methods import LabConfig, LabResult
+from quicktakes.maze.policy import advance
 
 maze_app = typer.Typer(help="The gold-coin maze lab.", no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
@@ -71,9 +72,7 @@ def play_cmd(
         if move not in MOVES:
             typer.echo("U, D, L or R, please")
             continue
-        pos = maze.move(pos, MOVES.index(move))
-        if pos in maze.coins:
-            got = got | {maze.coins.index(pos)}
+        pos, got = advance(maze, pos, got, MOVES.index(move))
         if len(got) == len(maze.coins):
             break
     typer.echo(maze.render(pos, got))

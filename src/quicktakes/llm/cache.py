@@ -96,17 +96,7 @@ class SampleCache:
     def score(
         self, backend: Backend, messages: Sequence[Message], candidates: Sequence[str]
     ) -> list[float]:
-        key = self.key(
-            backend, "score", {"messages": list(messages), "candidates": list(candidates)}
-        )
-        cached = self._get(key)
-        if cached is not None:
-            self.hits += 1
-            return [float(x) for x in cached]
-        self.misses += 1
-        result = backend.score(messages, candidates)
-        self._put(key, backend, "score", result)
-        return result
+        return self.score_batch(backend, [messages], candidates)[0]
 
     def score_batch(
         self,

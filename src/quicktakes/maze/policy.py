@@ -164,15 +164,16 @@ def rollouts(jobs: Sequence[Job], act: Actor) -> list[Trajectory]:
             if move is None:
                 trajs[i].invalid += 1
                 continue
-            pos[i], got[i] = _advance(jobs[i].maze, pos[i], got[i], move)
+            pos[i], got[i] = advance(jobs[i].maze, pos[i], got[i], move)
     for t, g in zip(trajs, got, strict=True):
         t.coins = len(g)
     return trajs
 
 
-def _advance(
+def advance(
     maze: Maze, pos: tuple[int, int], got: frozenset[int], move: int
 ) -> tuple[tuple[int, int], frozenset[int]]:
+    """One move: the new position and the coins collected so far."""
     pos = maze.move(pos, move)
     if pos in maze.coins:
         got = got | {maze.coins.index(pos)}
@@ -188,7 +189,7 @@ def _play_plan(job: Job, traj: Trajectory, act: Actor) -> None:
     pos, got = maze.start, frozenset[int]()
     for move in moves:
         traj.moves.append(move)
-        pos, got = _advance(maze, pos, got, move)
+        pos, got = advance(maze, pos, got, move)
         if len(got) == len(maze.coins):
             break
     traj.coins = len(got)

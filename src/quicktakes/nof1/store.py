@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from quicktakes.errors import StoreError
-from quicktakes.sqlite import now, open_db, run_script, user_file
+from quicktakes.sqlite import open_db, run_script, user_file
 
-__all__ = ["connect", "default_path", "now", "transaction"]
+__all__ = ["connect", "default_path", "transaction"]
 
 ENV_DB = "QUICKTAKES_DB"
 

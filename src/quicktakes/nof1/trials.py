@@ -17,7 +17,8 @@ from quicktakes.config import validated
 from quicktakes.errors import ConfigError, UnknownNameError
 from quicktakes.nof1.analysis import Day, TrialData, analyze, apply_rules
 from quicktakes.nof1.protocol import Protocol, commitment, draw_schedule
-from quicktakes.nof1.store import now, transaction
+from quicktakes.nof1.store import transaction
+from quicktakes.sqlite import now
 
 
 @dataclass(frozen=True)

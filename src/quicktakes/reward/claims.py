@@ -170,27 +170,22 @@ def _late_slope(points: list[Point]) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def _relative_error(Q: np.ndarray, Q_star: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """max |Q - Q*| / max |Q*| over the active states, per MDP."""
-    act = active[..., None]
-    scale = np.abs(np.where(act, Q_star, 0)).max(axis=(1, 2))
-    return np.asarray(np.abs(np.where(act, Q - Q_star, 0)).max(axis=(1, 2)) / scale)
-
-
 def _values_trends(
     label: str, mdp: MDPBatch, Q_star: np.ndarray, ctx: RunContext
 ) -> tuple[Trend, Trend, float]:
     """Median and worst relative error of Q-learning on the inverse-Bellman reward; VI error."""
     B, S, A = mdp.shape
     R = design.reward_for_values(mdp, Q_star, GAMMA)
-    vi_error = float(_relative_error(value_iteration(mdp, R, GAMMA), Q_star, mdp.active).max())
+    vi_error = float(
+        design.relative_error(value_iteration(mdp, R, GAMMA), Q_star, mdp.active).max()
+    )
     pairs = int(mdp.active[0].sum()) * A
     steps = (1_000 if ctx.fast else 10_000) * pairs
     med: list[Point] = []
     worst: list[Point] = []
 
     def record(step: int, Q: np.ndarray) -> None:
-        err = _relative_error(Q, Q_star, mdp.active)
+        err = design.relative_error(Q, Q_star, mdp.active)
         lo, m, hi = (float(v) for v in np.quantile(err, [0.05, 0.5, 0.95]))
         med.append(Point(step / pairs, m, lo, hi, B))
         w = float(err.max())

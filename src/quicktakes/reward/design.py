@@ -55,3 +55,10 @@ def matches(Q: np.ndarray, policy: np.ndarray, active: np.ndarray) -> np.ndarray
     ).max(axis=2)
     hit = (margin > 0) & active
     return np.asarray(hit.sum(axis=1) / active.sum(axis=1))
+
+
+def relative_error(Q: np.ndarray, Q_star: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """max |Q - Q*| / max |Q*| over the active states, per MDP."""
+    act = active[..., None]
+    scale = np.abs(np.where(act, Q_star, 0)).max(axis=(1, 2))
+    return np.asarray(np.abs(np.where(act, Q - Q_star, 0)).max(axis=(1, 2)) / scale)

@@ -56,7 +56,6 @@ def qlearn(run: QLearnRun, on_progress: Callable[[int], None] | None = None) -> 
     mdp = build_mdp(run, rng)
     B, S, A = mdp.shape
     gamma = run.q.gamma
-    act = mdp.active[..., None]
     if run.target == "policy":
         policy = rng.integers(A, size=(B, S))
         if run.construction == "seed":
@@ -69,10 +68,9 @@ def qlearn(run: QLearnRun, on_progress: Callable[[int], None] | None = None) -> 
     else:
         Q_star = rng.uniform(-1, 1, size=(B, S, A))
         R = design.reward_for_values(mdp, Q_star, gamma)
-        scale = np.abs(np.where(act, Q_star, 0)).max(axis=(1, 2))
 
         def metric(Q: np.ndarray) -> np.ndarray:
-            return np.asarray(np.abs(np.where(act, Q - Q_star, 0)).max(axis=(1, 2)) / scale)
+            return design.relative_error(Q, Q_star, mdp.active)
 
     worst = np.min if run.target == "policy" else np.max
     result = QLearnResult(run, value_iteration=float(worst(metric(value_iteration(mdp, R, gamma)))))
