@@ -24,9 +24,9 @@ def hf():
 
 @pytest.fixture
 def fresh(hf):
-    hf.reset_adapter()
+    hf.reset()
     yield hf
-    hf.reset_adapter()
+    hf.reset()
 
 
 def _conv(hf, i=0):
@@ -62,26 +62,54 @@ def test_saved_adapters_reload_with_identical_scores(fresh, tmp_path):
     trained = fresh.score(conv, ["U", "D", "L", "R"])
     ident = fresh.model_id
     fresh.save(tmp_path / "adapter")
-    fresh.reset_adapter()
+    fresh.reset()
     assert fresh.model_id != ident and fresh.score(conv, ["U", "D", "L", "R"]) != trained
     fresh.load(tmp_path / "adapter")
     assert fresh.model_id == ident
     assert fresh.score(conv, ["U", "D", "L", "R"]) == pytest.approx(trained, abs=1e-9)
 
 
-def test_training_resumes_without_redoing_finished_iterations(fresh, tmp_path):
+def test_training_resumes_after_an_interruption_without_redoing_finished_iterations(
+    fresh, tmp_path
+):
     cfg = TrainConfig(
-        method="sft-iter", iterations=2, samples=2, train_mazes=1, test_mazes=1, epochs=1, maze=TINY
+        method="sft-iter", iterations=3, samples=2, train_mazes=1, test_mazes=1, epochs=1, maze=TINY
     )
+
+    def interrupt(note: str) -> None:
+        if note.startswith("sft-iter: iteration 1, sampling"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_training(cfg, fresh, SampleCache(), tmp_path / "run", interrupt)
+    after_first = fresh.model_id
+    fresh.reset()
     notes: list[str] = []
-    first = run_training(cfg, fresh, SampleCache(), tmp_path / "run", notes.append)
-    fresh.reset_adapter()
-    longer = cfg.model_copy(update={"iterations": 3})
-    notes.clear()
-    again = run_training(longer, fresh, SampleCache(), tmp_path / "run", notes.append)
-    assert sum("already done" in n for n in notes) == 2
-    assert [vars(i) for i in again.iterations[:2]] == [vars(i) for i in first.iterations]
-    assert len(again.iterations) == 3
+    again = run_training(cfg, fresh, SampleCache(), tmp_path / "run", notes.append)
+    assert notes[0] == "sft-iter: iteration 0 already done, loaded"
+    assert not any("iteration 0, sampling" in n for n in notes)
+    assert again.iterations[0].samples_used == 1
+    assert [i.iteration for i in again.iterations] == [0, 1, 2]
+    assert again.model != after_first  # iteration 1 trained on top of iteration 0's weights
+
+
+def test_more_iterations_train_the_previous_last_one_before_going_on(fresh, tmp_path):
+    cfg = TrainConfig(
+        method="sft-iter", iterations=1, samples=2, train_mazes=1, test_mazes=1, epochs=1, maze=TINY
+    )
+    first = run_training(cfg, fresh, SampleCache(), tmp_path / "run")
+    notes: list[str] = []
+    again = run_training(
+        cfg.model_copy(update={"iterations": 2}),
+        fresh,
+        SampleCache(),
+        tmp_path / "run",
+        notes.append,
+    )
+    assert "sft-iter: iteration 0 evaluated before; training it now" in notes
+    assert vars(again.iterations[0]) == vars(first.iterations[0])
+    assert again.iterations[1].samples_used == 1 + 2 + 1  # test, train samples, test
+    assert (tmp_path / "run" / "iter-0" / fresh.checkpoint_file).exists()
 
 
 def test_compare_refuses_unequal_budgets():
@@ -102,3 +130,82 @@ def test_a_run_directory_only_resumes_the_same_run(fresh, tmp_path):
     run_training(cfg, fresh, SampleCache(), tmp_path / "run")
     with pytest.raises(ConfigError, match="lr"):
         run_training(cfg.model_copy(update={"lr": 0.5}), fresh, SampleCache(), tmp_path / "run")
+
+
+@pytest.fixture(scope="module")
+def full():
+    from quicktakes.llm.hf import HFBackend
+
+    backend = HFBackend(seed=0, finetune="full")
+    yield backend
+    del backend
+
+
+def test_full_fine_tuning_lowers_the_loss_and_reloads_with_identical_scores(full, tmp_path):
+    base_id, conv = full.model_id, _conv(full)
+    base = full.score(conv, ["U", "D", "L", "R"])
+    convs, moves = [_conv(full, i) for i in range(4)], [0, 1, 2, 3]
+    cfg = TrainConfig(finetune="full", epochs=3, batch=4)
+    assert cfg.lr == 1e-5
+    losses = train_steps(full, convs, moves, [1.0] * 4, cfg, np.random.default_rng(0))
+    assert losses[-1] < losses[0]
+    assert full.model_id.split("+")[1].startswith("full:") and full.model_id != base_id
+    trained = full.score(conv, ["U", "D", "L", "R"])
+    full.save(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "model.safetensors").exists()
+    full.reset()
+    assert full.model_id == base_id
+    assert full.score(conv, ["U", "D", "L", "R"]) == pytest.approx(base, abs=1e-9)
+    full.load(tmp_path / "ckpt")
+    assert full.score(conv, ["U", "D", "L", "R"]) == pytest.approx(trained, abs=1e-9)
+    full.reset()
+
+
+def test_a_run_refuses_a_backend_that_fine_tunes_otherwise(fresh, tmp_path):
+    cfg = TrainConfig(finetune="full", iterations=1, maze=TINY)
+    with pytest.raises(ConfigError, match="fine-tunes lora"):
+        run_training(cfg, fresh, SampleCache(), tmp_path / "run")
+
+
+def test_a_server_that_cannot_load_adapters_stops_the_run_before_any_sampling(
+    fresh, tmp_path, llama_server
+):
+    """llama.cpp's server has no run-time LoRA endpoint; sampling it would be stale."""
+    from quicktakes.errors import BackendError
+    from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
+
+    served = ServedAdapters(OpenAIBackend(llama_server))
+    cfg = TrainConfig(iterations=2, samples=1, train_mazes=1, test_mazes=1, maze=TINY)
+    with pytest.raises(BackendError, match="cannot load LoRA adapters at run time"):
+        run_training(cfg, fresh, SampleCache(), tmp_path / "run", served=served)
+    assert not (tmp_path / "run").exists()
+    assert served.backend.usage.calls == 0
+    with pytest.raises(ConfigError, match="needs --finetune lora"):
+        run_training(
+            cfg.model_copy(update={"finetune": "full", "lr": 1e-5}),
+            fresh,
+            SampleCache(),
+            tmp_path / "run",
+            served=served,
+        )
+
+
+def test_cli_training_against_a_server_is_a_one_line_error_when_it_cannot_follow(
+    cli, one_line_error, llama_server, tmp_path
+):
+    from quicktakes.llm.hf import dequantized_dir
+    from quicktakes.llm.local import embedded_model_path
+
+    args = ["maze", "run", "--method", "sft-iter", "--backend", "openai", "--base-url"]
+    one_line_error(cli(*args, llama_server), "--train-model")
+    one_line_error(cli(*args, llama_server, "--train-model", str(tmp_path / "no")), "no such")
+    r = cli(
+        *args,
+        llama_server,
+        "--train-model",
+        str(dequantized_dir(embedded_model_path())),
+        "--out",
+        str(tmp_path / "runs"),
+    )
+    one_line_error(r, "cannot load LoRA adapters")
+    assert not list((tmp_path / "runs").glob("sft-iter*"))

@@ -97,7 +97,15 @@ def run_cmd(
     train_mazes: int = typer.Option(4),
     test_mazes: int = typer.Option(6),
     temperature: float = typer.Option(0.7),
-    lr: float = typer.Option(1e-3, help="sft-iter / rl: AdamW learning rate on LoRA weights"),
+    lr: float = typer.Option(
+        None, help="sft-iter / rl: AdamW learning rate (default 1e-3 LoRA, 1e-5 full)"
+    ),
+    finetune: str = typer.Option("lora", help="sft-iter / rl: lora (peft) | full (every weight)"),
+    train_model: str = typer.Option(
+        None,
+        help="sft-iter / rl with --backend openai: the Hugging Face checkpoint directory "
+        "to train, the same weights the server serves",
+    ),
     restart: bool = typer.Option(
         False,
         "--restart",
@@ -124,7 +132,12 @@ def run_cmd(
         note = _noter(progress, task)
         if method in ("sft-iter", "rl"):
             result = _train(
+                backend,
                 model,
+                train_model,
+                base_url,
+                concurrency,
+                finetune,
                 method,
                 iterations,
                 samples,
@@ -219,22 +232,29 @@ def _prompting(
 
 
 def _train(
+    backend: str,
     model: str | None,
+    train_model: str | None,
+    base_url: str | None,
+    concurrency: int,
+    finetune: str,
     method: str,
     iterations: int,
     samples: int,
     train_mazes: int,
     test_mazes: int,
     temperature: float,
-    lr: float,
+    lr: float | None,
     restart: bool,
     seed: int,
     maze: MazeConfig,
     folder: Path,
     note: Callable[[str], None],
 ) -> LabResult:
+    """Train in torch here; sample here too, or (`--backend openai`) from a vLLM server."""
     from quicktakes.llm import SampleCache
     from quicktakes.llm.hf import HFBackend
+    from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
     from quicktakes.maze.train import TrainConfig, run_training
 
     cfg = validated(
@@ -245,14 +265,36 @@ def _train(
         train_mazes=train_mazes,
         test_mazes=test_mazes,
         temperature=temperature,
+        finetune=finetune,
         lr=lr,
         restart=restart,
         seed=seed,
         maze=maze,
     )
-    run_dir = folder / f"{method}-seed{seed}"
-    backend = HFBackend(Path(model) if model else None, seed=seed)
-    return run_training(cfg, backend, SampleCache(), run_dir, note)
+    served = None
+    weights: Path | None
+    if backend == "openai":
+        if not train_model:
+            raise ConfigError(
+                "--backend openai with sft-iter/rl needs --train-model: the checkpoint "
+                "directory the server serves, to fine-tune here"
+            )
+        served = ServedAdapters(OpenAIBackend(base_url, model, None, concurrency))
+        weights = _existing(train_model)
+    elif backend == "local":
+        weights = _existing(model) if model else None
+    else:
+        raise ConfigError(f"unknown backend {backend!r}; valid: local, openai")
+    run_dir = folder / f"{method}-{cfg.finetune}-seed{seed}"
+    trainer = HFBackend(weights, seed=seed, finetune=cfg.finetune)
+    return run_training(cfg, trainer, SampleCache(), run_dir, note, served)
+
+
+def _existing(path: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"no such model file or directory: {p}")
+    return p
 
 
 def _q_table(

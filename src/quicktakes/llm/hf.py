@@ -1,9 +1,9 @@
-"""The trainable backend: the same embedded SmolLM2 weights in transformers (+ LoRA via peft).
+"""The trainable backend: the same embedded SmolLM2 weights in transformers, LoRA or full.
 
 transformers reads the GGUF with `gguf_file=` and dequantizes it (~20 s); the result is saved
 once to the user cache directory and re-used. The backend's identity includes a hash of the
-trainable weights, so after every update the sample cache sees a new model and re-uses
-nothing stale.
+trainable weights (the LoRA matrices, or every weight under full fine-tuning), so after every
+update the sample cache sees a new model and re-uses nothing stale.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 import torch
@@ -59,8 +59,11 @@ def dequantized_dir(gguf: Path) -> Path:
     return folder
 
 
+Finetune = Literal["lora", "full"]
+
+
 class HFBackend(Backend):
-    """Scores the four moves from one batched forward pass; trainable through LoRA."""
+    """Scores the four moves from one batched forward pass; trainable (LoRA or every weight)."""
 
     name = "hf"
     can_score = True
@@ -71,9 +74,9 @@ class HFBackend(Backend):
         lora_rank: int = 8,
         seed: int = 0,
         threads: int | None = None,
+        finetune: Finetune = "lora",
     ) -> None:
         super().__init__()
-        from peft import LoraConfig, get_peft_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         _quiet_transformers()
@@ -81,30 +84,38 @@ class HFBackend(Backend):
             torch.set_num_threads(threads)
         source = Path(model) if model else embedded_model_path()
         # A Hugging Face checkpoint directory loads as is; a GGUF is dequantized once.
-        folder = source if source.is_dir() else dequantized_dir(source)
+        self.folder = source if source.is_dir() else dequantized_dir(source)
+        self.finetune = finetune
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         torch.manual_seed(seed)
-        base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-        cfg = LoraConfig(
-            r=lora_rank,
-            lora_alpha=2 * lora_rank,
-            lora_dropout=0.0,
-            target_modules=list(LORA_TARGETS),
-            task_type="CAUSAL_LM",
-        )
+        base = AutoModelForCausalLM.from_pretrained(self.folder, dtype=torch.float32)
         base.to(self.device)  # type: ignore[arg-type]
-        self.model = get_peft_model(base, cfg)
+        self.model: Any = base
+        if finetune == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            cfg = LoraConfig(
+                r=lora_rank,
+                lora_alpha=2 * lora_rank,
+                lora_dropout=0.0,
+                target_modules=list(LORA_TARGETS),
+                task_type="CAUSAL_LM",
+            )
+            self.model = get_peft_model(base, cfg)
+        else:
+            # a CPU copy to restart from, whatever shape the checkpoint came in (shards, GGUF)
+            self._base_state = {k: v.detach().cpu().clone() for k, v in base.state_dict().items()}
         self.model.eval()
         self._base_id = source.name if source.is_dir() else file_identity(source)
         self._weights_id = ""
         self.refresh_identity()
 
     def refresh_identity(self) -> None:
-        """Hash the trainable (LoRA) weights: call after every update."""
+        """Hash the trainable weights (all of them under full fine-tuning): call after updates."""
         h = hashlib.sha256()
         for name, p in sorted(self.model.named_parameters()):
             if p.requires_grad:
@@ -113,8 +124,17 @@ class HFBackend(Backend):
         self._weights_id = h.hexdigest()[:16]
 
     @property
+    def weights_id(self) -> str:
+        return self._weights_id
+
+    @property
     def model_id(self) -> str:
-        return f"{self._base_id}+lora:{self._weights_id}"
+        return f"{self._base_id}+{self.finetune}:{self._weights_id}"
+
+    @property
+    def checkpoint_file(self) -> str:
+        """The file `save` writes: the adapter, or the whole model."""
+        return "adapter_model.safetensors" if self.finetune == "lora" else "model.safetensors"
 
     def prompts(self, conversations: Sequence[Sequence[Message]]) -> list[str]:
         return [
@@ -169,17 +189,30 @@ class HFBackend(Backend):
         (folder / "quicktakes.json").write_text(json.dumps({"model_id": self.model_id}))
 
     def load(self, folder: Path) -> None:
-        from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
-        state = load_file(str(folder / "adapter_model.safetensors"), device=self.device)
-        set_peft_model_state_dict(self.model, state)
+        state = load_file(str(folder / self.checkpoint_file), device=self.device)
+        if self.finetune == "lora":
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(self.model, state)
+        else:
+            self._load_full(state)
         self.refresh_identity()
 
-    def reset_adapter(self) -> None:
-        """Back to the base weights (LoRA B = 0), for restart-from-base (ReST-EM)."""
-        with torch.no_grad():
-            for name, p in self.model.named_parameters():
-                if "lora_B" in name:
-                    p.zero_()
+    def _load_full(self, state: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        tied = {"lm_head.weight"} if self.model.config.tie_word_embeddings else set()
+        if unexpected or set(missing) - tied:
+            raise ValueError(f"checkpoint does not fit the model: {missing or unexpected}")
+
+    def reset(self) -> None:
+        """Back to the base weights, for restart-from-base (ReST-EM) and between runs."""
+        if self.finetune == "lora":
+            with torch.no_grad():
+                for name, p in self.model.named_parameters():
+                    if "lora_B" in name:
+                        p.zero_()
+        else:
+            self.model.load_state_dict(self._base_state)
         self.refresh_identity()

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from quicktakes.errors import BackendError, ConfigError
@@ -130,3 +131,52 @@ class OpenAIBackend(Backend):
             raise BackendError(f"server at {self.base_url} returned no logprobs")
         top = {t.token.strip(): t.logprob for t in content[0].top_logprobs}
         return [max(MISSING_LOGPROB, float(top.get(c, -math.inf))) for c in candidates]
+
+    def score_batch(
+        self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
+    ) -> list[list[float]]:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            out = list(pool.map(lambda c: self.score(c, candidates), conversations))
+        self.usage.seconds += time.perf_counter() - start
+        return out
+
+
+class ServedAdapters:
+    """Sample a model being fine-tuned from a vLLM server: each saved LoRA adapter is loaded
+    by path (`POST /v1/load_lora_adapter`) and then requested by name.
+
+    The name carries the hash of the adapter's weights, so the backend's `model_id`, and with
+    it every sample-cache key, changes with each update. The server must serve the same base
+    checkpoint that is trained, see the adapter's folder, and allow run-time adapters
+    (vLLM: `--enable-lora` and `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`).
+    """
+
+    def __init__(self, backend: OpenAIBackend) -> None:
+        self.backend = backend
+        self.current: str | None = None
+
+    def publish(self, folder: Path, weights_id: str) -> None:
+        name = f"quicktakes-{weights_id}"
+        body = {"lora_name": name, "lora_path": str(Path(folder).resolve())}
+        o = self.backend._openai
+        try:
+            self.backend.client.post("/load_lora_adapter", body=body, cast_to=str)
+        except o.APIStatusError as exc:
+            text = str(getattr(exc, "message", "") or exc)
+            if exc.status_code in (404, 405):
+                raise BackendError(
+                    f"server at {self.backend.base_url} cannot load LoRA adapters at run time "
+                    "(vLLM: --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)"
+                ) from None
+            if "already" not in text.lower():  # the same name is the same weights
+                raise BackendError(
+                    f"server at {self.backend.base_url} refused adapter {name} "
+                    f"({exc.status_code}): {text.splitlines()[0][:200] if text else ''}"
+                ) from None
+        except (o.APIConnectionError, o.APITimeoutError) as exc:
+            raise BackendError(
+                f"server at {self.backend.base_url} unreachable: {type(exc).__name__}"
+            ) from None
+        self.backend.model = name
+        self.current = weights_id

@@ -89,7 +89,7 @@ def run_compare(
     local.close()
     hf = HFBackend(seed=cfg.seed)
     for method in ("sft-iter", "rl"):
-        hf.reset_adapter()
+        hf.reset()
         tcfg = TrainConfig(
             method=method,
             maze=cfg.maze,
