@@ -56,11 +56,14 @@ class LabResult:
     """The run's config: a LabConfig, or a TrainConfig for the fine-tuning methods."""
     model: str
     iterations: list[IterationResult] = field(default_factory=list)
+    served_by: str | None = None
+    """The server episodes were sampled from, when not from `model` in-process."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.model_dump(),
             "model": self.model,
+            "served_by": self.served_by,
             "iterations": [vars(i) for i in self.iterations],
         }
 

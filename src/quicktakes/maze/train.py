@@ -236,7 +236,7 @@ def _iterate(
     mazes = _Mazes(cfg.maze)
     test, train = maze_seeds("test", cfg.test_mazes), maze_seeds("train", cfg.train_mazes)
     policy = LLMPolicy(served.backend if served else backend, cache, "step", cfg.temperature)
-    result = LabResult(cfg, backend.model_id)
+    result = LabResult(cfg, backend.model_id, served_by=served.backend.base_url if served else None)
     rng = np.random.default_rng(cfg.seed)
     used = 0
     last = cfg.iterations - 1
