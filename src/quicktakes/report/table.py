@@ -1,4 +1,4 @@
-"""The terminal summary: claim | the seed says | measured | verdict."""
+"""The terminal summary: claim | the seed says | measured | verdict | wall time."""
 
 from __future__ import annotations
 
@@ -21,11 +21,16 @@ def _short(text: str, width: int = 70) -> str:
 
 
 def summary_table(report: Report) -> Table:
-    table = Table(title=f"quicktakes reproduce  (budget {report.budget}, seed {report.seed})")
+    total = sum(r.seconds for r in report.results)
+    table = Table(
+        title=f"quicktakes reproduce  (budget {report.budget}, seed {report.seed})",
+        caption=f"{len(report.results)} claim(s), {total:.1f} s of claim wall time",
+    )
     table.add_column("claim", style="bold", no_wrap=True)
     table.add_column("the seed says")
     table.add_column("measured")
     table.add_column("verdict", no_wrap=True)
+    table.add_column("s", justify="right")
     for r in report.results:
         v = r.evidence.verdict
         table.add_row(
@@ -33,5 +38,6 @@ def summary_table(report: Report) -> Table:
             _short(f"“{r.claim.quote}”"),
             r.evidence.measured,
             f"[{VERDICT_STYLE[v]}]{v}[/]",
+            f"{r.seconds:.1f}",
         )
     return table
