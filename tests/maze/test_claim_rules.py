@@ -25,3 +25,22 @@ def test_improvement_needs_separated_intervals():
     assert _improvement(it(0.8, 0.05), it(0.3, 0.05)) is Verdict.HOLDS
     assert _improvement(it(0.3, 0.05), it(0.8, 0.05)) is Verdict.FAILS
     assert _improvement(it(0.5, 0.2), it(0.4, 0.2)) is Verdict.INCONCLUSIVE
+
+
+def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
+    from quicktakes.maze.compare import comparison_trends
+    from quicktakes.report.plot import trends_svg
+
+    def run(used):
+        r = LabResult(LabConfig(), "m")
+        r.iterations = [IterationResult(k, u, 0.5, 0.4, 0.6, 8, 0.0) for k, u in enumerate(used)]
+        return r
+
+    runs = {"few-shot": run([8, 24]), "sft-iter": run([8, 24]), "tabular": run([4, 16])}
+    trends = comparison_trends(runs)
+    by_x: dict[str, list[str]] = {}
+    for t in trends:
+        by_x.setdefault(t.x_label, []).append(t.name)
+    assert by_x["iteration"] == ["few-shot", "sft-iter"]
+    assert by_x["episodes sampled (train + test)"][-1] == "exact optimum"
+    assert trends_svg(trends).count('<g id="axes_') == 2

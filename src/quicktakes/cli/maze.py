@@ -333,8 +333,7 @@ def compare_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every method on the same mazes and budget; the comparison figure (SVG)."""
-    from quicktakes.ledger import Point, Trend
-    from quicktakes.maze.compare import CompareConfig, run_compare
+    from quicktakes.maze.compare import CompareConfig, comparison_trends, run_compare
     from quicktakes.report.plot import trends_svg
 
     cfg = validated(CompareConfig, budget=budget, seed=seed)
@@ -349,16 +348,7 @@ def compare_cmd(
     folder = out or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "compare.json").write_text(json.dumps(data, indent=2, default=str))
-    trends = [
-        Trend.of(
-            k,
-            "episodes sampled",
-            "normalized coins on held-out mazes",
-            [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations],
-            log_x=True,
-        )
-        for k, r in runs.items()
-    ]
+    trends = comparison_trends(runs)
     (folder / "compare.svg").write_text(trends_svg(trends))
     if as_json:
         emit_json(data)

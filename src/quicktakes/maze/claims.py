@@ -162,6 +162,8 @@ def run_poor_mans_rl(ctx: RunContext) -> Evidence:
 
 
 def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
+    from quicktakes.maze.compare import comparison_trends
+
     runs = _compare(ctx)
     rl_vs_sft = _separation(runs["rl"], runs["sft-iter"])
     sft_vs_prompt = _separation(runs["sft-iter"], runs["few-shot"])
@@ -177,24 +179,7 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
         verdict = Verdict.PARTLY
     else:
         verdict = Verdict.FAILS
-    x = "episodes sampled (train + test)"
-    y = "normalized coins on held-out mazes"
-    trends = []
-    for name, r in runs.items():
-        pts = [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
-        trends.append(
-            Trend.of(name, x, y, pts, log_x=True, style="markers" if name == "tabular" else "line")
-        )
-    trends.append(
-        Trend.of(
-            "exact optimum",
-            x,
-            y,
-            [Point.exact(1, 1.0), Point.exact(max(p.x for t in trends for p in t.points), 1.0)],
-            interval="exact",
-            log_x=True,
-        )
-    )
+    trends = comparison_trends(runs)
     final = {k: f"{r.iterations[-1].mean:.2f}" for k, r in runs.items()}
     finding = (
         f"Final held-out coins: {', '.join(f'{k} {v}' for k, v in final.items())}. RL vs poor "

@@ -18,6 +18,7 @@ import platformdirs
 from pydantic import BaseModel, Field
 
 from quicktakes.errors import ConfigError
+from quicktakes.ledger import Point, Trend
 from quicktakes.maze.grid import MazeConfig, max_coins, maze_for_seed, maze_seeds
 from quicktakes.maze.methods import IterationResult, LabConfig, LabResult, run_lab
 from quicktakes.stats import mean_ci
@@ -108,3 +109,29 @@ def check_equal_budgets(results: dict[str, LabResult]) -> None:
     used = {m: [i.samples_used for i in results[m].iterations] for m in LEARNERS if m in results}
     if len({tuple(v) for v in used.values()}) > 1:
         raise ConfigError(f"unequal sample budgets across methods: {used}")
+
+
+def comparison_trends(runs: dict[str, LabResult]) -> list[Trend]:
+    """The take's figure: held-out coins vs episodes sampled, and vs iteration (two panels)."""
+    x, y = "episodes sampled (train + test)", "normalized coins on held-out mazes"
+    trends = []
+    for name, r in runs.items():
+        pts = [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
+        style = "markers" if name == "tabular" else "line"
+        trends.append(Trend.of(name, x, y, pts, log_x=True, style=style))
+    top = max(p.x for t in trends for p in t.points)
+    trends.append(
+        Trend.of(
+            "exact optimum",
+            x,
+            y,
+            [Point.exact(1, 1.0), Point.exact(top, 1.0)],
+            interval="exact",
+            log_x=True,
+        )
+    )
+    for name, r in runs.items():
+        if name != "tabular":  # its points are episode counts, not iterations
+            pts = [Point(i.iteration, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
+            trends.append(Trend.of(name, "iteration", y, pts))
+    return trends
