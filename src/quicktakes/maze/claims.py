@@ -184,7 +184,11 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
     finding = (
         f"Final held-out coins: {', '.join(f'{k} {v}' for k, v in final.items())}. RL vs poor "
         f"man's RL: {rl_vs_sft}; poor man's RL vs very poor man's RL (few-shot): "
-        f"{sft_vs_prompt} (95% intervals)."
+        f"{sft_vs_prompt} (95% intervals). Against random moves, final intervals: "
+        + ", ".join(
+            f"{m} {_separation(runs[m], runs['random'])}" for m in ("few-shot", "sft-iter", "rl")
+        )
+        + "."
     )
     measured = f"RL~PMRL: {rl_vs_sft}; PMRL~few-shot: {sft_vs_prompt}"
     config = {
