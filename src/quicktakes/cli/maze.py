@@ -252,7 +252,7 @@ def _train(
     note: Callable[[str], None],
 ) -> LabResult:
     """Train in torch here; sample here too, or (`--backend openai`) from a vLLM server."""
-    from quicktakes.llm import SampleCache
+    from quicktakes.llm import BACKENDS, SampleCache
     from quicktakes.llm.hf import HFBackend
     from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
     from quicktakes.maze.train import TrainConfig, run_training
@@ -284,7 +284,7 @@ def _train(
     elif backend == "local":
         weights = _existing(model) if model else None
     else:
-        raise ConfigError(f"unknown backend {backend!r}; valid: local, openai")
+        raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
     run_dir = folder / f"{method}-{cfg.finetune}-seed{seed}"
     trainer = HFBackend(weights, seed=seed, finetune=cfg.finetune)
     return run_training(cfg, trainer, SampleCache(), run_dir, note, served)

@@ -10,14 +10,15 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from quicktakes.errors import BackendError, ConfigError
 from quicktakes.llm.base import Backend, Message, Sampling
 
+T = TypeVar("T")
 MISSING_LOGPROB = -100.0
 """Log-probability given to a candidate outside the server's top log-probabilities."""
 
@@ -105,14 +106,18 @@ class OpenAIBackend(Backend):
             self.usage.completion_tokens += r.usage.completion_tokens or 0
         return str(r.choices[0].message.content or "")
 
+    def _pooled(self, fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        """`fn` over `items` with at most `concurrency` requests in flight, timed."""
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            out = list(pool.map(fn, items))
+        self.usage.seconds += time.perf_counter() - start
+        return out
+
     def generate(
         self, messages: Sequence[Message], sampling: Sampling, seeds: Sequence[int]
     ) -> list[str]:
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            out = list(pool.map(lambda s: self._one(messages, sampling, s), seeds))
-        self.usage.seconds += time.perf_counter() - start
-        return out
+        return self._pooled(lambda s: self._one(messages, sampling, s), seeds)
 
     def score(self, messages: Sequence[Message], candidates: Sequence[str]) -> list[float]:
         """First-token top log-probabilities (a server-side limit of 20 alternatives)."""
@@ -135,11 +140,7 @@ class OpenAIBackend(Backend):
     def score_batch(
         self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
     ) -> list[list[float]]:
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            out = list(pool.map(lambda c: self.score(c, candidates), conversations))
-        self.usage.seconds += time.perf_counter() - start
-        return out
+        return self._pooled(lambda c: self.score(c, candidates), conversations)
 
 
 class ServedAdapters:

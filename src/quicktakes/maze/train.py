@@ -84,8 +84,9 @@ def train_steps(
 
     SFT passes w = 1; REINFORCE passes the advantages. Returns the loss of each step.
     """
+    assert cfg.lr is not None  # TrainConfig's validator fills in the default
     params = [p for p in backend.model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr or 1e-3, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     backend.model.train()
     losses = []
     for _ in range(cfg.epochs):
