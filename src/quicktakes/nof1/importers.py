@@ -170,13 +170,18 @@ def _load_json(path: Path) -> Any:
         ) from None
 
 
+def _json_records(path: Path, key: str, what: str) -> list[Any]:
+    """The list under `key` of an export (or the export itself, when it is that list)."""
+    data = _load_json(path)
+    records = data.get(key) if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        raise InputFileError(f"{path.name}: expected a '{key}' list of {what}")
+    return records
+
+
 def read_oura(path: Path) -> Iterator[Night | Skip]:
     """Oura API v2 /sleep: `latency` in seconds, `bedtime_start`, `type`."""
-    data = _load_json(path)
-    records = data.get("data") if isinstance(data, dict) else data
-    if not isinstance(records, list):
-        raise InputFileError(f"{path.name}: expected a 'data' list of sleep records")
-    for i, rec in enumerate(records):
+    for i, rec in enumerate(_json_records(path, "data", "sleep records")):
         where = f"record {i}"
         try:
             start = dt.datetime.fromisoformat(rec["bedtime_start"])
@@ -196,11 +201,7 @@ def read_oura(path: Path) -> Iterator[Night | Skip]:
 
 def read_fitbit(path: Path) -> Iterator[Night | Skip]:
     """Fitbit sleep log JSON: `minutesToFallAsleep`, `dateOfSleep` (the wake-up date)."""
-    data = _load_json(path)
-    records = data.get("sleep") if isinstance(data, dict) else data
-    if not isinstance(records, list):
-        raise InputFileError(f"{path.name}: expected a 'sleep' list of records")
-    for i, rec in enumerate(records):
+    for i, rec in enumerate(_json_records(path, "sleep", "records")):
         where = f"record {i}"
         try:
             latency = float(rec["minutesToFallAsleep"])
