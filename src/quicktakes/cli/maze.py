@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from quicktakes.cli._app import app
-from quicktakes.cli.output import JSON_OPTION, emit_json
+from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import MOVES, MazeConfig, max_coins, maze_for_seed
@@ -181,13 +181,11 @@ def run_cmd(
 
 @contextmanager
 def _progress() -> Iterator[tuple[Progress, TaskID]]:
-    with Progress(
+    with stderr_progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[rate]}"),
-        console=Console(stderr=True),
-        transient=True,
     ) as progress:
         yield progress, progress.add_task("starting", total=None, rate="")
 

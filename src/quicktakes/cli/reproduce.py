@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from quicktakes.cli._app import app
+from quicktakes.cli.output import stderr_progress
 from quicktakes.ledger import Budget, all_claims, reproduce
 from quicktakes.ledger.run import resolve
 from quicktakes.report import summary_table, write_report
@@ -25,15 +26,12 @@ def reproduce_cmd(
     ids = claim_ids or []
     claims = resolve(ids)  # an unknown id fails here, before any work
     budget = Budget.FULL if full else Budget.FAST
-    console = Console(stderr=True)
-    with Progress(
+    with stderr_progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=console,
-        transient=True,
     ) as progress:
         task = progress.add_task("starting", total=len(claims))
         report = reproduce(

@@ -7,20 +7,15 @@ import dataclasses
 import torch
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from quicktakes.cli._app import app
-from quicktakes.cli.output import JSON_OPTION, emit_json
+from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
 from quicktakes.reward.qlearning import QLearningConfig
 from quicktakes.reward.steering import SteeringConfig, steer
 from quicktakes.reward.toolkit import QLearnRun, qlearn
-
-
-def _progress() -> Progress:
-    return Progress(console=Console(stderr=True), transient=True)
 
 
 @app.command("qlearn")
@@ -51,7 +46,7 @@ def qlearn_cmd(
         q=q,
         seed=seed,
     )
-    with _progress() as progress:
+    with stderr_progress() as progress:
         task = progress.add_task("Q-learning", total=run.steps)
         result = qlearn(run, on_progress=lambda s: progress.update(task, completed=s))
     if as_json:
@@ -93,7 +88,7 @@ def steer_cmd(
         rounds=rounds,
         positive_rates=positive_rates,
     )
-    with _progress() as progress:
+    with stderr_progress() as progress:
         task = progress.add_task("steering", total=cfg.rounds)
         result = steer(
             cfg,
