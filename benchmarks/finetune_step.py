@@ -1,8 +1,8 @@
-"""Seconds per AdamW step on the embedded SmolLM2-135M, LoRA vs full fine-tuning.
+"""Seconds per AdamW step on the embedded SmolLM2-135M: LoRA vs full fine-tuning, fp32 vs
+bf16 autocast, on the lab's prompts (the compact `coins` observation and the `grid` one), and
+whether the two precisions choose the same moves.
 
-The issue sized its CPU budgets on ~7.5 s per step at batch 8 x 128 tokens (2 cores); this
-prints the measured step time of each mode at batch 8 on real maze prompts (~115 tokens),
-against that figure. Usage: python benchmarks/finetune_step.py [STEPS]
+Usage: python benchmarks/finetune_step.py [STEPS]
 """
 
 from __future__ import annotations
@@ -11,39 +11,60 @@ import sys
 import time
 
 import numpy as np
+import torch
 
 from quicktakes.llm import SampleCache
 from quicktakes.llm.hf import HFBackend
-from quicktakes.maze.grid import MazeConfig, maze_for_seed
-from quicktakes.maze.policy import LLMPolicy, state_text
-from quicktakes.maze.train import TrainConfig, train_steps
+from quicktakes.maze.env import OBSERVATIONS, start_state
+from quicktakes.maze.grid import maze_for_seed
+from quicktakes.maze.policy import LLMPolicy
+from quicktakes.maze.spec import DEFAULT_MAZE, LabSpec
+from quicktakes.maze.train import Update, move_log_probs, train_steps
 
-ISSUE_SECONDS = 7.5
+
+def convs_for(backend: HFBackend, obs: str, count: int) -> list:
+    o = OBSERVATIONS[obs]
+    policy = LLMPolicy(backend, SampleCache(), obs=o)
+    mazes = [maze_for_seed(DEFAULT_MAZE, s) for s in range(count)]
+    return [policy.messages(o.render(m, start_state(m), "step")) for m in mazes]
 
 
-def step_seconds(finetune: str, steps: int) -> tuple[float, int]:
-    backend = HFBackend(seed=0, finetune=finetune)  # type: ignore[arg-type]
-    policy = LLMPolicy(backend, SampleCache())
-    mazes = [maze_for_seed(MazeConfig(), s) for s in range(8 * steps)]
-    convs = [policy.messages(state_text(m, m.start, frozenset(), 12)) for m in mazes]
-    tokens = len(backend.tokenizer(backend.prompts(convs[:1]))["input_ids"][0])
-    cfg = TrainConfig(finetune=finetune, epochs=1, batch=8)
+def step_seconds(backend: HFBackend, convs: list, finetune: str, steps: int) -> float:
+    spec = LabSpec(method="sft-iter", finetune=finetune, epochs=1, batch=8)  # type: ignore[arg-type]
     rng = np.random.default_rng(0)
-    train_steps(backend, convs[:8], [0] * 8, [1.0] * 8, cfg, rng)  # warm-up
+    data = Update(convs, np.eye(4)[np.zeros(len(convs), int)])
+    train_steps(backend, data.subset(np.arange(8)), spec, rng)  # warm-up
     start = time.perf_counter()
-    train_steps(backend, convs, [0] * len(convs), [1.0] * len(convs), cfg, rng)
-    return (time.perf_counter() - start) / steps, tokens
+    train_steps(backend, data.subset(np.arange(8 * steps)), spec, rng)
+    return (time.perf_counter() - start) / steps
 
 
 def main(steps: int) -> None:
     for finetune in ("lora", "full"):
-        sec, tokens = step_seconds(finetune, steps)
-        print(
-            f"{finetune}: {sec:.2f} s per AdamW step (batch 8 x {tokens} tokens, {steps} steps); "
-            f"issue's figure {ISSUE_SECONDS} s; issue/measured = {ISSUE_SECONDS / sec:.2f}x",
-            flush=True,
-        )
+        backend = HFBackend(seed=0, finetune=finetune)  # type: ignore[arg-type]
+        for obs in ("coins", "grid"):
+            convs = convs_for(backend, obs, 8 * steps)
+            tokens = len(backend.tokenizer(backend.prompts(convs[:1]))["input_ids"][0])
+            times = {}
+            for autocast in (False, True):
+                backend.reset()
+                backend.autocast = autocast
+                times[autocast] = step_seconds(backend, convs, finetune, steps)
+            backend.reset()
+            with torch.no_grad():
+                backend.autocast = False
+                a = move_log_probs(backend, convs[:32], 1.0).argmax(1)
+                backend.autocast = True
+                b = move_log_probs(backend, convs[:32], 1.0).argmax(1)
+            agree = float((a == b).float().mean())
+            print(
+                f"{finetune:4} {obs:5} (batch 8 x {tokens} tokens): fp32 "
+                f"{times[False]:.2f} s/step, bf16 autocast {times[True]:.2f} s/step, ratio "
+                f"{times[False] / times[True]:.2f}x; greedy moves agree on {agree:.0%} of 32 "
+                "states",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4)

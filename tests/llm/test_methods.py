@@ -2,18 +2,19 @@ import json
 
 from quicktakes.llm import SampleCache
 from quicktakes.maze.grid import MazeConfig
-from quicktakes.maze.methods import LabConfig, best_examples, run_lab
+from quicktakes.maze.methods import best_examples, run_prompting
 from quicktakes.maze.policy import LLMPolicy, Trajectory
+from quicktakes.maze.spec import LabSpec
 
 SMALL = MazeConfig(size=5, coins=2, max_steps=6)
 
 
 def test_few_shot_budget_accounting_and_examples(local_backend, tmp_path):
-    cfg = LabConfig(
+    cfg = LabSpec(
         method="few-shot", iterations=2, samples=2, shots=3, train_mazes=2, test_mazes=2, maze=SMALL
     )
     policy = LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"))
-    r = run_lab(cfg, policy)
+    r = run_prompting(cfg, policy)
     assert [i.samples_used for i in r.iterations] == [2, 2 + 2 * 2 + 2]
     assert len(policy.examples) <= 3
     assert all(reply in "UDLR" for _, reply in policy.examples)
@@ -21,14 +22,14 @@ def test_few_shot_budget_accounting_and_examples(local_backend, tmp_path):
 
 
 def test_best_of_n_uses_n_samples_per_test_maze(local_backend, tmp_path):
-    cfg = LabConfig(method="best-of-n", iterations=1, samples=3, test_mazes=2, maze=SMALL)
-    r = run_lab(cfg, LLMPolicy(local_backend, SampleCache(tmp_path / "c.db")))
+    cfg = LabSpec(method="best-of-n", iterations=1, samples=3, test_mazes=2, maze=SMALL)
+    r = run_prompting(cfg, LLMPolicy(local_backend, SampleCache(tmp_path / "c.db")))
     assert r.iterations[0].samples_used == 6 and r.iterations[0].n == 2
 
 
 def test_plan_mode_runs_with_the_grammar_and_counts_invalid_output(local_backend, tmp_path):
-    cfg = LabConfig(method="zero-shot", mode="plan", iterations=1, test_mazes=2, maze=SMALL)
-    r = run_lab(cfg, LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"), mode="plan"))
+    cfg = LabSpec(method="zero-shot", mode="plan", iterations=1, test_mazes=2, maze=SMALL)
+    r = run_prompting(cfg, LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"), mode="plan"))
     it = r.iterations[0]
     assert 0 <= it.mean <= 1 and it.invalid_rate == 0.0  # the grammar allows only moves
 

@@ -7,12 +7,27 @@ import torch
 from quicktakes.errors import ConfigError
 from quicktakes.llm import SampleCache
 from quicktakes.maze.compare import check_equal_budgets
+from quicktakes.maze.env import OBSERVATIONS, start_state
 from quicktakes.maze.grid import MazeConfig
 from quicktakes.maze.methods import IterationResult, LabResult
-from quicktakes.maze.policy import LLMPolicy, state_text
-from quicktakes.maze.train import TrainConfig, move_log_probs, run_training, train_steps
+from quicktakes.maze.policy import LLMPolicy
+from quicktakes.maze.spec import LabSpec
+from quicktakes.maze.train import (
+    Update,
+    entropy,
+    move_log_probs,
+    ppo_loss,
+    run_training,
+    sft_loss,
+    train_steps,
+)
 
 TINY = MazeConfig(size=4, coins=1, max_steps=3)
+
+
+def spec(**kw):
+    """A LabSpec for the tiny training tests."""
+    return LabSpec(**({"method": "sft-iter", "maze": TINY, "test_mazes": 8} | kw))
 
 
 @pytest.fixture(scope="session")
@@ -33,32 +48,81 @@ def _conv(hf, i=0):
     from quicktakes.maze.grid import maze_for_seed
 
     maze = maze_for_seed(TINY, i)
-    return LLMPolicy(hf, SampleCache()).messages(state_text(maze, maze.start, frozenset(), 3))
+    policy = LLMPolicy(hf, SampleCache(), obs=OBSERVATIONS["coins"])
+    return policy.messages(OBSERVATIONS["coins"].render(maze, start_state(maze), "step"))
+
+
+def onehot(moves):
+    return np.eye(4)[moves]
 
 
 def test_an_sft_step_lowers_the_loss_on_a_tiny_batch(fresh):
-    convs, moves = [_conv(fresh, i) for i in range(4)], [0, 1, 2, 3]
-    cfg = TrainConfig(lr=5e-3, epochs=3, batch=4)
-    losses = train_steps(fresh, convs, moves, [1.0] * 4, cfg, np.random.default_rng(0))
-    assert losses[-1] < losses[0]
+    convs = [_conv(fresh, i) for i in range(4)]
+    data = Update(convs, onehot([0, 1, 2, 3]))
+    cfg = spec(lr=1e-3, epochs=3, batch=4)
+
+    def loss() -> float:
+        with torch.no_grad():
+            return sft_loss(move_log_probs(fresh, convs, cfg.temperature), data.targets).item()
+
+    before = loss()
+    d = train_steps(fresh, data, cfg, np.random.default_rng(0))
+    assert loss() < before
+    assert d["steps"] == 3 and d["pairs"] == 4
 
 
 def test_rl_update_raises_the_probability_of_a_rewarded_action(fresh):
     conv = [_conv(fresh)]
     with torch.no_grad():
         before = move_log_probs(fresh, conv, 0.7)[0, 3].item()
-    cfg = TrainConfig(lr=5e-3, epochs=2, batch=1)
-    train_steps(fresh, conv, [3], [1.0], cfg, np.random.default_rng(0))  # advantage +1 on R
+    cfg = spec(method="rl", lr=1e-3, epochs=1, batch=1)
+    train_steps(fresh, Update(conv, onehot([3]), np.array([1.0])), cfg, np.random.default_rng(0))
     with torch.no_grad():
         after = move_log_probs(fresh, conv, 0.7)[0, 3].item()
     assert after > before
 
 
+def test_the_kl_to_the_start_keeps_rl_from_collapsing_on_a_fixed_batch(fresh):
+    """Several updates on one batch that always rewards U: without the penalty the move
+    distribution collapses onto U; the KL to the starting policy keeps it above a floor."""
+    convs = [_conv(fresh, i) for i in range(8)]
+    data = Update(convs, onehot([0] * 8), np.ones(8))
+    with torch.no_grad():
+        start = entropy(move_log_probs(fresh, convs, 0.7))
+    after = {}
+    for kl in (0.0, 1.0):
+        fresh.reset()
+        cfg = spec(method="rl", lr=1e-3, epochs=2, batch=8, clip=0.2, kl=kl)
+        for _ in range(4):
+            d = train_steps(fresh, data, cfg, np.random.default_rng(0))
+        after[kl] = d["entropy_after"]
+    assert after[0.0] < 0.25 * start
+    assert after[1.0] > 0.5 * start
+
+
+def test_losses_on_hand_made_distributions():
+    uniform = torch.log(torch.full((2, 4), 0.25))
+    assert sft_loss(uniform, np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])).item() == \
+        pytest.approx(np.log(4))
+    loss, kl = ppo_loss(uniform, uniform, uniform, onehot([0, 1]), np.array([1.0, -1.0]), 0.2, 0.5)
+    assert kl.item() == pytest.approx(0.0) and loss.item() == pytest.approx(0.0)
+
+
+def test_data_meets_the_model_on_its_device():
+    """Targets are built where the model's outputs live: a meta-device logit tensor would
+    fail at once if any host tensor were mixed in."""
+    logp = torch.log_softmax(torch.zeros(2, 4, device="meta"), dim=-1)
+    assert sft_loss(logp, onehot([0, 1])).device.type == "meta"
+    loss, _ = ppo_loss(logp, logp, logp, onehot([0, 1]), np.array([1.0, -1.0]), 0.2, 0.1)
+    assert loss.device.type == "meta"
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        (logp * torch.ones(2, 4)).sum().item()  # what mixing would do
+
+
 def test_saved_adapters_reload_with_identical_scores(fresh, tmp_path):
     conv = _conv(fresh)
-    train_steps(
-        fresh, [conv], [2], [1.0], TrainConfig(lr=5e-3, epochs=1, batch=1), np.random.default_rng(0)
-    )
+    cfg = spec(lr=5e-3, epochs=1, batch=1)
+    train_steps(fresh, Update([conv], onehot([2])), cfg, np.random.default_rng(0))
     trained = fresh.score(conv, ["U", "D", "L", "R"])
     ident = fresh.model_id
     fresh.save(tmp_path / "adapter")
@@ -72,12 +136,12 @@ def test_saved_adapters_reload_with_identical_scores(fresh, tmp_path):
 def test_training_resumes_after_an_interruption_without_redoing_finished_iterations(
     fresh, tmp_path
 ):
-    cfg = TrainConfig(
-        method="sft-iter", iterations=3, samples=2, train_mazes=1, test_mazes=1, epochs=1, maze=TINY
+    cfg = spec(
+        method="oracle-bc", iterations=3, samples=2, train_mazes=1, test_mazes=1, epochs=1
     )
 
     def interrupt(note: str) -> None:
-        if note.startswith("sft-iter: iteration 1, sampling"):
+        if note.startswith("oracle-bc: iteration 1, sampling"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -86,7 +150,7 @@ def test_training_resumes_after_an_interruption_without_redoing_finished_iterati
     fresh.reset()
     notes: list[str] = []
     again = run_training(cfg, fresh, SampleCache(), tmp_path / "run", notes.append)
-    assert notes[0] == "sft-iter: iteration 0 already done, loaded"
+    assert notes[0] == "oracle-bc: iteration 0 already done, loaded"
     assert not any("iteration 0, sampling" in n for n in notes)
     assert again.iterations[0].samples_used == 1
     assert [i.iteration for i in again.iterations] == [0, 1, 2]
@@ -94,7 +158,7 @@ def test_training_resumes_after_an_interruption_without_redoing_finished_iterati
 
 
 def test_more_iterations_train_the_previous_last_one_before_going_on(fresh, tmp_path):
-    cfg = TrainConfig(
+    cfg = spec(
         method="sft-iter", iterations=1, samples=2, train_mazes=1, test_mazes=1, epochs=1, maze=TINY
     )
     first = run_training(cfg, fresh, SampleCache(), tmp_path / "run")
@@ -107,14 +171,16 @@ def test_more_iterations_train_the_previous_last_one_before_going_on(fresh, tmp_
         notes.append,
     )
     assert "sft-iter: iteration 0 evaluated before; training it now" in notes
-    assert vars(again.iterations[0]) == vars(first.iterations[0])
+    trained, evaluated = vars(again.iterations[0]), vars(first.iterations[0])
+    assert trained.pop("diagnostics") and not evaluated.pop("diagnostics")
+    assert trained == evaluated  # the same evaluation, now followed by its update
     assert again.iterations[1].samples_used == 1 + 2 + 1  # test, train samples, test
     assert (tmp_path / "run" / "iter-0" / fresh.checkpoint_file).exists()
 
 
 def test_compare_refuses_unequal_budgets():
     def lab(used):
-        r = LabResult(TrainConfig(), "m")
+        r = LabResult(LabSpec(), "m")
         r.iterations = [IterationResult(0, u, 0.5, 0.4, 0.6, 8, 0.0) for u in used]
         return r
 
@@ -124,7 +190,7 @@ def test_compare_refuses_unequal_budgets():
 
 
 def test_a_run_directory_only_resumes_the_same_run(fresh, tmp_path):
-    cfg = TrainConfig(
+    cfg = spec(
         method="sft-iter", iterations=1, samples=1, train_mazes=1, test_mazes=1, maze=TINY
     )
     run_training(cfg, fresh, SampleCache(), tmp_path / "run")
@@ -144,12 +210,15 @@ def full():
 def test_full_fine_tuning_lowers_the_loss_and_reloads_with_identical_scores(full, tmp_path):
     base_id, conv = full.model_id, _conv(full)
     base = full.score(conv, ["U", "D", "L", "R"])
-    convs, moves = [_conv(full, i) for i in range(4)], [0, 1, 2, 3]
-    cfg = TrainConfig(finetune="full", epochs=3, batch=4)
+    data = Update([_conv(full, i) for i in range(4)], onehot([0, 1, 2, 3]))
+    cfg = spec(finetune="full", epochs=3, batch=4)
     assert cfg.lr == 1e-5
-    losses = train_steps(full, convs, moves, [1.0] * 4, cfg, np.random.default_rng(0))
-    assert losses[-1] < losses[0]
-    assert full.model_id.split("+")[1].startswith("full:") and full.model_id != base_id
+    with torch.no_grad():
+        before = sft_loss(move_log_probs(full, data.convs, 0.7), data.targets).item()
+    train_steps(full, data, cfg, np.random.default_rng(0))
+    with torch.no_grad():
+        assert sft_loss(move_log_probs(full, data.convs, 0.7), data.targets).item() < before
+    assert full.model_id.split("+")[1].startswith("full") and full.model_id != base_id
     trained = full.score(conv, ["U", "D", "L", "R"])
     full.save(tmp_path / "ckpt")
     assert (tmp_path / "ckpt" / "model.safetensors").exists()
@@ -162,7 +231,7 @@ def test_full_fine_tuning_lowers_the_loss_and_reloads_with_identical_scores(full
 
 
 def test_a_run_refuses_a_backend_that_fine_tunes_otherwise(fresh, tmp_path):
-    cfg = TrainConfig(finetune="full", iterations=1, maze=TINY)
+    cfg = spec(finetune="full", iterations=1, maze=TINY)
     with pytest.raises(ConfigError, match="fine-tunes lora"):
         run_training(cfg, fresh, SampleCache(), tmp_path / "run")
 
@@ -175,7 +244,7 @@ def test_a_server_that_cannot_load_adapters_stops_the_run_before_any_sampling(
     from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
 
     served = ServedAdapters(OpenAIBackend(llama_server))
-    cfg = TrainConfig(iterations=2, samples=1, train_mazes=1, test_mazes=1, maze=TINY)
+    cfg = spec(iterations=2, samples=1, train_mazes=1, test_mazes=1, maze=TINY)
     with pytest.raises(BackendError, match="cannot load LoRA adapters at run time"):
         run_training(cfg, fresh, SampleCache(), tmp_path / "run", served=served)
     assert not (tmp_path / "run").exists()
@@ -209,3 +278,14 @@ def test_cli_training_against_a_server_is_a_one_line_error_when_it_cannot_follow
     )
     one_line_error(r, "cannot load LoRA adapters")
     assert not list((tmp_path / "runs").glob("sft-iter*"))
+
+
+def test_oracle_bc_learns_on_a_tiny_budget(fresh, tmp_path):
+    """Behaviour cloning of the exact optimum lowers its cross-entropy: the ceiling method
+    runs end to end and records its diagnostics."""
+    cfg = spec(method="oracle-bc", iterations=2, samples=2, train_mazes=2, test_mazes=2,
+                      lr=5e-3, epochs=2)
+    r = run_training(cfg, fresh, SampleCache(), tmp_path / "run")
+    d = r.iterations[0].diagnostics
+    assert d["pairs"] >= 2 and d["steps"] >= 1
+    assert d["entropy_after"] < d["entropy_before"]  # the targets are mostly one move

@@ -1,4 +1,4 @@
-"""`quicktakes maze show|play|run`."""
+"""`quicktakes maze show|play|run|compare`: thin wrappers over `quicktakes.maze.lab.run`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import platformdirs
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -18,100 +18,152 @@ from quicktakes.cli._app import app
 from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
-from quicktakes.maze.grid import MOVES, MazeConfig, max_coins, maze_for_seed
-from quicktakes.maze.methods import LabConfig, LabResult
-from quicktakes.maze.policy import advance
+from quicktakes.maze.grid import MOVES, MazeConfig, maze_for_seed
+from quicktakes.maze.methods import LabResult
+from quicktakes.maze.spec import DEFAULT_MAZE, METHODS, BackendSpec, LabSpec
 
 maze_app = typer.Typer(help="The gold-coin maze lab.", no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
 
+_FLAGS = {
+    "size": "--size", "wall_density": "--walls", "coins": "--coins", "max_steps": "--steps",
+    "train_mazes": "--train-mazes", "test_mazes": "--test-mazes", "max_pairs": "--max-pairs",
+}
 
-def _maze_cfg(size: int, walls: float, coins: int, steps: int) -> MazeConfig:
-    return validated(MazeConfig, size=size, wall_density=walls, coins=coins, max_steps=steps)
+
+def _field(model: type[Any], name: str, default: Any) -> Any:
+    """An option whose default is None (the spec's own default applies) and whose help is the
+    field's description with that default."""
+    desc = model.model_fields[name].description or ""
+    return typer.Option(None, help=f"{desc} [default: {default}]")
 
 
-SIZE = typer.Option(6, help="grid side")
-WALLS = typer.Option(0.25, help="wall density")
-COINS = typer.Option(3, help="coins per maze")
-STEPS = typer.Option(12, help="moves per episode")
+def _spec_opt(name: str) -> Any:
+    f = LabSpec.model_fields[name]
+    default = f.default if f.default_factory is None else "see spec"
+    return _field(LabSpec, name, default)
+
+
+def _maze_opt(name: str) -> Any:
+    return _field(MazeConfig, name, getattr(DEFAULT_MAZE, name))
+
+
+def _renamed(exc: ConfigError) -> ConfigError:
+    """Name the option the user typed, not the spec's field."""
+    msg = str(exc)
+    for field, flag in _FLAGS.items():
+        msg = msg.replace(f"maze.{field}:", f"{flag}:").replace(f"{field}:", f"{flag}:")
+    return ConfigError(msg)
+
+
+def _maze_cfg(size: int | None, walls: float | None, coins: int | None,
+              steps: int | None) -> MazeConfig:
+    given = {"size": size, "wall_density": walls, "coins": coins, "max_steps": steps}
+    try:
+        return validated(MazeConfig, **(DEFAULT_MAZE.model_dump() | {
+            k: v for k, v in given.items() if v is not None}))
+    except ConfigError as exc:
+        raise _renamed(exc) from None
+
+
+SIZE = _maze_opt("size")
+WALLS = _maze_opt("wall_density")
+COINS = _maze_opt("coins")
+STEPS = _maze_opt("max_steps")
+SEED = typer.Option(0, help="the maze's seed (show, play) or the run's seed")
 
 
 @maze_app.command("show")
 def show_cmd(
-    seed: int = typer.Option(0),
+    seed: int = SEED,
     size: int = SIZE,
     walls: float = WALLS,
     coins: int = COINS,
     steps: int = STEPS,
+    obs: str = typer.Option(None, help="also print what a model reads: grid | coins | nearest"),
 ) -> None:
-    """Print a maze and the most coins collectable within the step limit."""
+    """Print a maze, the most coins collectable within the step limit, and an observation."""
+    from quicktakes.maze.env import observation, start_state
+    from quicktakes.maze.oracle import solve
+
     maze = maze_for_seed(_maze_cfg(size, walls, coins, steps), seed)
     typer.echo(maze.render())
     typer.echo(
-        f"coins: {len(maze.coins)}, collectable in {maze.max_steps} moves: {max_coins(maze)}"
+        f"coins: {len(maze.coins)}, collectable in {maze.max_steps} moves: {solve(maze).optimum}"
     )
+    if obs:
+        o = observation(obs)
+        typer.echo(f"[{o.name}] {o.system}\n{o.render(maze, start_state(maze), 'step')}")
 
 
 @maze_app.command("play")
 def play_cmd(
-    seed: int = typer.Option(0),
+    seed: int = SEED,
     size: int = SIZE,
     walls: float = WALLS,
     coins: int = COINS,
     steps: int = STEPS,
 ) -> None:
     """Play a maze in the terminal: type U, D, L or R (and Enter) for each move; Q quits."""
-    maze = maze_for_seed(_maze_cfg(size, walls, coins, steps), seed)
-    best = max_coins(maze)
-    pos, got = maze.start, frozenset[int]()
-    for t in range(maze.max_steps):
-        typer.echo(maze.render(pos, got))
-        move = typer.prompt(f"move {t + 1}/{maze.max_steps} (U/D/L/R, Q to quit)").strip().upper()
+    from quicktakes.maze.env import GoldMazeEnv
+
+    env = GoldMazeEnv(render_mode="ansi", **_maze_cfg(size, walls, coins, steps).model_dump())
+    env.reset(options={"maze": maze_for_seed(env.cfg, seed)})
+    assert env.maze is not None
+    best = env.optimum
+    done = False
+    while not done:
+        typer.echo(env.render())
+        t = env.state.t
+        move = typer.prompt(f"move {t + 1}/{env.maze.max_steps} (U/D/L/R, Q to quit)")
+        move = move.strip().upper()
         if move == "Q":
             break
         if move not in MOVES:
-            typer.echo("U, D, L or R, please")
+            typer.echo("U, D, L or R, please (no move used)")
             continue
-        pos, got = advance(maze, pos, got, MOVES.index(move))
-        if len(got) == len(maze.coins):
-            break
-    typer.echo(maze.render(pos, got))
+        _, _, term, trunc, _ = env.step(MOVES.index(move))
+        done = term or trunc
+    typer.echo(env.render())
+    got = env.state.coins
     typer.echo(
-        f"you collected {len(got)} of {best} collectable coins (normalized {len(got) / best:.2f})"
+        f"you collected {got} of {best} collectable coins (normalized {got / best:.2f})"
     )
 
 
 @maze_app.command("run")
 def run_cmd(
-    method: str = typer.Option(
-        "few-shot", help="random | zero-shot | best-of-n | few-shot | sft-iter | rl | q-table"
-    ),
-    mode: str = typer.Option("step", help="step (one move per call) | plan (all moves at once)"),
+    method: str = typer.Option("few-shot", help=f"one of: {' | '.join((*METHODS, 'q-table'))}"),
+    mode: str = _spec_opt("mode"),
+    obs: str = _spec_opt("obs"),
     backend: str = typer.Option("local", help="local (embedded SmolLM2) | openai"),
     model: str = typer.Option(None, help="a GGUF path (local) or a served model id (openai)"),
     base_url: str = typer.Option(None, envvar="OPENAI_BASE_URL", help="OpenAI-compatible URL"),
     concurrency: int = typer.Option(4, help="parallel requests (openai)"),
-    iterations: int = typer.Option(2),
-    samples: int = typer.Option(4, help="N: episodes per maze per iteration"),
-    shots: int = typer.Option(6, help="K: few-shot examples"),
-    train_mazes: int = typer.Option(4),
-    test_mazes: int = typer.Option(6),
-    temperature: float = typer.Option(0.7),
+    iterations: int = _spec_opt("iterations"),
+    samples: int = _spec_opt("samples"),
+    shots: int = _spec_opt("shots"),
+    train_mazes: int = _spec_opt("train_mazes"),
+    test_mazes: int = _spec_opt("test_mazes"),
+    temperature: float = _spec_opt("temperature"),
     lr: float = typer.Option(
-        None, help="sft-iter / rl: AdamW learning rate (default 1e-3 LoRA, 1e-5 full)"
+        None, help="fine-tuning: AdamW learning rate [default: 1e-3 LoRA, 1e-5 full]"
     ),
-    finetune: str = typer.Option("lora", help="sft-iter / rl: lora (peft) | full (every weight)"),
+    finetune: str = _spec_opt("finetune"),
+    epochs: int = _spec_opt("epochs"),
+    batch: int = _spec_opt("batch"),
+    max_pairs: int = _spec_opt("max_pairs"),
+    kl: float = _spec_opt("kl"),
+    clip: float = _spec_opt("clip"),
     train_model: str = typer.Option(
         None,
-        help="sft-iter / rl with --backend openai: the Hugging Face checkpoint directory "
+        help="fine-tuning with --backend openai: the Hugging Face checkpoint directory "
         "to train, the same weights the server serves",
     ),
     restart: bool = typer.Option(
-        False,
-        "--restart",
-        help="sft-iter: re-fine-tune from the base weights each iteration (ReST-EM)",
+        False, "--restart", help="sft-iter: re-fine-tune from the base weights (ReST-EM)"
     ),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="the run's seed"),
     size: int = SIZE,
     walls: float = WALLS,
     coins: int = COINS,
@@ -124,53 +176,41 @@ def run_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run one method on held-out mazes; every run is saved with its config."""
+    from quicktakes.maze.lab import run, run_dir_name, runs_root
+
     maze = _maze_cfg(size, walls, coins, steps)
-    folder = out or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs"
+    folder = out or runs_root()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder} is a file; give a directory")
     start = time.perf_counter()
-    result: LabResult
-    with _progress() as (progress, task):
-        note = _noter(progress, task)
-        if method in ("sft-iter", "rl"):
-            result = _train(
-                backend,
-                model,
-                train_model,
-                base_url,
-                concurrency,
-                finetune,
-                method,
-                iterations,
-                samples,
-                train_mazes,
-                test_mazes,
-                temperature,
-                lr,
-                restart,
-                seed,
-                maze,
-                folder,
-                note,
+    if method == "q-table":
+        result = _q_table(iterations or 3, samples or 4, test_mazes or 24, seed, maze)
+        spec_name = "q-table"
+    else:
+        if method not in METHODS:
+            raise ConfigError(
+                f"unknown method {method!r}; valid: {', '.join((*METHODS, 'q-table'))}"
             )
-        elif method == "q-table":
-            result = _q_table(iterations, samples, test_mazes, seed, maze)
-        else:
-            cfg = validated(
-                LabConfig,
-                method=method,
-                mode=mode,
-                iterations=iterations,
-                samples=samples,
-                shots=shots,
-                train_mazes=train_mazes,
-                test_mazes=test_mazes,
-                temperature=temperature,
-                seed=seed,
-                maze=maze,
-            )
-            result = _prompting(cfg, backend, model, base_url, concurrency, note)
+        b = BackendSpec(kind=backend if backend in ("local", "openai") else "local", model=model,
+                        base_url=base_url, concurrency=concurrency, train_model=train_model)
+        if backend not in ("local", "openai"):
+            raise ConfigError(f"unknown backend {backend!r}; valid: local, openai")
+        opts = dict(
+            method=method, mode=mode, obs=obs, iterations=iterations, samples=samples,
+            shots=shots, train_mazes=train_mazes, test_mazes=test_mazes,
+            temperature=temperature, lr=lr, finetune=finetune, epochs=epochs, batch=batch,
+            max_pairs=max_pairs, kl=kl, clip=clip, restart=restart or None, seed=seed,
+        )
+        try:
+            spec = validated(LabSpec, **opts, maze=maze, backend=b)
+        except ConfigError as exc:
+            raise _renamed(exc) from None
+        spec_name = f"{method}-{spec.mode}-{spec.obs}"
+        with _progress() as (progress, task):
+            result = run(spec, _noter(progress, task), folder / run_dir_name(spec))
     data = result.to_dict() | {"method": method, "seconds": round(time.perf_counter() - start, 2)}
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{method}-{mode}-{int(time.time())}.json"
+    path = folder / f"{spec_name}-{int(time.time())}.json"
     path.write_text(json.dumps(data, indent=2))
     if as_json:
         emit_json(data | {"saved": str(path)})
@@ -195,104 +235,6 @@ def _noter(progress: Progress, task: TaskID) -> Callable[[str], None]:
         progress.update(task, description=text)
 
     return note
-
-
-def _prompting(
-    cfg: LabConfig,
-    backend: str,
-    model: str | None,
-    base_url: str | None,
-    concurrency: int,
-    note: Callable[[str], None],
-) -> LabResult:
-    from quicktakes.llm import SampleCache, make_backend
-    from quicktakes.maze.methods import run_lab
-    from quicktakes.maze.policy import LLMPolicy
-
-    if cfg.method == "random":
-        return run_lab(cfg, None, note)
-    be = make_backend(backend, model, base_url, None, concurrency)
-
-    def with_rate(text: str) -> None:
-        u = be.usage
-        rate = ""
-        if u.seconds > 0:
-            rate = (
-                f" ({u.calls / u.seconds:.1f} calls/s, "
-                f"{(u.prompt_tokens + u.completion_tokens) / u.seconds:.0f} tokens/s)"
-            )
-        note(text + rate)
-
-    try:
-        return run_lab(cfg, LLMPolicy(be, SampleCache(), cfg.mode, cfg.temperature), with_rate)
-    finally:
-        be.close()
-
-
-def _train(
-    backend: str,
-    model: str | None,
-    train_model: str | None,
-    base_url: str | None,
-    concurrency: int,
-    finetune: str,
-    method: str,
-    iterations: int,
-    samples: int,
-    train_mazes: int,
-    test_mazes: int,
-    temperature: float,
-    lr: float | None,
-    restart: bool,
-    seed: int,
-    maze: MazeConfig,
-    folder: Path,
-    note: Callable[[str], None],
-) -> LabResult:
-    """Train in torch here; sample here too, or (`--backend openai`) from a vLLM server."""
-    from quicktakes.llm import BACKENDS, SampleCache
-    from quicktakes.llm.hf import HFBackend
-    from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
-    from quicktakes.maze.train import TrainConfig, run_training
-
-    cfg = validated(
-        TrainConfig,
-        method=method,
-        iterations=iterations,
-        samples=samples,
-        train_mazes=train_mazes,
-        test_mazes=test_mazes,
-        temperature=temperature,
-        finetune=finetune,
-        lr=lr,
-        restart=restart,
-        seed=seed,
-        maze=maze,
-    )
-    served = None
-    weights: Path | None
-    if backend == "openai":
-        if not train_model:
-            raise ConfigError(
-                "--backend openai with sft-iter/rl needs --train-model: the checkpoint "
-                "directory the server serves, to fine-tune here"
-            )
-        served = ServedAdapters(OpenAIBackend(base_url, model, None, concurrency))
-        weights = _existing(train_model)
-    elif backend == "local":
-        weights = _existing(model) if model else None
-    else:
-        raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    run_dir = folder / f"{method}-{cfg.finetune}-seed{seed}"
-    trainer = HFBackend(weights, seed=seed, finetune=cfg.finetune)
-    return run_training(cfg, trainer, SampleCache(), run_dir, note, served)
-
-
-def _existing(path: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"no such model file or directory: {p}")
-    return p
 
 
 def _q_table(
@@ -325,16 +267,21 @@ def _print_result(title: str, result: LabResult) -> None:
 
 @maze_app.command("compare")
 def compare_cmd(
-    budget: str = typer.Option("fast", help="fast | full"),
-    seed: int = typer.Option(0),
+    budget: str = typer.Option("fast", help="fast | full (sizes in quicktakes.maze.compare)"),
+    obs: str = typer.Option("coins", help="what every model reads: grid | coins | nearest"),
+    seed: int = typer.Option(0, help="the comparison's seed"),
     out: Path = typer.Option(None, help="where to write compare.json and compare.svg"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every method on the same mazes and budget; the comparison figure (SVG)."""
     from quicktakes.maze.compare import CompareConfig, comparison_trends, run_compare
+    from quicktakes.maze.lab import runs_root
     from quicktakes.report.plot import trends_svg
 
-    cfg = validated(CompareConfig, budget=budget, seed=seed)
+    cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs)
+    folder = out or runs_root()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder} is a file; give a directory")
     start = time.perf_counter()
     with _progress() as (progress, task):
         runs = run_compare(cfg, note=_noter(progress, task))
@@ -343,7 +290,6 @@ def compare_cmd(
         "seconds": round(time.perf_counter() - start, 1),
         "methods": {k: r.to_dict() for k, r in runs.items()},
     }
-    folder = out or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "compare.json").write_text(json.dumps(data, indent=2, default=str))
     trends = comparison_trends(runs)

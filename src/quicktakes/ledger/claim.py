@@ -41,6 +41,11 @@ class RunContext:
     def subseed(self, *names: str) -> int:
         return derive_seed(self.seed, self.claim_id, *names) % (2**31)
 
+    def shared_seed(self, *names: str) -> int:
+        """A seed for a run that several claims read: it derives from the run's name, never
+        from the claim that happens to ask first."""
+        return derive_seed(self.seed, "shared", *names) % (2**31)
+
 
 @dataclass(frozen=True)
 class Evidence:

@@ -8,10 +8,11 @@ update the sample cache sees a new model and re-uses nothing stale.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +76,7 @@ class HFBackend(Backend):
         seed: int = 0,
         threads: int | None = None,
         finetune: Finetune = "lora",
+        autocast: bool = True,
     ) -> None:
         super().__init__()
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -87,6 +89,8 @@ class HFBackend(Backend):
         self.folder = source if source.is_dir() else dequantized_dir(source)
         self.finetune = finetune
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.autocast = autocast
+        """bf16 autocast for the forward pass (1.7x faster steps on a CPU); weights stay fp32."""
         self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
@@ -106,6 +110,12 @@ class HFBackend(Backend):
                 task_type="CAUSAL_LM",
             )
             self.model = get_peft_model(base, cfg)
+            # the adapter's initial draw: every restart begins from the same A (and B = 0)
+            self._adapter_init = {
+                k: p.detach().cpu().clone()
+                for k, p in self.model.named_parameters()
+                if p.requires_grad
+            }
         else:
             # a CPU copy to restart from, whatever shape the checkpoint came in (shards, GGUF)
             self._base_state = {k: v.detach().cpu().clone() for k, v in base.state_dict().items()}
@@ -129,7 +139,8 @@ class HFBackend(Backend):
 
     @property
     def model_id(self) -> str:
-        return f"{self._base_id}+{self.finetune}:{self._weights_id}"
+        precision = "+bf16" if self.autocast else ""
+        return f"{self._base_id}+{self.finetune}{precision}:{self._weights_id}"
 
     @property
     def checkpoint_file(self) -> str:
@@ -155,14 +166,18 @@ class HFBackend(Backend):
         assert all(len(i) == 1 for i in ids), "candidates must be single tokens"
         return [i[0] for i in ids]
 
+    def last_logits(self, enc: Any) -> torch.Tensor:
+        """(batch, vocabulary) logits at the last position only (the rest are never read),
+        under bf16 autocast when enabled; differentiable, returned as fp32."""
+        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.autocast):
+            out = self.model(**enc, logits_to_keep=1)
+        return out.logits[:, -1, :].float()
+
     def move_logits(
         self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
     ) -> torch.Tensor:
         """(batch, candidates) next-token logits at the end of each prompt; differentiable."""
-        enc = self._encode(conversations)
-        out = self.model(**enc)
-        last = out.logits[:, -1, :]
-        return last[:, self.candidate_ids(candidates)]
+        return self.last_logits(self._encode(conversations))[:, self.candidate_ids(candidates)]
 
     def score_batch(
         self, conversations: Sequence[Sequence[Message]], candidates: Sequence[str]
@@ -170,7 +185,7 @@ class HFBackend(Backend):
         """Log-probabilities of each candidate over the full vocabulary, batched."""
         enc = self._encode(conversations)
         with torch.no_grad():
-            logits = self.model(**enc).logits[:, -1, :].double()
+            logits = self.last_logits(enc).double()
         logp = torch.log_softmax(logits, dim=-1)[:, self.candidate_ids(candidates)].cpu()
         self.usage.calls += 1
         self.usage.prompt_tokens += int(enc["attention_mask"].sum())
@@ -206,13 +221,41 @@ class HFBackend(Backend):
         if unexpected or set(missing) - tied:
             raise ValueError(f"checkpoint does not fit the model: {missing or unexpected}")
 
+    @contextlib.contextmanager
+    def base_weights(self) -> Iterator[None]:
+        """Score with the base weights for a while (the reference policy of a KL penalty):
+        the adapter switched off, or under full fine-tuning the base state swapped in."""
+        if self.finetune == "lora":
+            with self.model.disable_adapter():
+                yield
+            return
+        current = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(self._base_state)
+        try:
+            yield
+        finally:
+            self.model.load_state_dict(current)
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A copy of the trainable weights, to `restore` after trying an update."""
+        return {
+            k: p.detach().clone() for k, p in self.model.named_parameters() if p.requires_grad
+        }
+
+    def restore(self, snap: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for k, p in self.model.named_parameters():
+                if k in snap:
+                    p.copy_(snap[k])
+        self.refresh_identity()
+
     def reset(self) -> None:
         """Back to the base weights, for restart-from-base (ReST-EM) and between runs."""
         if self.finetune == "lora":
             with torch.no_grad():
                 for name, p in self.model.named_parameters():
-                    if "lora_B" in name:
-                        p.zero_()
+                    if name in self._adapter_init:
+                        p.copy_(self._adapter_init[name])
         else:
             self.model.load_state_dict(self._base_state)
         self.refresh_identity()

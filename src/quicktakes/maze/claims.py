@@ -1,21 +1,47 @@
-"""The take "In praise of prompting", part 1: very poor man's RL (best samples as few-shot)."""
+"""The take "In praise of prompting": very poor man's RL, poor man's RL, RL, and the footnote.
+
+Every claim is measure -> judge -> describe. The three method claims read one comparison run
+(`shared_compare`), computed once per (budget, seed) whichever claim asks first, under a seed
+shared by all three, so running a subset or another order changes no number. Each finding
+places the learner against random moves, the base model (zero-shot) and oracle behaviour
+cloning, the ceiling of what this model learns at this budget.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from quicktakes.ledger import Claim, Evidence, Point, RunContext, Trend, Verdict, register
-from quicktakes.maze.grid import MazeConfig
-from quicktakes.maze.methods import IterationResult, LabConfig, LabResult, run_lab
+from quicktakes.maze.methods import IterationResult, LabResult
 
 TAKE = "In praise of prompting"
+RESOLUTION = 0.1
+"""A 95% half-width above this is too wide to tell "close" from "far": the comparison is
+"unresolved at this budget" (the full budget's held-out mazes bring it near 0.08)."""
+SHARED = "prompting.compare"
+"""The name of the run the method claims share: their seed derives from it, not from a claim."""
+
+_RUNS: dict[tuple[str, int, str], LabResult] = {}
 
 
-def _budget(ctx: RunContext) -> dict[str, int]:
-    if ctx.fast:
-        return {"iterations": 3, "samples": 4, "shots": 6, "train_mazes": 4, "test_mazes": 8}
-    return {"iterations": 5, "samples": 8, "shots": 8, "train_mazes": 16, "test_mazes": 40}
+def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> dict[str, LabResult]:
+    """The comparison's runs of `methods` (and the tabular reference), each computed once."""
+    from quicktakes.maze.compare import CompareConfig, run_compare
+
+    seed = ctx.shared_seed(SHARED)
+    cfg = CompareConfig(budget=ctx.budget.value, seed=seed)
+
+    def key(method: str) -> tuple[str, int, str]:
+        return (str(ctx.budget), seed, method)
+
+    missing = tuple(m for m in methods if key(m) not in _RUNS)
+    if missing:
+        for name, r in run_compare(cfg, methods=missing).items():
+            _RUNS[key(name)] = r
+    return {m: _RUNS[key(m)] for m in (*methods, "tabular") if key(m) in _RUNS}
 
 
-def _improvement(after: IterationResult, before: IterationResult) -> Verdict:
+def improvement(after: IterationResult, before: IterationResult) -> Verdict:
     """An improvement needs `after`'s 95% interval to clear `before`'s; the reverse is a
     failure; overlap shows nothing either way."""
     if after.lo > before.hi:
@@ -23,6 +49,35 @@ def _improvement(after: IterationResult, before: IterationResult) -> Verdict:
     if after.hi < before.lo:
         return Verdict.FAILS
     return Verdict.INCONCLUSIVE
+
+
+def separation(a: IterationResult, b: IterationResult) -> str:
+    """'above' / 'below' / 'overlap' / 'unresolved': a's 95% interval against b's."""
+    if a.lo > b.hi:
+        return "above"
+    if a.hi < b.lo:
+        return "below"
+    if max(a.hi - a.lo, b.hi - b.lo) / 2 > RESOLUTION:
+        return "unresolved"
+    return "overlap"
+
+
+def _fmt(i: IterationResult) -> str:
+    return f"{i.mean:.2f} [{i.lo:.2f}, {i.hi:.2f}]"
+
+
+def _half(i: IterationResult) -> float:
+    return (i.hi - i.lo) / 2
+
+
+def placement(learner: IterationResult, finals: dict[str, IterationResult]) -> str:
+    """Where a learner's final interval stands against random, zero-shot and oracle BC."""
+    parts = []
+    for ref, label in (("random", "random moves"), ("zero-shot", "the base model"),
+                       ("oracle-bc", "oracle BC")):
+        if ref in finals:
+            parts.append(f"{separation(learner, finals[ref])} {label} ({finals[ref].mean:.2f})")
+    return "; ".join(parts)
 
 
 def _trend(name: str, r: LabResult) -> Trend:
@@ -39,50 +94,60 @@ def _trend(name: str, r: LabResult) -> Trend:
     )
 
 
-def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
-    from quicktakes.llm import SampleCache, make_backend
-    from quicktakes.maze.policy import LLMPolicy
+@dataclass(frozen=True)
+class Runs:
+    """Measured: the comparison's runs, by method."""
 
-    budget = _budget(ctx)
-    maze = MazeConfig()
-    seed = ctx.subseed("lab")
-    backend = make_backend("local")
-    cache = SampleCache()
-    results: dict[str, LabResult] = {}
-    for method in ("random", "zero-shot", "best-of-n", "few-shot"):
-        cfg = LabConfig(method=method, maze=maze, seed=seed, **budget)
-        policy = None if method == "random" else LLMPolicy(backend, cache, "step", cfg.temperature)
-        results[method] = run_lab(cfg, policy)
-    few, zero = results["few-shot"].iterations[-1], results["zero-shot"].iterations[-1]
-    verdict = _improvement(few, zero)
-    model = backend.model_id
-    bon = results["best-of-n"].iterations[-1]
-    rnd = results["random"].iterations[-1]
-    finding = (
-        f"On {model} (step mode, scored moves): few-shot from its own best samples reaches "
-        f"{few.mean:.2f} [{few.lo:.2f}, {few.hi:.2f}] after {few.iteration} iterations vs "
-        f"zero-shot {zero.mean:.2f} [{zero.lo:.2f}, {zero.hi:.2f}], best-of-{budget['samples']} "
-        f"{bon.mean:.2f} and random {rnd.mean:.2f}; "
-        + {
-            Verdict.HOLDS: "the examples help.",
-            Verdict.FAILS: "the examples hurt.",
-            Verdict.INCONCLUSIVE: "the intervals overlap: no effect shown at this budget.",
-        }[verdict]
+    runs: dict[str, LabResult]
+
+    def final(self, method: str) -> IterationResult:
+        return self.runs[method].iterations[-1]
+
+    def finals(self) -> dict[str, IterationResult]:
+        return {m: r.iterations[-1] for m, r in self.runs.items() if m != "tabular"}
+
+    def config(self) -> dict[str, object]:
+        any_run = next(iter(self.runs.values()))
+        return {
+            "spec": any_run.config.model_dump(),
+            "samples_used": {k: r.iterations[-1].samples_used for k, r in self.runs.items()},
+            "models": {k: r.model for k, r in self.runs.items()},
+            "shared_run": f"{SHARED}: one comparison run read by every prompting.* method claim",
+        }
+
+
+# --- very poor man's RL: few-shot from the model's own best samples -------------------------
+
+VERY_POOR_METHODS = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc")
+
+
+def judge_very_poor(m: Runs) -> Verdict:
+    return improvement(m.final("few-shot"), m.final("zero-shot"))
+
+
+def describe_very_poor(m: Runs, v: Verdict) -> str:
+    few, zero = m.final("few-shot"), m.final("zero-shot")
+    outcome = {
+        Verdict.HOLDS: "the examples help.",
+        Verdict.FAILS: "the examples hurt.",
+        Verdict.INCONCLUSIVE: f"the intervals overlap (half-widths {_half(few):.2f}, "
+        f"{_half(zero):.2f}): no effect shown at this budget.",
+    }[v]
+    return (
+        f"Few-shot from the model's own best samples reaches {_fmt(few)} after "
+        f"{few.iteration} iterations vs zero-shot {_fmt(zero)}; {outcome} Few-shot is "
+        f"{placement(few, m.finals())}; best-of-N {m.final('best-of-n').mean:.2f}, "
+        f"nearest-coin walk {m.final('heuristic').mean:.2f}."
     )
-    measured = f"few-shot {few.mean:.2f} vs zero-shot {zero.mean:.2f} ({model.split(':')[0]})"
-    trends = tuple(_trend(name, r) for name, r in results.items())
-    config = {
-        **budget,
-        "maze": maze.model_dump(),
-        "mode": "step",
-        "temperature": 0.7,
-        "model": model,
-        "samples_used": {k: r.iterations[-1].samples_used for k, r in results.items()},
-        "rule": "holds if few-shot's final 95% CI lies above zero-shot's; fails if "
-        "below; inconclusive if they overlap",
-    }
-    backend.close()
-    return Evidence(verdict, finding, measured, trends, config)
+
+
+def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
+    m = Runs(shared_compare(ctx, VERY_POOR_METHODS))
+    v = judge_very_poor(m)
+    few, zero = m.final("few-shot"), m.final("zero-shot")
+    trends = tuple(_trend(k, r) for k, r in m.runs.items() if k != "tabular")
+    return Evidence(v, describe_very_poor(m, v), f"few-shot {few.mean:.2f} vs zero-shot "
+                    f"{zero.mean:.2f}", trends, m.config())
 
 
 VERY_POOR = register(
@@ -103,102 +168,41 @@ VERY_POOR = register(
 )
 
 
-# --- part 2: fine-tuning on the best samples, RL, and the comparison -------------------------
+# --- poor man's RL: SFT on the best samples ------------------------------------------------
 
-_COMPARE: dict[tuple[str, int], dict[str, LabResult]] = {}
-"""Both part-2 claims read the same runs; a reproduce of both computes them once."""
-
-
-def _compare(ctx: RunContext) -> dict[str, LabResult]:
-    from quicktakes.maze.compare import CompareConfig, run_compare
-
-    key = (str(ctx.budget), ctx.seed)
-    if key not in _COMPARE:
-        _COMPARE[key] = run_compare(
-            CompareConfig(
-                budget=ctx.budget.value,
-                seed=ctx.subseed("compare"),
-            )
-        )
-    return _COMPARE[key]
+POOR_METHODS = ("random", "heuristic", "zero-shot", "oracle-bc", "sft-iter")
 
 
-RESOLUTION = 0.15
-"""Overlapping intervals only mean "close" when both are narrow: a half-width above this is
-too wide to tell close from far, and the comparison is "unresolved"."""
+def judge_poor(m: Runs) -> Verdict:
+    sft = m.runs["sft-iter"].iterations
+    return improvement(sft[-1], sft[0])
 
 
-def _separation(a: LabResult, b: LabResult) -> str:
-    """'above' / 'below' / 'overlap' / 'unresolved': a's final 95% interval against b's."""
-    x, y = a.iterations[-1], b.iterations[-1]
-    if x.lo > y.hi:
-        return "above"
-    if x.hi < y.lo:
-        return "below"
-    if max(x.hi - x.lo, y.hi - y.lo) / 2 > RESOLUTION:
-        return "unresolved"
-    return "overlap"
+def describe_poor(m: Runs, v: Verdict) -> str:
+    sft = m.runs["sft-iter"].iterations
+    first, last = sft[0], sft[-1]
+    outcome = {
+        Verdict.HOLDS: "an improvement beyond the intervals.",
+        Verdict.FAILS: "worse, beyond the intervals.",
+        Verdict.INCONCLUSIVE: f"the intervals overlap (half-width {_half(last):.2f}) at this "
+        "budget.",
+    }[v]
+    return (
+        f"SFT on each training maze's best of N samples takes held-out coins from "
+        f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s): {outcome} "
+        f"Finally it is {placement(last, m.finals())}."
+    )
 
 
 def run_poor_mans_rl(ctx: RunContext) -> Evidence:
-    runs = _compare(ctx)
-    sft = runs["sft-iter"]
-    first, last = sft.iterations[0], sft.iterations[-1]
-    verdict = _improvement(last, first)
-    finding = (
-        f"SFT on each training maze's best of N samples (LoRA, loss on the move token) takes "
-        f"held-out coins from {first.mean:.2f} [{first.lo:.2f}, {first.hi:.2f}] to "
-        f"{last.mean:.2f} [{last.lo:.2f}, {last.hi:.2f}] after {last.iteration} iteration(s) "
-        f"on {sft.model.split('+')[0]}; "
-        + {
-            Verdict.HOLDS: "an improvement beyond the intervals.",
-            Verdict.FAILS: "worse, beyond the intervals.",
-            Verdict.INCONCLUSIVE: "the intervals overlap at this budget.",
-        }[verdict]
+    m = Runs(shared_compare(ctx, POOR_METHODS))
+    v = judge_poor(m)
+    sft = m.runs["sft-iter"].iterations
+    trends = tuple(
+        _trend(k, r) for k, r in m.runs.items() if k in ("sft-iter", "oracle-bc", "random")
     )
-    trend = _trend("poor man's RL (SFT on best samples)", sft)
-    measured = f"{first.mean:.2f} -> {last.mean:.2f} normalized coins"
-    return Evidence(verdict, finding, measured, (trend,), {"runs": sft.to_dict()["config"]})
-
-
-def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
-    from quicktakes.maze.compare import comparison_trends
-
-    runs = _compare(ctx)
-    rl_vs_sft = _separation(runs["rl"], runs["sft-iter"])
-    sft_vs_prompt = _separation(runs["sft-iter"], runs["few-shot"])
-    links = [rl_vs_sft, sft_vs_prompt]
-    close = [link == "overlap" for link in links]
-    # "close" = the final 95% intervals overlap and are narrow enough to mean it; both links
-    # of the take's chain (RL ~ SFT, SFT ~ prompting) must be close.
-    if all(close):
-        verdict = Verdict.HOLDS
-    elif "unresolved" in links and not any(link in ("above", "below") for link in links):
-        verdict = Verdict.INCONCLUSIVE
-    elif any(close):
-        verdict = Verdict.PARTLY
-    else:
-        verdict = Verdict.FAILS
-    trends = comparison_trends(runs)
-    final = {k: f"{r.iterations[-1].mean:.2f}" for k, r in runs.items()}
-    finding = (
-        f"Final held-out coins: {', '.join(f'{k} {v}' for k, v in final.items())}. RL vs poor "
-        f"man's RL: {rl_vs_sft}; poor man's RL vs very poor man's RL (few-shot): "
-        f"{sft_vs_prompt} (95% intervals). Against random moves, final intervals: "
-        + ", ".join(
-            f"{m} {_separation(runs[m], runs['random'])}" for m in ("few-shot", "sft-iter", "rl")
-        )
-        + "."
-    )
-    measured = f"RL~PMRL: {rl_vs_sft}; PMRL~few-shot: {sft_vs_prompt}"
-    config = {
-        "rule": f"close = final 95% intervals overlap with half-widths <= {RESOLUTION}; holds "
-        "if both RL~SFT and SFT~few-shot are close, partly if one is, inconclusive if too wide "
-        "to tell, fails if separated",
-        "samples_used": {k: r.iterations[-1].samples_used for k, r in runs.items()},
-        "models": {k: r.model for k, r in runs.items()},
-    }
-    return Evidence(verdict, finding, measured, tuple(trends), config)
+    return Evidence(v, describe_poor(m, v), f"{sft[0].mean:.2f} -> {sft[-1].mean:.2f} coins",
+                    trends, m.config())
 
 
 POOR = register(
@@ -217,20 +221,212 @@ POOR = register(
     )
 )
 
+
+# --- RL vs poor man's RL vs prompting: the comparison --------------------------------------
+
+def judge_rl_vs(m: Runs) -> Verdict:
+    """Both links of the take's chain (RL ~ SFT, SFT ~ few-shot) must be close: overlapping
+    final intervals, each narrow enough to mean it. Wide ones are unresolved, not close."""
+    links = [
+        separation(m.final("rl"), m.final("sft-iter")),
+        separation(m.final("sft-iter"), m.final("few-shot")),
+    ]
+    if all(link == "overlap" for link in links):
+        return Verdict.HOLDS
+    if "unresolved" in links and not any(link in ("above", "below") for link in links):
+        return Verdict.INCONCLUSIVE
+    if any(link == "overlap" for link in links):
+        return Verdict.PARTLY
+    return Verdict.FAILS
+
+
+def describe_rl_vs(m: Runs, v: Verdict) -> str:
+    rl, sft, few = m.final("rl"), m.final("sft-iter"), m.final("few-shot")
+    half = max(_half(rl), _half(sft), _half(few))
+    text = (
+        f"Final held-out coins: RL {_fmt(rl)}, poor man's RL {_fmt(sft)}, few-shot {_fmt(few)}; "
+        f"RL vs poor man's RL: {separation(rl, sft)}; poor man's RL vs few-shot: "
+        f"{separation(sft, few)}."
+    )
+    if v is Verdict.INCONCLUSIVE:
+        text += f" Unresolved at this budget: half-widths up to {half:.2f} > {RESOLUTION}."
+    learners = ", ".join(
+        f"{k}: {placement(m.final(k), m.finals())}" for k in ("few-shot", "sft-iter", "rl")
+    )
+    return text + f" Placed: {learners}."
+
+
+def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
+    from quicktakes.maze.compare import METHODS, comparison_trends
+
+    m = Runs(shared_compare(ctx, METHODS))
+    v = judge_rl_vs(m)
+    measured = (
+        f"RL~PMRL: {separation(m.final('rl'), m.final('sft-iter'))}; "
+        f"PMRL~few-shot: {separation(m.final('sft-iter'), m.final('few-shot'))}"
+    )
+    config = m.config() | {
+        "rule": f"close = final 95% intervals overlap with half-widths <= {RESOLUTION}; holds "
+        "if both RL~SFT and SFT~few-shot are close, partly if one is, inconclusive if too wide "
+        "to tell, fails if separated",
+    }
+    return Evidence(v, describe_rl_vs(m, v), measured, tuple(comparison_trends(m.runs)), config)
+
+
 RL_VS = register(
     Claim(
         id="prompting.rl-vs-poor-mans-rl",
         take=TAKE,
         quote=(
-            "My understanding is that many forms of RL are quite close to poor man's RL (the "
-            "resulting weight updates are kind of similar), and poor man's RL is quite similar "
-            "to prompting"
+            "many forms of RL are quite close to poor man's RL (the resulting weight updates "
+            "are kind of similar), and poor man's RL is quite similar to prompting"
         ),
         holds_if=(
             "with equal sample budgets, RL's and poor man's RL's final 95% intervals overlap, "
-            "and so do poor man's RL's and few-shot prompting's, each interval at most "
-            f"{2 * RESOLUTION:g} wide"
+            "and so do poor man's RL's and few-shot prompting's, each half-width at most "
+            f"{RESOLUTION:g}"
         ),
         run=run_rl_vs_poor_mans_rl,
+    )
+)
+
+
+# --- the footnote: updates alike, behaviour alike ------------------------------------------
+
+ALIKE_SIZES = {
+    "fast": {"iterations": 2, "reps": 3, "train_mazes": 8, "test_mazes": 6},
+    "full": {"iterations": 4, "reps": 6, "train_mazes": 16, "test_mazes": 16},
+}
+
+
+@dataclass(frozen=True)
+class Alike:
+    """Measured: per iteration, each cosine and KL as (mean, lo, hi, n), and the dimension."""
+
+    cosines: dict[str, list[tuple[float, float, float, int]]]
+    kl: dict[str, list[tuple[float, float, float, int]]]
+    dim: int
+
+    def last(self, table: str, key: str) -> tuple[float, float, float, int]:
+        return getattr(self, table)[key][-1]
+
+
+def measure_alike_claim(ctx: RunContext) -> tuple[Alike, dict[str, object]]:
+    import numpy as np
+
+    from quicktakes.maze.alike import CONTROLS, DISTANCES, AlikeConfig, measure_alike
+    from quicktakes.stats import mean_ci
+
+    cfg = AlikeConfig(seed=ctx.subseed("alike"), **ALIKE_SIZES[ctx.budget.value])
+    res = measure_alike(cfg)
+
+    def summary(values: list[float]) -> tuple[float, float, float, int]:
+        if not values:
+            return (0.0, -1.0, 1.0, 0)
+        m, lo, hi = mean_ci(np.array(values))
+        return (m, lo, hi, len(values))
+
+    cos = {k: [summary(i.cosines[k]) for i in res.iterations] for k in CONTROLS}
+    kl = {k: [summary(i.kl[k]) for i in res.iterations] for k in DISTANCES}
+    return Alike(cos, kl, res.dim), cfg.model_dump()
+
+
+def _outcome(yes: bool, no: bool) -> str:
+    return "yes" if yes else ("no" if no else "unresolved")
+
+
+def alike_parts(m: Alike) -> tuple[str, str]:
+    """(weights, behaviour), each 'yes' / 'no' / 'unresolved'.
+    Weights: RL's update is alike SFT's if cos(SFT, RL)'s interval lies above both controls
+    that share no signal (shuffled moves, and the random-direction band); 'no' if its upper
+    end does not reach them. Behaviour: few-shot is alike SFT if KL(few-shot || SFT) lies
+    below KL(base || SFT) (the prompt moves the model toward the fine-tuned one); 'no' if
+    it lies above."""
+    from quicktakes.maze.alike import random_band
+
+    _, lo, hi, _ = m.last("cosines", "sft vs rl")
+    ctrl = max(m.last("cosines", "sft vs shuffled moves")[2], random_band(max(m.dim, 1)))
+    weights = _outcome(lo > ctrl, hi < ctrl)
+    _, few_lo, few_hi, _ = m.last("kl", "few-shot vs sft")
+    _, base_lo, base_hi, _ = m.last("kl", "base vs sft")
+    behaviour = _outcome(few_hi < base_lo, few_lo > base_hi)
+    return weights, behaviour
+
+
+def judge_alike(m: Alike) -> Verdict:
+    """holds if weights and behaviour are both alike ('yes'), fails if both are 'no', partly
+    if one of each, inconclusive while either is unresolved."""
+    parts = alike_parts(m)
+    if parts == ("yes", "yes"):
+        return Verdict.HOLDS
+    if parts == ("no", "no"):
+        return Verdict.FAILS
+    if set(parts) == {"yes", "no"}:
+        return Verdict.PARTLY
+    return Verdict.INCONCLUSIVE
+
+
+def describe_alike(m: Alike, v: Verdict) -> str:
+    from quicktakes.maze.alike import random_band
+
+    weights, behaviour = alike_parts(m)
+
+    def f(t: tuple[float, float, float, int]) -> str:
+        return f"{t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}]"
+
+    return (
+        f"Weight updates (LoRA, {m.dim:,} parameters): cos(SFT, RL) "
+        f"{f(m.last('cosines', 'sft vs rl'))}; controls: SFT on disjoint halves "
+        f"{f(m.last('cosines', 'sft half vs half'))}, SFT vs shuffled moves "
+        f"{f(m.last('cosines', 'sft vs shuffled moves'))}, random directions within "
+        f"±{random_band(max(m.dim, 1)):.3f}: alike = {weights}. Behaviour on held-out states, "
+        f"KL over the four moves: few-shot vs SFT {f(m.last('kl', 'few-shot vs sft'))}, base vs "
+        f"SFT {f(m.last('kl', 'base vs sft'))}, base vs few-shot "
+        f"{f(m.last('kl', 'base vs few-shot'))}: few-shot moves toward SFT = {behaviour}."
+    )
+
+
+def alike_trends(m: Alike) -> tuple[Trend, ...]:
+    from quicktakes.maze.alike import random_band
+
+    def trend(name: str, y: str, rows: list[tuple[float, float, float, int]]) -> Trend:
+        pts = [Point(k, a, lo, hi, n) for k, (a, lo, hi, n) in enumerate(rows)]
+        return Trend.of(name, "poor-man's-RL iteration", y, pts)
+
+    band = random_band(max(m.dim, 1))
+    rows = len(next(iter(m.cosines.values())))
+    cos = [trend(f"cos({k})", "cosine of weight updates", v) for k, v in m.cosines.items()]
+    cos.append(Trend.of("random directions (95% band)", "poor-man's-RL iteration",
+                        "cosine of weight updates",
+                        [Point(k, 0.0, -band, band, None) for k in range(rows)],
+                        interval="exact"))
+    kl = [trend(f"KL({k})", "KL over the four moves (nats)", v) for k, v in m.kl.items()]
+    return (*cos, *kl)
+
+
+def run_updates_alike(ctx: RunContext) -> Evidence:
+    m, cfg = measure_alike_claim(ctx)
+    v = judge_alike(m)
+    weights, behaviour = alike_parts(m)
+    config = cfg | {"rule": judge_alike.__doc__ or "", "parts": alike_parts.__doc__ or ""}
+    return Evidence(v, describe_alike(m, v), f"weights alike: {weights}; behaviour alike: "
+                    f"{behaviour}", alike_trends(m), config)
+
+
+ALIKE = register(
+    Claim(
+        id="prompting.updates-alike",
+        take=TAKE,
+        quote=(
+            "many forms of RL are quite close to poor man's RL (the resulting weight updates "
+            "are kind of similar), and poor man's RL is quite similar to prompting (intuition "
+            "being that both condition the model on the provided examples)"
+        ),
+        holds_if=(
+            "the cosine between one RL and one poor-man's-RL update lies above the controls "
+            "(shuffled moves, random directions), and few-shot prompting brings the base "
+            "model's move distribution closer to the SFT model's (KL, 95% intervals)"
+        ),
+        run=run_updates_alike,
     )
 )

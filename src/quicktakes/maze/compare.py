@@ -1,10 +1,11 @@
 """All methods on the same mazes with the same budget: the comparison the take makes.
 
-One `CompareConfig` fixes the mazes, iterations, samples per maze and seed for every method,
-so the learning methods (few-shot, SFT on best samples, RL) spend exactly the same number of
-sampled episodes; `samples_used` is reported per point and checked equal.
-Prompting methods sample the GGUF through llama.cpp; fine-tuning methods train its
-dequantized weights in torch (the same model; scores agree to ~0.1 nats).
+One `CompareConfig` fixes the mazes, observation, iterations, samples per maze and seed for
+every method, so the learning methods (few-shot, oracle BC, SFT on best samples, RL) spend
+exactly the same number of sampled episodes; `samples_used` is reported per point and checked
+equal. Random moves, the scripted nearest-coin walk, the exact optimum and per-maze tabular
+Q-learning are the reference lines. Prompting methods sample the GGUF through llama.cpp;
+fine-tuning methods train its dequantized weights in torch (the same model).
 """
 
 from __future__ import annotations
@@ -14,27 +15,48 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from quicktakes.errors import ConfigError
 from quicktakes.ledger import Point, Trend
-from quicktakes.maze.grid import MazeConfig, max_coins, maze_for_seed, maze_seeds
-from quicktakes.maze.methods import IterationResult, LabConfig, LabResult, run_lab
+from quicktakes.maze.env import OBSERVATIONS
+from quicktakes.maze.grid import MazeConfig, maze_seeds
+from quicktakes.maze.methods import IterationResult, LabResult
+from quicktakes.maze.oracle import MazeBank
+from quicktakes.maze.spec import DEFAULT_MAZE, LabSpec
 from quicktakes.stats import mean_ci
 
-LEARNERS = ("few-shot", "sft-iter", "rl")
+LEARNERS = ("few-shot", "oracle-bc", "sft-iter", "rl")
+METHODS = ("random", "heuristic", "zero-shot", "best-of-n", *LEARNERS)
+
+SIZES = {
+    "fast": {"iterations": 3, "samples": 4, "train_mazes": 8, "test_mazes": 24},
+    "full": {"iterations": 5, "samples": 8, "train_mazes": 16, "test_mazes": 64},
+}
+"""The one table of budgets: `fast` fits the 6-minute CPU target of the comparison, `full`
+its 60 minutes with half-widths near 0.08 on the held-out mazes."""
 
 
 class CompareConfig(BaseModel):
     budget: Literal["fast", "full"] = "fast"
     seed: int = 0
-    maze: MazeConfig = Field(default_factory=MazeConfig)
+    obs: str = Field("coins", description="the observation every LLM method reads")
+    maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
+
+    @field_validator("obs")
+    @classmethod
+    def _known_obs(cls, v: str) -> str:
+        if v not in OBSERVATIONS:
+            raise ValueError(f"unknown observation {v!r}; valid: {', '.join(OBSERVATIONS)}")
+        return v
 
     def sizes(self) -> dict[str, int]:
-        if self.budget == "fast":  # sized for the 6-minute CPU budget of both claims
-            return {"iterations": 2, "samples": 4, "train_mazes": 2, "test_mazes": 6}
-        return {"iterations": 4, "samples": 8, "train_mazes": 16, "test_mazes": 32}
+        return dict(SIZES[self.budget])
+
+    def spec(self, method: str) -> LabSpec:
+        return LabSpec(
+            method=method, obs=self.obs, maze=self.maze, seed=self.seed, **self.sizes()
+        )
 
 
 def tabular_reference(
@@ -44,13 +66,14 @@ def tabular_reference(
     from quicktakes.maze.tabular import tabular_score
 
     test = maze_seeds("test", test_mazes or cfg.sizes()["test_mazes"])
+    mazes = MazeBank(cfg.maze)
     out = LabResult(cfg, "tabular Q-learning")
     for k, episodes in enumerate(grid):
         scores = []
         for ms in test:
-            maze = maze_for_seed(cfg.maze, ms)
+            sol = mazes(ms)
             rng = np.random.default_rng([cfg.seed, ms, episodes])
-            scores.append(tabular_score(maze, max_coins(maze), episodes, rng))
+            scores.append(tabular_score(sol.maze, sol.optimum, episodes, rng))
         m, lo, hi = mean_ci(np.array(scores))
         out.iterations.append(
             IterationResult(
@@ -64,44 +87,36 @@ def run_compare(
     cfg: CompareConfig,
     run_root: Path | None = None,
     note: Callable[[str], None] | None = None,
+    methods: tuple[str, ...] = METHODS,
 ) -> dict[str, LabResult]:
-    from quicktakes.llm import SampleCache, make_backend
-    from quicktakes.llm.hf import HFBackend
-    from quicktakes.maze.policy import LLMPolicy
-    from quicktakes.maze.train import TrainConfig, run_training
+    """Every method in `methods` on the same budget, and the tabular reference."""
+    from quicktakes.llm import SampleCache
+    from quicktakes.maze.lab import run, runs_root
 
-    sizes = cfg.sizes()
     cache = SampleCache()
-    root = run_root or Path(platformdirs.user_data_dir("quicktakes")) / "maze-runs" / (
-        f"compare-{cfg.budget}-seed{cfg.seed}"
-    )
+    root = run_root or runs_root() / f"compare-{cfg.budget}-{cfg.obs}-seed{cfg.seed}"
     results: dict[str, LabResult] = {}
-    local = make_backend("local")
-    for method in ("random", "zero-shot", "best-of-n", "few-shot"):
-        lab = LabConfig(
-            method=method,
-            maze=cfg.maze,
-            seed=cfg.seed,
-            shots=6,
-            **sizes,
-        )
-        policy = None if method == "random" else LLMPolicy(local, cache, "step")
-        results[method] = run_lab(lab, policy, note)
-    local.close()
-    hf = HFBackend(seed=cfg.seed)
-    for method in ("sft-iter", "rl"):
-        hf.reset()
-        tcfg = TrainConfig(
-            method=method,
-            maze=cfg.maze,
-            seed=cfg.seed,
-            **sizes,
-        )
-        results[method] = run_training(tcfg, hf, cache, root / method, note)
-    last = max(r.iterations[-1].samples_used for r in results.values() if r.iterations)
-    results["tabular"] = tabular_reference(cfg, tuple(sorted({1, 4, 16, 64, max(1, last // 8)})))
+    trainer = None
+    for method in methods:
+        spec = cfg.spec(method)
+        if spec.trains and trainer is None:
+            from quicktakes.llm.hf import HFBackend
+
+            trainer = HFBackend(seed=cfg.seed)
+        results[method] = run(spec, note, root / method, cache, trainer)
+    results["tabular"] = tabular_reference(cfg, tabular_grid(cfg))
     check_equal_budgets(results)
     return results
+
+
+def tabular_grid(cfg: CompareConfig) -> tuple[int, ...]:
+    """Episodes per held-out maze for the tabular line, up to what a learner samples in all
+    (from the budget alone, so the line is the same whichever methods ran with it)."""
+    z = cfg.sizes()
+    last = z["iterations"] * z["test_mazes"] + (z["iterations"] - 1) * z["samples"] * z[
+        "train_mazes"
+    ]
+    return tuple(sorted({1, 4, 16, 64, max(1, last // 8)}))
 
 
 def check_equal_budgets(results: dict[str, LabResult]) -> None:

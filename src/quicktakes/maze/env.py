@@ -1,87 +1,245 @@
-"""`quicktakes/GoldMaze-v0`: the gold-coin maze as a gymnasium environment."""
+"""`quicktakes/GoldMaze-v0`: the one place where the maze's dynamics and observations live.
+
+`transition` is the rule of the world (a move into a wall or off the grid stays put; stepping
+on an uncollected coin collects it, reward 1). The environment, the LLM rollouts, the exact
+oracle, the tabular reference and `maze play` all step through it. The text an LLM reads is
+an `Observation` chosen by name:
+
+- `grid`: the whole board as characters (the faithful, harder reading: SmolLM2's tokenizer
+  merges runs of cells, so a token no longer stands for one column);
+- `coins`: egocentric and short: the offset of every remaining coin (nearest first), the
+  blocked directions and the moves left;
+- `nearest`: the same with the nearest coin only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from quicktakes.maze.grid import Maze, MazeConfig, generate, max_coins
+from quicktakes.errors import ConfigError
+from quicktakes.maze.grid import DELTAS, MOVES, Maze, MazeConfig, generate
 
 CODES = {"floor": 0, "wall": 1, "coin": 2, "agent": 3}
+WORDS = ("up", "down", "left", "right")
+
+
+@dataclass(frozen=True)
+class MazeState:
+    """Where the agent is, which coins it holds (a bit mask over `maze.coins`), moves made."""
+
+    pos: tuple[int, int]
+    mask: int = 0
+    t: int = 0
+
+    def collected(self) -> frozenset[int]:
+        return frozenset(i for i in range(self.mask.bit_length()) if self.mask >> i & 1)
+
+    @property
+    def coins(self) -> int:
+        return self.mask.bit_count()
+
+
+def move(maze: Maze, pos: tuple[int, int], action: int) -> tuple[int, int]:
+    dr, dc = DELTAS[action]
+    r, c = pos[0] + dr, pos[1] + dc
+    rows, cols = maze.walls.shape
+    if 0 <= r < rows and 0 <= c < cols and not maze.walls[r, c]:
+        return (r, c)
+    return pos
+
+
+def transition(maze: Maze, state: MazeState, action: int) -> tuple[MazeState, float]:
+    """The maze's dynamics: the next state and the reward (1 for a newly collected coin)."""
+    pos = move(maze, state.pos, action)
+    mask = state.mask
+    if pos in maze.coins:
+        mask |= 1 << maze.coins.index(pos)
+    return MazeState(pos, mask, state.t + 1), float(mask != state.mask)
+
+
+def start_state(maze: Maze) -> MazeState:
+    return MazeState(maze.start)
+
+
+def is_done(maze: Maze, state: MazeState) -> bool:
+    return state.coins == len(maze.coins) or state.t >= maze.max_steps
+
+
+def blocked(maze: Maze, pos: tuple[int, int]) -> list[str]:
+    return [WORDS[a] for a in range(4) if move(maze, pos, a) == pos]
+
+
+def _offset(dr: int, dc: int) -> str:
+    parts = []
+    if dr:
+        parts.append(f"{abs(dr)} {'down' if dr > 0 else 'up'}")
+    if dc:
+        parts.append(f"{abs(dc)} {'right' if dc > 0 else 'left'}")
+    return ", ".join(parts) or "here"
+
+
+def _coin_offsets(maze: Maze, state: MazeState) -> list[str]:
+    r, c = state.pos
+    left = [
+        (abs(cr - r) + abs(cc - c), cr - r, cc - c)
+        for i, (cr, cc) in enumerate(maze.coins)
+        if not state.mask >> i & 1
+    ]
+    return [_offset(dr, dc) for _, dr, dc in sorted(left)]
+
+
+def _blocked_text(maze: Maze, state: MazeState) -> str:
+    return f"Blocked: {', '.join(blocked(maze, state.pos)) or 'none'}."
+
+
+def _ask(maze: Maze, state: MazeState, mode: str) -> str:
+    left = maze.max_steps - state.t
+    if mode == "step":
+        return f"Moves left: {left}. Your next move?"
+    return f"Moves left: {left}. Your next {left} moves, as one string?"
+
+
+def _grid_text(maze: Maze, state: MazeState, mode: str) -> str:
+    return f"{maze.render(state.pos, state.collected())}\n{_ask(maze, state, mode)}"
+
+
+def _coins_text(maze: Maze, state: MazeState, mode: str) -> str:
+    coins = "; ".join(_coin_offsets(maze, state)) or "none"
+    return f"Coins: {coins}. {_blocked_text(maze, state)} {_ask(maze, state, mode)}"
+
+
+def _nearest_text(maze: Maze, state: MazeState, mode: str) -> str:
+    offsets = _coin_offsets(maze, state)
+    coin = offsets[0] if offsets else "none"
+    return f"Nearest coin: {coin}. {_blocked_text(maze, state)} {_ask(maze, state, mode)}"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the model reads: a one-line system prompt and the text of a state."""
+
+    name: str
+    system: str
+    render: Callable[[Maze, MazeState, str], str]
+
+
+_MOVES_LINE = "Answer with moves only: U up, D down, L left, R right."
+OBSERVATIONS: dict[str, Observation] = {
+    "grid": Observation(
+        "grid",
+        "You play a grid game. @ is you, o is a gold coin, # is a wall, . is floor. "
+        "Moving into a wall or the edge does nothing. Collect as many coins as you can. "
+        + _MOVES_LINE,
+        _grid_text,
+    ),
+    "coins": Observation(
+        "coins",
+        "Collect gold coins in a maze; offsets are from you. " + _MOVES_LINE,
+        _coins_text,
+    ),
+    "nearest": Observation(
+        "nearest",
+        "Collect gold coins in a maze; offsets are from you. " + _MOVES_LINE,
+        _nearest_text,
+    ),
+}
+ObsName = str
+
+
+def observation(name: str) -> Observation:
+    if name not in OBSERVATIONS:
+        raise ConfigError(f"unknown observation {name!r}; valid: {', '.join(OBSERVATIONS)}")
+    return OBSERVATIONS[name]
 
 
 class GoldMazeEnv(gym.Env[np.ndarray, int]):
     """Collect gold coins in a generated maze. Reward: +1 per coin. Ends when every coin is
     collected (terminated) or the step limit is reached (truncated).
 
-    `reset(seed=s)` generates the maze from `s`, so a seed names a maze; `options={"maze": m}`
-    plays a given `Maze`.
+    The observation array codes the board (`CODES`); `info["text"]` is the chosen text
+    observation (`obs=`) that an LLM reads. `reset(seed=s)` generates the maze from `s`, so a
+    seed names a maze; `options={"maze": m}` plays a given `Maze`.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, render_mode: str | None = None, **config: Any) -> None:
+    def __init__(
+        self, render_mode: str | None = None, obs: str = "grid", **config: Any
+    ) -> None:
         self.cfg = MazeConfig(**config)
+        self.obs = observation(obs)
         self.render_mode = render_mode
         n = self.cfg.size
         self.observation_space = spaces.Box(0, 3, shape=(n, n), dtype=np.int8)
         self.action_space: spaces.Discrete = spaces.Discrete(4)  # type: ignore[assignment]
         self.maze: Maze | None = None
+        self.state = MazeState((0, 0))
 
-    def _obs(self) -> np.ndarray:
+    def _array(self) -> np.ndarray:
         assert self.maze is not None
         grid = np.where(self.maze.walls, CODES["wall"], CODES["floor"]).astype(np.int8)
         for i, (r, c) in enumerate(self.maze.coins):
-            if i not in self.collected:
+            if not self.state.mask >> i & 1:
                 grid[r, c] = CODES["coin"]
-        grid[self.pos] = CODES["agent"]
+        grid[self.state.pos] = CODES["agent"]
         return grid
+
+    def text(self, mode: str = "step") -> str:
+        assert self.maze is not None, "call reset() first"
+        return self.obs.render(self.maze, self.state, mode)
 
     def _info(self) -> dict[str, Any]:
         assert self.maze is not None
         return {
-            "coins": len(self.collected),
+            "coins": self.state.coins,
             "max_coins": self.optimum,
-            "steps_left": self.maze.max_steps - self.t,
+            "steps_left": self.maze.max_steps - self.state.t,
+            "text": self.text(),
         }
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        from quicktakes.maze.oracle import max_coins
+
         super().reset(seed=seed)
-        given = (options or {}).get("maze")
+        opts = options or {}
+        given = opts.get("maze")
         self.maze = given if given is not None else generate(self.cfg, self.np_random)
-        self.pos = self.maze.start
-        self.collected: set[int] = set()
-        self.t = 0
-        self.optimum = max_coins(self.maze)
-        return self._obs(), self._info()
+        self.state = start_state(self.maze)
+        self.optimum = opts["optimum"] if "optimum" in opts else max_coins(self.maze)
+        return self._array(), self._info()
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         assert self.maze is not None, "call reset() first"
         if not self.action_space.contains(action):
             raise ValueError(f"invalid action {action!r}")
-        self.pos = self.maze.move(self.pos, int(action))
-        reward = 0.0
-        if self.pos in self.maze.coins:
-            i = self.maze.coins.index(self.pos)
-            if i not in self.collected:
-                self.collected.add(i)
-                reward = 1.0
-        self.t += 1
-        terminated = len(self.collected) == len(self.maze.coins)
-        truncated = not terminated and self.t >= self.maze.max_steps
-        return self._obs(), reward, terminated, truncated, self._info()
+        self.state, reward = transition(self.maze, self.state, int(action))
+        terminated = self.state.coins == len(self.maze.coins)
+        truncated = not terminated and self.state.t >= self.maze.max_steps
+        return self._array(), reward, terminated, truncated, self._info()
+
+    def waste(self) -> bool:
+        """A reply with no usable move: the turn is lost. Returns whether the episode ended."""
+        assert self.maze is not None, "call reset() first"
+        self.state = MazeState(self.state.pos, self.state.mask, self.state.t + 1)
+        return self.state.t >= self.maze.max_steps
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self.maze is None:
             return None
-        return self.maze.render(self.pos, frozenset(self.collected))
+        return self.maze.render(self.state.pos, self.state.collected())
 
 
 def register() -> None:
     if "quicktakes/GoldMaze-v0" not in gym.registry:
         gym.register(id="quicktakes/GoldMaze-v0", entry_point=GoldMazeEnv)
+
+
+__all__ = ["MOVES", "OBSERVATIONS", "GoldMazeEnv", "MazeState", "transition"]

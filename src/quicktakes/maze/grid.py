@@ -1,9 +1,7 @@
-"""Gold-coin mazes: generation (only solvable ones), text rendering, and the exact optimum.
+"""Gold-coin mazes: the board (walls, coins, start), its generation and its picture.
 
 A maze is a square grid of walls and floor with coins on some floor cells and a start cell.
-Moves U/D/L/R; a move into a wall or off the grid stays put. The optimum is found by
-breadth-first search over (position, set of coins collected), so every score can be
-normalized to [0, 1].
+What moves do lives in `quicktakes.maze.env`; the exact optimum in `quicktakes.maze.oracle`.
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from quicktakes.errors import ConfigError
 
@@ -27,6 +25,16 @@ class MazeConfig(BaseModel):
     coins: int = Field(3, ge=1, le=8, description="coins per maze (the exact search is 2^coins)")
     max_steps: int = Field(12, ge=1, le=200, description="moves per episode")
 
+    @model_validator(mode="after")
+    def _room_for_coins(self) -> MazeConfig:
+        floor = int(self.size**2 * (1 - self.wall_density))
+        if self.coins + 1 > floor:
+            raise ValueError(
+                f"a {self.size}x{self.size} maze with wall density {self.wall_density} has "
+                f"about {floor} floor cells: too few for {self.coins} coins and a start"
+            )
+        return self
+
 
 @dataclass(frozen=True)
 class Maze:
@@ -39,14 +47,6 @@ class Maze:
     @property
     def size(self) -> int:
         return int(self.walls.shape[0])
-
-    def move(self, pos: tuple[int, int], action: int) -> tuple[int, int]:
-        dr, dc = DELTAS[action]
-        r, c = pos[0] + dr, pos[1] + dc
-        rows, cols = self.walls.shape
-        if 0 <= r < rows and 0 <= c < cols and not self.walls[r, c]:
-            return (r, c)
-        return pos
 
     def render(
         self, pos: tuple[int, int] | None = None, collected: frozenset[int] = frozenset()
@@ -68,18 +68,19 @@ class Maze:
         return "\n".join(rows)
 
 
-def _reachable(walls: np.ndarray, start: tuple[int, int]) -> set[tuple[int, int]]:
+def distances(walls: np.ndarray, start: tuple[int, int]) -> dict[tuple[int, int], int]:
+    """Moves needed to reach each reachable floor cell from `start` (breadth-first)."""
     n, m = walls.shape
-    seen = {start}
+    dist = {start: 0}
     queue = deque([start])
     while queue:
         r, c = queue.popleft()
         for dr, dc in DELTAS:
             nr, nc = r + dr, c + dc
-            if 0 <= nr < n and 0 <= nc < m and not walls[nr, nc] and (nr, nc) not in seen:
-                seen.add((nr, nc))
+            if 0 <= nr < n and 0 <= nc < m and not walls[nr, nc] and (nr, nc) not in dist:
+                dist[(nr, nc)] = dist[(r, c)] + 1
                 queue.append((nr, nc))
-    return seen
+    return dist
 
 
 def generate(cfg: MazeConfig, rng: np.random.Generator, max_tries: int = 1000) -> Maze:
@@ -91,41 +92,18 @@ def generate(cfg: MazeConfig, rng: np.random.Generator, max_tries: int = 1000) -
         if len(free) < cfg.coins + 1:
             continue
         start = tuple(int(v) for v in free[rng.integers(len(free))])
-        reach = sorted(_reachable(walls, start) - {start})  # type: ignore[arg-type]
+        dist = distances(walls, start)  # type: ignore[arg-type]
+        reach = sorted(set(dist) - {start})
         if len(reach) < cfg.coins:
             continue
         picks = rng.choice(len(reach), size=cfg.coins, replace=False)
         coins = tuple(reach[int(i)] for i in sorted(picks))
-        maze = Maze(walls, coins, start, cfg.max_steps)  # type: ignore[arg-type]
-        if max_coins(maze) >= 1:
-            return maze
+        if min(dist[c] for c in coins) <= cfg.max_steps:
+            return Maze(walls, coins, start, cfg.max_steps)  # type: ignore[arg-type]
     raise ConfigError(
         f"no solvable maze with these settings after {max_tries} tries "
         f"(size {n}, wall density {cfg.wall_density}, {cfg.coins} coins)"
     )
-
-
-def max_coins(maze: Maze) -> int:
-    """Most coins collectable within the step limit: BFS over (position, collected set)."""
-    index = {c: i for i, c in enumerate(maze.coins)}
-    start_mask = 0
-    best = 0
-    frontier = {(maze.start, start_mask)}
-    seen = set(frontier)
-    for _ in range(maze.max_steps):
-        nxt = set()
-        for pos, mask in frontier:
-            for a in range(4):
-                p = maze.move(pos, a)
-                m = mask | (1 << index[p]) if p in index else mask
-                if (p, m) not in seen:
-                    seen.add((p, m))
-                    nxt.add((p, m))
-                    best = max(best, bin(m).count("1"))
-        frontier = nxt
-        if best == len(maze.coins) or not frontier:
-            break
-    return best
 
 
 TRAIN_BASE, TEST_BASE = 0, 1_000_000

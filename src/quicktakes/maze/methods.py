@@ -1,6 +1,8 @@
-"""The prompting methods, each a loop with a trend over iterations on held-out test mazes.
+"""The prompting methods and the references, each a loop with a trend over iterations on
+held-out test mazes.
 
 Budgets are counted in sampled trajectories (episodes), the unit every method spends:
+- random / heuristic: uniform random moves, and the scripted nearest-coin walk (references);
 - zero-shot: the test episodes only;
 - best-of-N: N episodes per test maze, keeping each maze's best (what selection alone buys,
   using the reward on the test mazes themselves);
@@ -13,28 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from quicktakes.maze.grid import MOVES, MazeConfig, max_coins, maze_for_seed, maze_seeds
-from quicktakes.maze.policy import Actor, Job, LLMPolicy, RandomPolicy, Trajectory, rollouts
+from quicktakes.maze.grid import MOVES, maze_seeds
+from quicktakes.maze.oracle import MazeBank
+from quicktakes.maze.policy import (
+    Actor,
+    Job,
+    LLMPolicy,
+    NearestCoinPolicy,
+    RandomPolicy,
+    Trajectory,
+    rollouts,
+)
+from quicktakes.maze.spec import LabSpec
 from quicktakes.rng import derive_seed
 from quicktakes.stats import mean_ci
-
-
-class LabConfig(BaseModel):
-    method: Literal["random", "zero-shot", "best-of-n", "few-shot"] = "few-shot"
-    mode: Literal["step", "plan"] = "step"
-    iterations: int = Field(2, ge=1, le=100)
-    samples: int = Field(4, ge=1, le=256, description="N: episodes per maze per iteration")
-    shots: int = Field(6, ge=1, le=64, description="K: (state, move) examples in the prompt")
-    train_mazes: int = Field(4, ge=1, le=10_000)
-    test_mazes: int = Field(6, ge=1, le=10_000)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    maze: MazeConfig = Field(default_factory=MazeConfig)
-    seed: int = 0
 
 
 @dataclass
@@ -48,12 +47,14 @@ class IterationResult:
     n: int
     invalid_rate: float
     examples: int = 0
+    diagnostics: dict[str, float] = field(default_factory=dict)
+    """Training diagnostics of the update that followed (loss, entropy, advantages, KL)."""
 
 
 @dataclass
 class LabResult:
     config: BaseModel
-    """The run's config: a LabConfig, or a TrainConfig for the fine-tuning methods."""
+    """The run's spec (a LabSpec; the tabular reference records its own config)."""
     model: str
     iterations: list[IterationResult] = field(default_factory=list)
     served_by: str | None = None
@@ -68,34 +69,23 @@ class LabResult:
         }
 
 
-class _Mazes:
-    """Mazes by seed, with their exact optimum, computed once."""
-
-    def __init__(self, cfg: MazeConfig) -> None:
-        self.cfg = cfg
-        self._memo: dict[int, tuple[Any, int]] = {}
-
-    def __call__(self, seed: int) -> tuple[Any, int]:
-        if seed not in self._memo:
-            m = maze_for_seed(self.cfg, seed)
-            self._memo[seed] = (m, max_coins(m))
-        return self._memo[seed]
-
-
-def _episodes(
-    actor: Actor, mazes: _Mazes, seeds: list[int], per_maze: int, run_seed: int, tag: str
+def episodes(
+    actor: Actor, mazes: MazeBank, seeds: list[int], per_maze: int, run_seed: int, tag: str,
+    obs: str | None = None,
 ) -> list[list[Trajectory]]:
     """`per_maze` episodes on each maze, each with its own derived seed, played in lockstep."""
+    from quicktakes.maze.env import observation
+
     jobs = []
     for ms in seeds:
-        maze, opt = mazes(ms)
+        sol = mazes(ms)
         for e in range(per_maze):
-            jobs.append(Job(maze, ms, opt, derive_seed(run_seed, tag, str(ms), str(e)) % 2**31))
-    flat = rollouts(jobs, actor)
+            jobs.append(Job(sol, ms, derive_seed(run_seed, tag, str(ms), str(e)) % 2**31))
+    flat = rollouts(jobs, actor, observation(obs) if obs else None)
     return [flat[i * per_maze : (i + 1) * per_maze] for i in range(len(seeds))]
 
 
-def _summary(
+def summarize(
     it: int, used: int, groups: list[list[float]], invalid: float, shots: int = 0
 ) -> IterationResult:
     scores = np.array([x for g in groups for x in g])
@@ -105,7 +95,7 @@ def _summary(
     )
 
 
-def _invalid_rate(trajs: list[list[Trajectory]]) -> float:
+def invalid_rate(trajs: list[list[Trajectory]]) -> float:
     flat = [t for g in trajs for t in g]
     steps = sum(max(1, len(t.moves)) for t in flat)
     return sum(t.invalid for t in flat) / steps if steps else 0.0
@@ -128,60 +118,64 @@ def best_examples(best: list[Trajectory], shots: int, mode: str = "step") -> lis
     return pairs[:shots]
 
 
-def run_lab(
-    cfg: LabConfig, policy: LLMPolicy | None, on_progress: Callable[[str], None] | None = None
+def run_prompting(
+    spec: LabSpec, policy: LLMPolicy | None, on_progress: Callable[[str], None] | None = None
 ) -> LabResult:
-    mazes = _Mazes(cfg.maze)
-    test = maze_seeds("test", cfg.test_mazes)
-    train = maze_seeds("train", cfg.train_mazes)
+    """The references and the prompting methods (`spec.method` in `PROMPTING`)."""
+    mazes = MazeBank(spec.maze)
+    test = maze_seeds("test", spec.test_mazes)
+    train = maze_seeds("train", spec.train_mazes)
     model = policy.backend.model_id if policy else "none"
-    result = LabResult(cfg, model)
+    result = LabResult(spec, model)
     note = on_progress or (lambda s: None)
     used = 0
-    if cfg.method == "random" or policy is None:
-        for it in range(cfg.iterations):
-            trajs = _episodes(RandomPolicy(), mazes, test, cfg.samples, cfg.seed, f"random{it}")
+    if spec.method in ("random", "heuristic") or policy is None:
+        actor: Actor = NearestCoinPolicy() if spec.method == "heuristic" else RandomPolicy()
+        for it in range(spec.iterations):
+            trajs = episodes(
+                actor, mazes, test, spec.samples, spec.seed, f"{spec.method}{it}", spec.obs
+            )
             used += sum(len(g) for g in trajs)
             result.iterations.append(
-                _summary(it, used, [[t.normalized for t in g] for g in trajs], 0.0)
+                summarize(it, used, [[t.normalized for t in g] for g in trajs], 0.0)
             )
         return result
-    if cfg.method == "zero-shot":
-        for it in range(cfg.iterations):
+    if spec.method == "zero-shot":
+        for it in range(spec.iterations):
             note(f"zero-shot, iteration {it}")
-            trajs = _episodes(policy, mazes, test, 1, cfg.seed, f"zero{it}")
+            trajs = episodes(policy, mazes, test, 1, spec.seed, f"zero{it}")
             used += len(test)
             result.iterations.append(
-                _summary(it, used, [[t.normalized for t in g] for g in trajs], _invalid_rate(trajs))
+                summarize(it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs))
             )
         return result
-    if cfg.method == "best-of-n":
-        for it in range(cfg.iterations):
-            note(f"best-of-{cfg.samples}, iteration {it}")
-            trajs = _episodes(policy, mazes, test, cfg.samples, cfg.seed, f"bon{it}")
-            used += cfg.samples * len(test)
+    if spec.method == "best-of-n":
+        for it in range(spec.iterations):
+            note(f"best-of-{spec.samples}, iteration {it}")
+            trajs = episodes(policy, mazes, test, spec.samples, spec.seed, f"bon{it}")
+            used += spec.samples * len(test)
             best_scores = [[max(t.normalized for t in g)] for g in trajs]
-            result.iterations.append(_summary(it, used, best_scores, _invalid_rate(trajs)))
+            result.iterations.append(summarize(it, used, best_scores, invalid_rate(trajs)))
         return result
     # few-shot: very poor man's RL
-    for it in range(cfg.iterations):
+    for it in range(spec.iterations):
         note(f"few-shot, iteration {it}: evaluating on {len(test)} test mazes")
-        trajs = _episodes(policy, mazes, test, 1, cfg.seed, f"fewtest{it}")
+        trajs = episodes(policy, mazes, test, 1, spec.seed, f"fewtest{it}")
         used += len(test)
         result.iterations.append(
-            _summary(
+            summarize(
                 it,
                 used,
                 [[t.normalized for t in g] for g in trajs],
-                _invalid_rate(trajs),
+                invalid_rate(trajs),
                 len(policy.examples),
             )
         )
-        if it == cfg.iterations - 1:
+        if it == spec.iterations - 1:
             break
-        note(f"few-shot, iteration {it}: sampling {cfg.samples} x {len(train)} training mazes")
-        train_trajs = _episodes(policy, mazes, train, cfg.samples, cfg.seed, f"fewtrain{it}")
-        used += cfg.samples * len(train)
+        note(f"few-shot, iteration {it}: sampling {spec.samples} x {len(train)} training mazes")
+        train_trajs = episodes(policy, mazes, train, spec.samples, spec.seed, f"fewtrain{it}")
+        used += spec.samples * len(train)
         best = [max(g, key=lambda t: t.normalized) for g in train_trajs]
-        policy.examples = best_examples(best, cfg.shots, cfg.mode)
+        policy.examples = best_examples(best, spec.shots, spec.mode)
     return result

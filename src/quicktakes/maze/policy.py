@@ -18,21 +18,11 @@ import numpy as np
 
 from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.cache import SampleCache
+from quicktakes.maze.env import OBSERVATIONS, GoldMazeEnv, MazeState, Observation
 from quicktakes.maze.grid import MOVES, Maze
+from quicktakes.maze.oracle import Solution, nearest_coin_move
 
-SYSTEM = (
-    "You play a grid game. @ is you, o is a gold coin, # is a wall, . is floor. "
-    "U moves up, D down, L left, R right; moving into a wall or the edge does nothing. "
-    "Collect as many coins as you can. Answer with moves only."
-)
 WORDS = {"UP": "U", "DOWN": "D", "LEFT": "L", "RIGHT": "R"}
-
-
-def state_text(
-    maze: Maze, pos: tuple[int, int], collected: frozenset[int], left: int, mode: str = "step"
-) -> str:
-    ask = "Your next move?" if mode == "step" else f"Your next {left} moves, as one string?"
-    return f"{maze.render(pos, collected)}\nMoves left: {left}. {ask}"
 
 
 def parse_move(text: str) -> int | None:
@@ -73,7 +63,10 @@ def sample_move(logp: np.ndarray, temperature: float, rng: np.random.Generator) 
 class Trajectory:
     maze_seed: int
     states: list[str] = field(default_factory=list)
+    """The text the policy read at each move."""
     moves: list[int] = field(default_factory=list)
+    """-1 where the reply held no move (the step is wasted)."""
+    visited: list[MazeState] = field(default_factory=list)
     coins: int = 0
     optimum: int = 1
     invalid: int = 0
@@ -91,19 +84,20 @@ class LLMPolicy:
     temperature: float = 0.7
     examples: list[tuple[str, str]] = field(default_factory=list)
     """Few-shot (state, reply) pairs, shown as earlier turns of the conversation."""
+    obs: Observation = OBSERVATIONS["grid"]
 
     def messages(self, text: str) -> list[Message]:
-        msgs: list[Message] = [{"role": "system", "content": SYSTEM}]
+        msgs: list[Message] = [{"role": "system", "content": self.obs.system}]
         for state, reply in self.examples:
             msgs += [{"role": "user", "content": state}, {"role": "assistant", "content": reply}]
         msgs.append({"role": "user", "content": text})
         return msgs
 
-    def step_moves(
-        self, texts: Sequence[str], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+    def act(
+        self, envs: Sequence[GoldMazeEnv], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
     ) -> list[int | None]:
         """One move per state; scored states go to the backend as one batch."""
-        convs = [self.messages(t) for t in texts]
+        convs = [self.messages(e.text()) for e in envs]
         if self.backend.can_score:
             rows = self.cache.score_batch(self.backend, convs, list(MOVES))
             return [
@@ -125,74 +119,72 @@ class LLMPolicy:
 
 @dataclass
 class Job:
-    """One episode to play: the maze, its seed and optimum, and the episode's own seed."""
+    """One episode to play: the solved maze, its seed, and the episode's own seed."""
 
-    maze: Maze
+    solution: Solution
     maze_seed: int
-    optimum: int
     seed: int
 
+    @property
+    def maze(self) -> Maze:
+        return self.solution.maze
 
-def rollouts(jobs: Sequence[Job], act: Actor) -> list[Trajectory]:
-    """Play the episodes in lockstep, so each step's states reach the model as one batch."""
-    trajs = [Trajectory(j.maze_seed, optimum=j.optimum) for j in jobs]
+
+def rollouts(jobs: Sequence[Job], act: Actor, obs: Observation | None = None) -> list[Trajectory]:
+    """Play the episodes in GoldMaze-v0 environments, in lockstep, so each step's states reach
+    the model as one batch."""
+    seen: Observation = obs or getattr(act, "obs", None) or OBSERVATIONS["grid"]
+    envs = [GoldMazeEnv(obs=seen.name) for _ in jobs]
+    trajs = []
+    for env, j in zip(envs, jobs, strict=True):
+        env.reset(options={"maze": j.maze, "optimum": j.solution.optimum})
+        trajs.append(Trajectory(j.maze_seed, optimum=j.solution.optimum))
     if act.mode == "plan":
-        for j, t in zip(jobs, trajs, strict=True):
-            _play_plan(j, t, act)
+        for env, t, j in zip(envs, trajs, jobs, strict=True):
+            _play_plan(env, t, act, j.seed)
         return trajs
     rngs = [np.random.default_rng(j.seed) for j in jobs]
-    pos = [j.maze.start for j in jobs]
-    got: list[frozenset[int]] = [frozenset() for _ in jobs]
     live = list(range(len(jobs)))
-    for step in range(max((j.maze.max_steps for j in jobs), default=0)):
-        live = [
-            i
-            for i in live
-            if step < jobs[i].maze.max_steps and len(got[i]) < len(jobs[i].maze.coins)
-        ]
-        if not live:
-            break
-        texts = [
-            state_text(jobs[i].maze, pos[i], got[i], jobs[i].maze.max_steps - step) for i in live
-        ]
-        moves = act.step_moves(
-            texts, [rngs[i] for i in live], [jobs[i].seed * 1000 + step for i in live]
+    step = 0
+    while live:
+        texts = [envs[i].text() for i in live]
+        moves = act.act(
+            [envs[i] for i in live], [rngs[i] for i in live],
+            [jobs[i].seed * 1000 + step for i in live],
         )
-        for i, text, move in zip(live, texts, moves, strict=True):
-            trajs[i].states.append(text)
-            trajs[i].moves.append(-1 if move is None else move)
-            if move is None:
-                trajs[i].invalid += 1
-                continue
-            pos[i], got[i] = advance(jobs[i].maze, pos[i], got[i], move)
-    for t, g in zip(trajs, got, strict=True):
-        t.coins = len(g)
+        still = []
+        for i, text, mv in zip(live, texts, moves, strict=True):
+            env, t = envs[i], trajs[i]
+            t.states.append(text)
+            t.visited.append(env.state)
+            t.moves.append(-1 if mv is None else mv)
+            if mv is None:
+                t.invalid += 1
+                done = env.waste()
+            else:
+                _, _, term, trunc, _ = env.step(mv)
+                done = term or trunc
+            t.coins = env.state.coins
+            if not done:
+                still.append(i)
+        live = still
+        step += 1
     return trajs
 
 
-def advance(
-    maze: Maze, pos: tuple[int, int], got: frozenset[int], move: int
-) -> tuple[tuple[int, int], frozenset[int]]:
-    """One move: the new position and the coins collected so far."""
-    pos = maze.move(pos, move)
-    if pos in maze.coins:
-        got = got | {maze.coins.index(pos)}
-    return pos, got
-
-
-def _play_plan(job: Job, traj: Trajectory, act: Actor) -> None:
-    maze = job.maze
-    text = state_text(maze, maze.start, frozenset(), maze.max_steps, "plan")
-    moves, invalid = act.plan(text, maze.max_steps, job.seed)
+def _play_plan(env: GoldMazeEnv, traj: Trajectory, act: Actor, seed: int) -> None:
+    assert env.maze is not None
+    text = env.text("plan")
+    moves, invalid = act.plan(text, env.maze.max_steps, seed)
     traj.states.append(text)
+    traj.visited.append(env.state)
     traj.invalid += invalid
-    pos, got = maze.start, frozenset[int]()
-    for move in moves:
-        traj.moves.append(move)
-        pos, got = advance(maze, pos, got, move)
-        if len(got) == len(maze.coins):
+    for mv in moves:
+        traj.moves.append(mv)
+        _, _, term, trunc, _ = env.step(mv)
+        if term or trunc:
             break
-    traj.coins = len(got)
+    traj.coins = env.state.coins
 
 
 class RandomPolicy:
@@ -200,13 +192,22 @@ class RandomPolicy:
 
     mode = "step"
 
-    def step_moves(
-        self, texts: Sequence[str], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+    def act(
+        self, envs: Sequence[GoldMazeEnv], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
     ) -> list[int | None]:
         return [int(g.integers(4)) for g in rngs]
 
     def plan(self, text: str, limit: int, seed: int) -> tuple[list[int], int]:
         raise NotImplementedError
+
+
+class NearestCoinPolicy(RandomPolicy):
+    """Scripted: walk a shortest path to the nearest coin left (the offsets-to-letters bar)."""
+
+    def act(
+        self, envs: Sequence[GoldMazeEnv], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+    ) -> list[int | None]:
+        return [nearest_coin_move(e.maze, e.state) for e in envs]  # type: ignore[arg-type]
 
 
 Actor = LLMPolicy | RandomPolicy

@@ -9,56 +9,53 @@ from __future__ import annotations
 
 import numpy as np
 
+from quicktakes.maze.env import MazeState, start_state, transition
 from quicktakes.maze.grid import Maze
 from quicktakes.reward.mdp import MDPBatch
 from quicktakes.reward.qlearning import QLearningConfig, q_learning
 
 GAMMA = 0.95
+Key = tuple[tuple[int, int], int]
 
 
-def maze_mdp(maze: Maze) -> tuple[MDPBatch, dict[tuple[tuple[int, int], int], int]]:
-    """The maze as a finite MDP over (position, collected mask): reward 1 per new coin."""
-    index = {c: i for i, c in enumerate(maze.coins)}
+def maze_mdp(maze: Maze) -> tuple[MDPBatch, dict[Key, int]]:
+    """The maze as a finite MDP over (position, collected mask), stepped by the env's
+    `transition`: reward 1 per new coin; collecting the last one ends the episode."""
     full = (1 << len(maze.coins)) - 1
-    start = (maze.start, 0)
-    states = {start: 0}
+    start = start_state(maze)
+    states = {(start.pos, start.mask): 0}
     frontier = [start]
     edges = []
     while frontier:
         nxt = []
-        for pos, mask in frontier:
+        for s in frontier:
             for a in range(4):
-                p = maze.move(pos, a)
-                m = mask | (1 << index[p]) if p in index else mask
-                edges.append(((pos, mask), a, (p, m), float(m != mask)))
-                if (p, m) not in states and m != full:
-                    states[(p, m)] = len(states)
-                    nxt.append((p, m))
+                s2, r = transition(maze, s, a)
+                edges.append(((s.pos, s.mask), a, (s2.pos, s2.mask), r))
+                if (s2.pos, s2.mask) not in states and s2.mask != full:
+                    states[(s2.pos, s2.mask)] = len(states)
+                    nxt.append(MazeState(s2.pos, s2.mask))
         frontier = nxt
     S = len(states)
     T = np.zeros((1, S, 4, S + 1))
     R = np.zeros((1, S, 4))
-    for s, a, s2, r in edges:
-        i = states[s]
-        T[0, i, a, S if s2[1] == full else states[s2]] = 1.0
+    for key, a, key2, r in edges:
+        i = states[key]
+        T[0, i, a, S if key2[1] == full else states[key2]] = 1.0
         R[0, i, a] = r
     startd = np.zeros((1, S))
     startd[0, 0] = 1.0
     return MDPBatch(T, R, np.ones((1, S), bool), startd, "maze"), states
 
 
-def greedy_coins(maze: Maze, Q: np.ndarray, states: dict[tuple[tuple[int, int], int], int]) -> int:
-    index = {c: i for i, c in enumerate(maze.coins)}
-    pos, mask = maze.start, 0
+def greedy_coins(maze: Maze, Q: np.ndarray, states: dict[Key, int]) -> int:
+    state = start_state(maze)
     for _ in range(maze.max_steps):
-        key = (pos, mask)
+        key = (state.pos, state.mask)
         if key not in states:
             break
-        a = int(np.argmax(Q[states[key]]))
-        pos = maze.move(pos, a)
-        if pos in index:
-            mask |= 1 << index[pos]
-    return bin(mask).count("1")
+        state, _ = transition(maze, state, int(np.argmax(Q[states[key]])))
+    return state.coins
 
 
 def tabular_score(maze: Maze, optimum: int, episodes: int, rng: np.random.Generator) -> float:

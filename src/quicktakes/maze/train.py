@@ -1,12 +1,24 @@
-"""Poor man's RL (SFT on the best samples) and policy-gradient RL, on the same LLM policy.
+"""Fine-tuning methods on the same LLM policy: oracle behaviour cloning, poor man's RL (SFT on
+the best samples) and policy-gradient RL.
 
 The policy is the model's softmax over the four move tokens at the end of the prompt (what the
-step mode samples from), so both updates are written on that distribution:
-- SFT: cross-entropy of the kept move, i.e. the loss only on the action token;
-- RL: REINFORCE with a per-maze group baseline (GRPO-style): -A * log pi(move | state).
-A plain torch loop rather than TRL's SFTTrainer/GRPOTrainer: each target is a single token
-read off one forward pass of a batch of prompts, which those trainers' sequence formatting
-and generation loops would only wrap.
+step mode samples from), so every update is written on that distribution:
+- oracle-bc: cross-entropy to the exact optimum's moves (spread over ties), on the states the
+  current policy visits on the training mazes plus each maze's optimal path (DAgger-style);
+  the ceiling of any SFT-based method at this budget;
+- sft-iter: cross-entropy of each training maze's best sampled episode's moves;
+- rl: the clipped-ratio policy gradient (PPO/GRPO) with a per-maze group baseline and an exact
+  KL penalty to the starting policy over the four moves.
+
+Why plain REINFORCE collapsed (docs/results.md): advantages normalized by a group of 4 are
+about +-1 whatever the reward gap, every step of an episode carries its episode's advantage,
+and two epochs at a LoRA rate of 1e-3 move the logits far from where the episodes were
+sampled; the move distribution's entropy fell to near 0 on one letter after two updates. The
+ratio clip keeps each update near the policy that sampled the data, the KL term keeps the run
+near its starting policy, and the gradient norm is clipped at 1.
+A plain torch loop rather than TRL's trainers: each target is a single token read off one
+forward pass of a batch of prompts, which their sequence formatting and generation loops
+would only wrap.
 """
 
 from __future__ import annotations
@@ -14,54 +26,24 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field, model_validator
 
 from quicktakes.errors import ConfigError
 from quicktakes.llm.base import Message
 from quicktakes.llm.cache import SampleCache
-from quicktakes.llm.hf import Finetune, HFBackend
+from quicktakes.llm.hf import HFBackend
 from quicktakes.llm.remote import ServedAdapters
-from quicktakes.maze.grid import MOVES, MazeConfig, maze_seeds
-from quicktakes.maze.methods import (
-    IterationResult,
-    LabResult,
-    _episodes,
-    _invalid_rate,
-    _Mazes,
-    _summary,
-)
+from quicktakes.maze.env import observation
+from quicktakes.maze.grid import MOVES, maze_seeds
+from quicktakes.maze.methods import IterationResult, LabResult, episodes, invalid_rate, summarize
+from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import LLMPolicy, Trajectory
-
-
-class TrainConfig(BaseModel):
-    method: Literal["sft-iter", "rl"] = "sft-iter"
-    iterations: int = Field(2, ge=1, le=100)
-    samples: int = Field(4, ge=1, le=256, description="N: episodes per training maze")
-    train_mazes: int = Field(4, ge=1, le=10_000)
-    test_mazes: int = Field(8, ge=1, le=10_000)
-    temperature: float = Field(0.7, gt=0.0, le=2.0)
-    finetune: Finetune = Field("lora", description="LoRA (peft) or every weight")
-    lr: float | None = Field(
-        None, gt=0.0, le=1.0, description="AdamW rate; default 1e-3 for LoRA, 1e-5 for full"
-    )
-    epochs: int = Field(2, ge=1, le=50, description="passes over each iteration's data")
-    batch: int = Field(8, ge=1, le=256)
-    restart: bool = Field(False, description="re-fine-tune from the base weights (ReST-EM)")
-    max_pairs: int = Field(64, ge=1, description="RL: (state, move) pairs per update, sampled")
-    maze: MazeConfig = Field(default_factory=MazeConfig)
-    seed: int = 0
-
-    @model_validator(mode="after")
-    def _default_lr(self) -> TrainConfig:
-        if self.lr is None:
-            self.lr = 1e-3 if self.finetune == "lora" else 1e-5
-        return self
+from quicktakes.maze.spec import LabSpec
 
 
 def move_log_probs(
@@ -69,44 +51,120 @@ def move_log_probs(
 ) -> torch.Tensor:
     """log pi(. | state) over the four moves, differentiable: the policy being trained."""
     logits = backend.move_logits(convs, list(MOVES)) / temperature
-    return torch.log_softmax(logits, dim=-1)
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
+@dataclass
+class Update:
+    """One update's data: conversations, a target row over the four moves for each, and for
+    RL the advantages (then each target row is the one-hot of the sampled move)."""
+
+    convs: list[list[Message]]
+    targets: np.ndarray
+    advantages: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.convs)
+
+    def subset(self, idx: np.ndarray) -> Update:
+        adv = None if self.advantages is None else self.advantages[idx]
+        return Update([self.convs[i] for i in idx], self.targets[idx], adv)
+
+
+def _like(ref: torch.Tensor, values: np.ndarray) -> torch.Tensor:
+    """Data as a tensor on the device and dtype of the model's output: the one place where
+    host arrays meet the model's tensors."""
+    return torch.as_tensor(values, dtype=ref.dtype, device=ref.device)
+
+
+def sft_loss(logp: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
+    return -(_like(logp, targets) * logp).sum(dim=1).mean()
+
+
+def ppo_loss(
+    logp: torch.Tensor, old: torch.Tensor, ref: torch.Tensor, targets: np.ndarray,
+    adv: np.ndarray, clip: float, kl: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped-ratio surrogate on the sampled move (ratio to `old`, the policy that sampled)
+    plus kl * KL(new || ref) over the four moves, `ref` the run's starting policy (GRPO)."""
+    onehot = _like(logp, targets)
+    a = _like(logp, adv)
+    ratio = torch.exp(((logp - old) * onehot).sum(dim=1))
+    surrogate = torch.minimum(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a)
+    divergence = (logp.exp() * (logp - ref)).sum(dim=1)
+    return -surrogate.mean() + kl * divergence.mean(), divergence.mean()
+
+
+def entropy(logp: torch.Tensor) -> float:
+    return float(-(logp.exp() * logp).sum(dim=1).mean())
+
+
+def _all_log_probs(backend: HFBackend, data: Update, spec: LabSpec) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat(
+            [move_log_probs(backend, data.convs[i : i + spec.batch], spec.temperature)
+             for i in range(0, len(data), spec.batch)]
+        )
 
 
 def train_steps(
-    backend: HFBackend,
-    convs: list[list[Message]],
-    moves: list[int],
-    weights: list[float],
-    cfg: TrainConfig,
-    rng: np.random.Generator,
-) -> list[float]:
-    """Minimize -sum w_i log pi(move_i | state_i) / n with AdamW on the trainable weights.
-
-    SFT passes w = 1; REINFORCE passes the advantages. Returns the loss of each step.
-    """
-    assert cfg.lr is not None  # TrainConfig's validator fills in the default
+    backend: HFBackend, data: Update, spec: LabSpec, rng: np.random.Generator
+) -> dict[str, float]:
+    """AdamW on the trainable weights: cross-entropy to the target rows, or for RL the clipped
+    surrogate. Returns diagnostics: mean loss, entropy before and after, KL moved."""
+    assert spec.lr is not None  # LabSpec's validator fills in the default
     params = [p for p in backend.model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
+    before = _all_log_probs(backend, data, spec)
+    ref = before
+    if data.advantages is not None and spec.kl > 0:
+        with backend.base_weights():
+            ref = _all_log_probs(backend, data, spec)
     backend.model.train()
     losses = []
-    for _ in range(cfg.epochs):
-        order = rng.permutation(len(convs))
-        for start in range(0, len(order), cfg.batch):
-            idx = order[start : start + cfg.batch]
-            logp = move_log_probs(backend, [convs[i] for i in idx], cfg.temperature)
-            chosen = logp[torch.arange(len(idx)), torch.tensor([moves[i] for i in idx])]
-            w = torch.tensor([weights[i] for i in idx], dtype=chosen.dtype)
-            loss = -(w * chosen).sum() / len(idx)
+    for _ in range(spec.epochs):
+        order = rng.permutation(len(data))
+        for start in range(0, len(order), spec.batch):
+            idx = order[start : start + spec.batch]
+            part = data.subset(idx)
+            logp = move_log_probs(backend, part.convs, spec.temperature)
+            if part.advantages is None:
+                loss = sft_loss(logp, part.targets)
+            else:
+                rows = torch.as_tensor(idx, device=before.device)
+                loss, _ = ppo_loss(logp, before[rows], ref[rows], part.targets, part.advantages,
+                                   spec.clip, spec.kl)
             opt.zero_grad()
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             losses.append(loss.item())
     backend.model.eval()
     backend.refresh_identity()
-    return losses
+    after = _all_log_probs(backend, data, spec)
+    moved = float((before.exp() * (before - after)).sum(dim=1).mean())
+    out = {
+        "loss": float(np.mean(losses)),
+        "steps": float(len(losses)),
+        "pairs": float(len(data)),
+        "entropy_before": entropy(before),
+        "entropy_after": entropy(after),
+        "kl_moved": moved,
+    }
+    if data.advantages is not None:
+        kl_ref = float((after.exp() * (after - ref)).sum(dim=1).mean())
+        out |= {"adv_mean": float(data.advantages.mean()), "adv_std": float(data.advantages.std()),
+                "kl_to_start": kl_ref}
+    return out
 
 
-def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> tuple[list[list[Message]], list[int]]:
+def _onehot(moves: Sequence[int]) -> np.ndarray:
+    out = np.zeros((len(moves), 4))
+    out[np.arange(len(moves)), list(moves)] = 1.0
+    return out
+
+
+def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> Update:
     """(conversation, move) pairs of each maze's best episode, episodes with coins only."""
     convs, moves = [], []
     for t in best:
@@ -116,28 +174,54 @@ def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> tuple[list[list[Messa
             if move >= 0:
                 convs.append(policy.messages(state))
                 moves.append(move)
-    return convs, moves
+    return Update(convs, _onehot(moves))
 
 
-def rl_data(
-    policy: LLMPolicy, groups: list[list[Trajectory]]
-) -> tuple[list[list[Message]], list[int], list[float]]:
-    """Every step of every episode, weighted by its episode's advantage over its maze's mean."""
+def rl_data(policy: LLMPolicy, groups: list[list[Trajectory]]) -> Update:
+    """Every step of every episode, weighted by its episode's advantage over its maze's mean
+    (divided by the group's spread, GRPO-style); groups without spread carry no signal."""
     convs, moves, adv = [], [], []
     for g in groups:
         scores = np.array([t.normalized for t in g])
         baseline, spread = scores.mean(), scores.std()
+        if spread == 0:
+            continue
         for t, s in zip(g, scores, strict=True):
-            a = (s - baseline) / (spread + 1e-6) if spread > 0 else 0.0
+            a = (s - baseline) / (spread + 1e-6)
             for state, move in zip(t.states, t.moves, strict=False):
                 if move >= 0 and a != 0.0:
                     convs.append(policy.messages(state))
                     moves.append(move)
                     adv.append(float(a))
-    return convs, moves, adv
+    return Update(convs, _onehot(moves), np.array(adv))
 
 
-def _claim_run_dir(run_dir: Path, cfg: TrainConfig) -> None:
+def oracle_data(policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]]) -> Update:
+    """Every distinct state the policy visited on the training mazes, plus each maze's optimal
+    path, labelled with the exact optimum's moves (the target spread evenly over ties).
+    States where every move is optimal (no coin reachable any more) teach nothing: skipped."""
+    obs = policy.obs
+    seen: dict[tuple[int, Any], np.ndarray] = {}
+    texts: dict[tuple[int, Any], str] = {}
+    for g in groups:
+        sol = mazes(g[0].maze_seed)
+        states = [s for t in g for s in t.visited] + [s for s, _ in optimal_rollout(sol)]
+        for s in states:
+            key = (g[0].maze_seed, s)
+            if key in seen:
+                continue
+            best = sol.optimal_moves(s)
+            if len(best) == 4:
+                continue
+            row = np.zeros(4)
+            row[best] = 1.0 / len(best)
+            seen[key] = row
+            texts[key] = obs.render(sol.maze, s, "step")
+    convs = [policy.messages(texts[k]) for k in seen]
+    return Update(convs, np.array(list(seen.values())).reshape(-1, 4))
+
+
+def _claim_run_dir(run_dir: Path, cfg: LabSpec) -> None:
     """A run directory resumes only the same run: only `iterations` may grow."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "config.json"
@@ -153,17 +237,21 @@ def _claim_run_dir(run_dir: Path, cfg: TrainConfig) -> None:
     path.write_text(cfg.model_dump_json(indent=2))
 
 
-def _update_data(
-    cfg: TrainConfig, policy: LLMPolicy, groups: list[list[Trajectory]], rng: np.random.Generator
-) -> tuple[list[list[Message]], list[int], list[float]]:
-    if cfg.method == "sft-iter":
-        convs, moves = sft_data(policy, [max(g, key=lambda t: t.normalized) for g in groups])
-        return convs, moves, [1.0] * len(moves)
-    convs, moves, weights = rl_data(policy, groups)
-    if len(convs) > cfg.max_pairs:  # an unbiased subsample keeps CPU steps bounded
-        keep = rng.choice(len(convs), size=cfg.max_pairs, replace=False)
-        return [convs[i] for i in keep], [moves[i] for i in keep], [weights[i] for i in keep]
-    return convs, moves, weights
+def update_data(
+    spec: LabSpec, policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]],
+    rng: np.random.Generator,
+) -> Update:
+    """The method's training pairs from this iteration's episodes, at most `max_pairs` of
+    them (an unbiased subsample), so every learner takes the same number of steps at most."""
+    if spec.method == "oracle-bc":
+        data = oracle_data(policy, mazes, groups)
+    elif spec.method == "sft-iter":
+        data = sft_data(policy, [max(g, key=lambda t: t.normalized) for g in groups])
+    else:
+        data = rl_data(policy, groups)
+    if len(data) > spec.max_pairs:
+        return data.subset(np.sort(rng.choice(len(data), size=spec.max_pairs, replace=False)))
+    return data
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
@@ -194,7 +282,7 @@ def _publish(served: ServedAdapters | None, backend: HFBackend, folder: Path) ->
 
 
 def run_training(
-    cfg: TrainConfig,
+    cfg: LabSpec,
     backend: HFBackend,
     cache: SampleCache,
     run_dir: Path,
@@ -227,16 +315,19 @@ def run_training(
 
 
 def _iterate(
-    cfg: TrainConfig,
+    cfg: LabSpec,
     backend: HFBackend,
     cache: SampleCache,
     run_dir: Path,
     note: Callable[[str], None],
     served: ServedAdapters | None,
 ) -> LabResult:
-    mazes = _Mazes(cfg.maze)
+    mazes = MazeBank(cfg.maze)
     test, train = maze_seeds("test", cfg.test_mazes), maze_seeds("train", cfg.train_mazes)
-    policy = LLMPolicy(served.backend if served else backend, cache, "step", cfg.temperature)
+    policy = LLMPolicy(
+        served.backend if served else backend, cache, "step", cfg.temperature,
+        obs=observation(cfg.obs),
+    )
     result = LabResult(cfg, backend.model_id, served_by=served.backend.base_url if served else None)
     rng = np.random.default_rng(cfg.seed)
     used = 0
@@ -257,32 +348,26 @@ def _iterate(
         _publish(served, backend, run_dir / (f"iter-{it - 1}" if it else "base"))
         if record is None:
             note(f"{cfg.method}: iteration {it}, evaluating on {len(test)} test mazes")
-            trajs = _episodes(policy, mazes, test, 1, cfg.seed, f"{cfg.method}-test{it}")
+            trajs = episodes(policy, mazes, test, 1, cfg.seed, f"{cfg.method}-test{it}")
             used += len(test)
-            summary = _summary(
-                it, used, [[t.normalized for t in g] for g in trajs], _invalid_rate(trajs)
+            summary = summarize(
+                it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs)
             )
-        losses: list[float] = []
         if it < last:
             note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
-            groups = _episodes(
+            groups = episodes(
                 policy, mazes, train, cfg.samples, cfg.seed, f"{cfg.method}-train{it}"
             )
             used += cfg.samples * len(train)
-            convs, moves, weights = _update_data(cfg, policy, groups, rng)
+            data = update_data(cfg, policy, mazes, groups, rng)
             if cfg.restart:
                 backend.reset()
-            if convs:
-                note(f"{cfg.method}: iteration {it}, training on {len(convs)} pairs")
-                losses = train_steps(backend, convs, moves, weights, cfg, rng)
+            if len(data):
+                note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
+                summary.diagnostics = train_steps(backend, data, cfg, rng)
             backend.save(done)
         result.iterations.append(summary)
-        record = {
-            "result": asdict(summary),
-            "used_after": used,
-            "losses": losses,
-            "trained": it < last,
-        }
+        record = {"result": asdict(summary), "used_after": used, "trained": it < last}
         _write_json(done / "result.json", record)
         rng = np.random.default_rng([cfg.seed, it + 1])
     result.model = backend.model_id

@@ -1,0 +1,104 @@
+"""The maze lab's one runner: `run(spec)` for every method, whoever asks (CLI, compare, claims).
+
+It wires the backend a spec names (the embedded model through llama.cpp for prompting; the
+same weights in torch for the fine-tuning methods, optionally sampled from a vLLM server) and
+calls the method's loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from quicktakes.errors import ConfigError
+from quicktakes.maze.env import observation
+from quicktakes.maze.methods import LabResult, run_prompting
+from quicktakes.maze.spec import LabSpec
+from quicktakes.sqlite import user_file
+
+if TYPE_CHECKING:
+    from quicktakes.llm.cache import SampleCache
+    from quicktakes.llm.hf import HFBackend
+
+
+def runs_root() -> Path:
+    """Where run directories live: `$QUICKTAKES_RUNS`, else the user data directory."""
+    return user_file("QUICKTAKES_RUNS", "data", "maze-runs")
+
+
+def run_dir_name(spec: LabSpec) -> str:
+    return f"{spec.method}-{spec.finetune}-{spec.obs}-seed{spec.seed}"
+
+
+def run(
+    spec: LabSpec,
+    note: Callable[[str], None] | None = None,
+    run_dir: Path | None = None,
+    cache: SampleCache | None = None,
+    trainer: HFBackend | None = None,
+) -> LabResult:
+    """Run `spec`. Fine-tuning runs save every iteration under `run_dir` and resume there;
+    pass `trainer` to re-use loaded weights (they are reset to the base first)."""
+    from quicktakes.llm.cache import SampleCache
+
+    cache = cache or SampleCache()
+    if not spec.trains:
+        return _prompting(spec, cache, note)
+    return _training(spec, cache, note, run_dir or runs_root() / run_dir_name(spec), trainer)
+
+
+def _prompting(
+    spec: LabSpec, cache: SampleCache, note: Callable[[str], None] | None
+) -> LabResult:
+    from quicktakes.llm import make_backend
+    from quicktakes.maze.policy import LLMPolicy
+
+    if spec.method in ("random", "heuristic"):
+        return run_prompting(spec, None, note)
+    b = spec.backend
+    be = make_backend(b.kind, b.model, b.base_url, None, b.concurrency)
+    try:
+        policy = LLMPolicy(be, cache, spec.mode, spec.temperature, obs=observation(spec.obs))
+        return run_prompting(spec, policy, note)
+    finally:
+        be.close()
+
+
+def _training(
+    spec: LabSpec,
+    cache: SampleCache,
+    note: Callable[[str], None] | None,
+    run_dir: Path,
+    trainer: HFBackend | None,
+) -> LabResult:
+    """Train in torch here; sample here too, or (`kind="openai"`) from a vLLM server."""
+    from quicktakes.llm.hf import HFBackend
+    from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
+    from quicktakes.maze.train import run_training
+
+    b = spec.backend
+    served = None
+    weights: Path | None
+    if b.kind == "openai":
+        if not b.train_model:
+            raise ConfigError(
+                "--backend openai with a fine-tuning method needs --train-model: the "
+                "checkpoint directory the server serves, to fine-tune here"
+            )
+        served = ServedAdapters(OpenAIBackend(b.base_url, b.model, None, b.concurrency))
+        weights = _existing(b.train_model)
+    else:
+        weights = _existing(b.model) if b.model else None
+    if trainer is None:
+        trainer = HFBackend(weights, seed=spec.seed, finetune=spec.finetune)
+    else:
+        trainer.reset()
+    return run_training(spec, trainer, cache, run_dir, note, served)
+
+
+def _existing(path: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"no such model file or directory: {p}")
+    return p

@@ -1,0 +1,91 @@
+"""One spec for every run of the maze lab: the method, the model behind it, the mazes, the
+observation and the budget. The CLI, `maze compare` and the claims all build a `LabSpec` and
+call `quicktakes.maze.lab.run`; an option's default is the field's default."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from quicktakes.maze.env import OBSERVATIONS
+from quicktakes.maze.grid import MazeConfig
+
+PROMPTING = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot")
+TRAINING = ("oracle-bc", "sft-iter", "rl")
+METHODS = (*PROMPTING, *TRAINING)
+"""Every method by name: the references (random moves, the scripted nearest-coin walk), the
+prompting methods, and the three fine-tuning methods."""
+
+Method = Literal[
+    "random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc", "sft-iter", "rl"
+]
+DEFAULT_MAZE = MazeConfig(size=7, wall_density=0.3, coins=4, max_steps=14)
+"""The operating point (docs/results.md): big enough that walking to the nearest coin is
+clearly below the optimum, small enough that SmolLM2-135M learns it on a CPU."""
+
+
+class BackendSpec(BaseModel):
+    """Which model samples the episodes and, for the fine-tuning methods, which weights train."""
+
+    kind: Literal["local", "openai"] = Field(
+        "local", description="local: the embedded SmolLM2 (llama.cpp); openai: a server"
+    )
+    model: str | None = Field(
+        None, description="a GGUF path (local) or a served model id (openai)"
+    )
+    base_url: str | None = Field(None, description="the OpenAI-compatible server's URL")
+    concurrency: int = Field(4, ge=1, le=256, description="parallel requests to a server")
+    train_model: str | None = Field(
+        None,
+        description="fine-tuning with a server: the Hugging Face checkpoint directory the "
+        "server serves, trained here",
+    )
+
+
+class LabSpec(BaseModel):
+    method: Method = Field("few-shot", description="the method to run")
+    mode: Literal["step", "plan"] = Field(
+        "step", description="step: one move per call; plan: all moves in one completion"
+    )
+    obs: str = Field("coins", description=f"what the model reads: {', '.join(OBSERVATIONS)}")
+    iterations: int = Field(3, ge=1, le=100, description="evaluations on the held-out mazes")
+    samples: int = Field(4, ge=1, le=256, description="N: episodes per maze per iteration")
+    shots: int = Field(8, ge=1, le=64, description="K: (state, move) examples in the prompt")
+    train_mazes: int = Field(8, ge=1, le=10_000, description="mazes the learners sample on")
+    test_mazes: int = Field(24, ge=1, le=10_000, description="held-out mazes for every score")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature")
+    finetune: Literal["lora", "full"] = Field("lora", description="LoRA (peft) or every weight")
+    lr: float | None = Field(
+        None, gt=0.0, le=1.0, description="AdamW rate; default 1e-3 for LoRA, 1e-5 for full"
+    )
+    epochs: int = Field(2, ge=1, le=50, description="passes over each iteration's data")
+    batch: int = Field(8, ge=1, le=256, description="examples per gradient step")
+    max_pairs: int = Field(
+        96, ge=1, description="(state, move) pairs per update, subsampled (equal for learners)"
+    )
+    restart: bool = Field(False, description="sft-iter: re-fine-tune from the base (ReST-EM)")
+    clip: float = Field(0.2, gt=0.0, le=10.0, description="rl: PPO ratio clip")
+    kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
+    maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+    seed: int = Field(0, description="one seed for mazes' episodes, sampling and training")
+
+    @field_validator("obs")
+    @classmethod
+    def _known_obs(cls, v: str) -> str:
+        if v not in OBSERVATIONS:
+            raise ValueError(f"unknown observation {v!r}; valid: {', '.join(OBSERVATIONS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LabSpec:
+        if self.lr is None:
+            self.lr = 1e-3 if self.finetune == "lora" else 1e-5
+        if self.method in TRAINING and self.mode != "step":
+            raise ValueError(f"{self.method} trains on single moves: it needs --mode step")
+        return self
+
+    @property
+    def trains(self) -> bool:
+        return self.method in TRAINING

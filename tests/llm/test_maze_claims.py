@@ -1,0 +1,63 @@
+"""The prompting claims end to end at a tiny budget on the embedded model: each runs (a crash
+fails here, not in a user's report), and a subset or another order changes no number."""
+
+import pytest
+
+from quicktakes.ledger import Budget, Verdict, get_claim, run_claim
+from quicktakes.maze.grid import MazeConfig
+
+RL_VS = "prompting.rl-vs-poor-mans-rl"
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    import quicktakes.maze.claims as claims
+    import quicktakes.maze.compare as compare
+
+    monkeypatch.setitem(
+        compare.SIZES, "fast", {"iterations": 2, "samples": 2, "train_mazes": 1, "test_mazes": 2}
+    )
+    monkeypatch.setattr(
+        compare, "DEFAULT_MAZE", MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=4)
+    )
+    monkeypatch.setitem(
+        claims.ALIKE_SIZES,
+        "fast",
+        {"iterations": 1, "reps": 2, "samples": 2, "train_mazes": 2, "test_mazes": 1,
+         "max_pairs": 8, "maze": MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=4)},
+    )
+    claims._RUNS.clear()
+    yield claims
+    claims._RUNS.clear()
+
+
+def _fresh_process(monkeypatch, tmp_path, claims, name):
+    """What a new `quicktakes reproduce` would see: no runs in memory, on disk or cached."""
+    claims._RUNS.clear()
+    monkeypatch.setenv("QUICKTAKES_RUNS", str(tmp_path / name / "runs"))
+    monkeypatch.setenv("QUICKTAKES_LLM_CACHE", str(tmp_path / name / "samples.db"))
+
+
+def _numbers(result):
+    d = result.to_dict()
+    d.pop("seconds")
+    return d
+
+
+def test_a_claim_alone_and_after_another_gives_the_same_numbers(tiny, monkeypatch, tmp_path):
+    _fresh_process(monkeypatch, tmp_path, tiny, "alone")
+    alone = run_claim(get_claim(RL_VS), Budget.FAST, 3)
+    assert alone.evidence.verdict is not Verdict.ERROR, alone.evidence.finding
+    _fresh_process(monkeypatch, tmp_path, tiny, "after")
+    first = run_claim(get_claim("prompting.poor-mans-rl"), Budget.FAST, 3)
+    assert first.evidence.verdict is not Verdict.ERROR, first.evidence.finding
+    after = run_claim(get_claim(RL_VS), Budget.FAST, 3)
+    assert _numbers(after) == _numbers(alone)
+
+
+def test_every_prompting_claim_runs_at_a_tiny_budget(tiny, monkeypatch, tmp_path):
+    _fresh_process(monkeypatch, tmp_path, tiny, "all")
+    for cid in ("prompting.very-poor-mans-rl", "prompting.updates-alike"):
+        r = run_claim(get_claim(cid), Budget.FAST, 0)
+        assert r.evidence.verdict is not Verdict.ERROR, (cid, r.evidence.finding)
+        assert r.evidence.trends and r.evidence.finding
