@@ -22,11 +22,14 @@ BUDGETS: dict[str, tuple[float | None, list[str]]] = {
     "games": (60.0, ["games.lottery", "games.ipd-rounds", "games.newcomb-iterated"]),
     "nof1": (None, ["nof1.sleep-means", "nof1.sleep-effect"]),
     "reward": (90.0, ["reward.policy", "reward.values", "reward.steering"]),
-    "prompting": (240.0, ["prompting.very-poor-mans-rl"]),
-    "fine-tuning": (360.0, ["prompting.poor-mans-rl", "prompting.rl-vs-poor-mans-rl"]),
+    "maze-lab": (
+        360.0,
+        ["prompting.very-poor-mans-rl", "prompting.poor-mans-rl", "prompting.rl-vs-poor-mans-rl"],
+    ),
+    "updates-alike": (None, ["prompting.updates-alike"]),
 }
-"""Issue budgets for `--fast`: games 60 s (2), reward 90 s (4), the prompting claim 4 min (5),
-the two fine-tuning claims 6 min together (6)."""
+"""Issue budgets for `--fast`: games 60 s (2), reward 90 s (4), the maze lab's comparison
+(the three method claims share one run) 6 min (10); `--full` of the maze lab 60 min (10)."""
 
 
 def measure(claims: list[str], full: bool, out: Path) -> float:
@@ -35,6 +38,7 @@ def measure(claims: list[str], full: bool, out: Path) -> float:
         env = os.environ | {
             "XDG_DATA_HOME": str(Path(home) / "data"),
             "QUICKTAKES_LLM_CACHE": str(Path(home) / "samples.db"),
+            "QUICKTAKES_RUNS": str(Path(home) / "runs"),
         }
         start = time.perf_counter()
         subprocess.run(

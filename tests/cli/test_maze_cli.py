@@ -4,7 +4,7 @@ import json
 def test_show_prints_the_maze_and_its_optimum(cli):
     r = cli("maze", "show", "--seed", "3")
     assert r.exit_code == 0
-    assert "@" in r.stdout and "collectable in 12 moves" in r.stdout
+    assert "@" in r.stdout and "collectable in 14 moves" in r.stdout
 
 
 def test_a_person_can_play(cli):
@@ -114,7 +114,40 @@ def test_sft_iter_through_the_cli_saves_adapters_and_resumes(cli, tmp_path):
     )
     first = cli(*args)
     assert first.exit_code == 0, first.output
-    run_dir = tmp_path / "sft-iter-lora-seed0"
+    run_dir = tmp_path / "sft-iter-lora-coins-seed0"
     assert (run_dir / "iter-0" / "adapter_model.safetensors").exists()
     again = cli(*args)
     assert json.loads(again.stdout)["iterations"] == json.loads(first.stdout)["iterations"]
+
+
+def test_show_prints_what_a_model_reads(cli):
+    r = cli("maze", "show", "--seed", "3", "--obs", "coins")
+    assert r.exit_code == 0 and "Coins: " in r.stdout and "Blocked: " in r.stdout
+
+
+def test_bad_lab_input_is_one_line_and_leaves_no_run_directory(cli, one_line_error, tmp_path):
+    out = tmp_path / "runs"
+    run = ("maze", "run", "--out", str(out))
+    one_line_error(cli(*run, "--obs", "pixels"), "unknown observation 'pixels'", "grid")
+    one_line_error(cli(*run, "--size", "3", "--coins", "8", "--walls", "0.3"), "too few")
+    one_line_error(cli(*run, "--test-mazes", "0"), "--test-mazes")
+    one_line_error(cli(*run, "--method", "rl", "--kl", "-1"), "kl")
+    one_line_error(cli(*run, "--walls", "0.9"), "--walls")
+    one_line_error(cli(*run, "--steps", "0"), "--steps")
+    r = cli(*run, "--method", "foo")
+    one_line_error(r)
+    for m in ("random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc",
+              "sft-iter", "rl", "q-table"):
+        assert m in r.stderr
+    assert not out.exists()
+    (tmp_path / "file").write_text("x")
+    one_line_error(cli("maze", "run", "--method", "random", "--out", str(tmp_path / "file")),
+                   "is a file")
+
+
+def test_heuristic_reference_runs_without_a_model(cli, tmp_path):
+    r = cli("maze", "run", "--method", "heuristic", "--iterations", "1", "--test-mazes", "8",
+            "--out", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.output
+    it = json.loads(r.stdout)["iterations"][0]
+    assert 0.3 < it["mean"] < 1.0 and json.loads(r.stdout)["config"]["obs"] == "coins"

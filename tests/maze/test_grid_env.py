@@ -215,10 +215,9 @@ def test_observations_by_name():
     maze = hand_maze(["@.#", ".o.", "..o"], 5)
     state = start_state(maze)
     coins = observation("coins").render(maze, state, "step")
-    assert coins == "Coins: 1 down, 1 right; 2 down, 2 right. Blocked: up, left. " \
-        "Moves left: 5. Your next move?"
+    assert coins == "Coins: 1 down 1 right; 2 down 2 right. Blocked: up, left. 5 moves left."
     near = observation("nearest").render(maze, state, "step")
-    assert near.startswith("Nearest coin: 1 down, 1 right.")
+    assert near.startswith("Nearest coin: 1 down 1 right.")
     assert observation("grid").render(maze, state, "step").startswith("@.#\n.o.\n..o")
     assert set(OBSERVATIONS) == {"grid", "coins", "nearest"}
     with pytest.raises(ConfigError, match="unknown observation 'pixels'"):

@@ -136,7 +136,11 @@ def run_cmd(
     method: str = typer.Option("few-shot", help=f"one of: {' | '.join((*METHODS, 'q-table'))}"),
     mode: str = _spec_opt("mode"),
     obs: str = _spec_opt("obs"),
-    backend: str = typer.Option("local", help="local (embedded SmolLM2) | openai"),
+    backend: str = typer.Option(
+        "local",
+        help="local (embedded SmolLM2, llama.cpp) | hf (the same weights in torch, batched "
+        "scoring) | openai (a server)",
+    ),
     model: str = typer.Option(None, help="a GGUF path (local) or a served model id (openai)"),
     base_url: str = typer.Option(None, envvar="OPENAI_BASE_URL", help="OpenAI-compatible URL"),
     concurrency: int = typer.Option(4, help="parallel requests (openai)"),
@@ -147,7 +151,7 @@ def run_cmd(
     test_mazes: int = _spec_opt("test_mazes"),
     temperature: float = _spec_opt("temperature"),
     lr: float = typer.Option(
-        None, help="fine-tuning: AdamW learning rate [default: 1e-3 LoRA, 1e-5 full]"
+        None, help="fine-tuning: AdamW learning rate [default: 3e-3 LoRA, 1e-5 full]"
     ),
     finetune: str = _spec_opt("finetune"),
     epochs: int = _spec_opt("epochs"),
@@ -191,10 +195,10 @@ def run_cmd(
             raise ConfigError(
                 f"unknown method {method!r}; valid: {', '.join((*METHODS, 'q-table'))}"
             )
-        b = BackendSpec(kind=backend if backend in ("local", "openai") else "local", model=model,
+        if backend not in ("local", "hf", "openai"):
+            raise ConfigError(f"unknown backend {backend!r}; valid: local, hf, openai")
+        b = BackendSpec(kind=backend, model=model,
                         base_url=base_url, concurrency=concurrency, train_model=train_model)
-        if backend not in ("local", "openai"):
-            raise ConfigError(f"unknown backend {backend!r}; valid: local, openai")
         opts = dict(
             method=method, mode=mode, obs=obs, iterations=iterations, samples=samples,
             shots=shots, train_mazes=train_mazes, test_mazes=test_mazes,
@@ -231,8 +235,16 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 
 
 def _noter(progress: Progress, task: TaskID) -> Callable[[str], None]:
+    """Progress on a terminal; a plain line per step of work with the elapsed time when
+    stderr is a log file, so a log shows how far a long run got."""
+    start = time.perf_counter()
+    plain = not progress.console.is_terminal
+
     def note(text: str) -> None:
         progress.update(task, description=text)
+        if plain:
+            progress.console.print(f"[{time.perf_counter() - start:7.1f} s] {text}",
+                                   highlight=False, markup=False)
 
     return note
 

@@ -126,7 +126,11 @@ class SampleCache:
         ).fetchall()
         return {
             "path": str(self.path),
-            "size_bytes": self.path.stat().st_size,
+            "size_bytes": sum(
+                p.stat().st_size
+                for p in (self.path, self.path.with_name(self.path.name + "-wal"))
+                if p.exists()
+            ),
             "entries": [{"backend": b, "model": m, "kind": k, "count": c} for b, m, k, c in rows],
         }
 

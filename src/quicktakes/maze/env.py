@@ -81,7 +81,7 @@ def _offset(dr: int, dc: int) -> str:
         parts.append(f"{abs(dr)} {'down' if dr > 0 else 'up'}")
     if dc:
         parts.append(f"{abs(dc)} {'right' if dc > 0 else 'left'}")
-    return ", ".join(parts) or "here"
+    return " ".join(parts) or "here"
 
 
 def _coin_offsets(maze: Maze, state: MazeState) -> list[str]:
@@ -101,8 +101,8 @@ def _blocked_text(maze: Maze, state: MazeState) -> str:
 def _ask(maze: Maze, state: MazeState, mode: str) -> str:
     left = maze.max_steps - state.t
     if mode == "step":
-        return f"Moves left: {left}. Your next move?"
-    return f"Moves left: {left}. Your next {left} moves, as one string?"
+        return f"{left} moves left."
+    return f"{left} moves left. Your next {left} moves, as one string?"
 
 
 def _grid_text(maze: Maze, state: MazeState, mode: str) -> str:
@@ -129,7 +129,8 @@ class Observation:
     render: Callable[[Maze, MazeState, str], str]
 
 
-_MOVES_LINE = "Answer with moves only: U up, D down, L left, R right."
+_MOVES_LINE = "Reply with moves: U up, D down, L left, R right."
+_EGOCENTRIC = "Collect the gold coins in a maze. Offsets are from you. " + _MOVES_LINE
 OBSERVATIONS: dict[str, Observation] = {
     "grid": Observation(
         "grid",
@@ -138,17 +139,10 @@ OBSERVATIONS: dict[str, Observation] = {
         + _MOVES_LINE,
         _grid_text,
     ),
-    "coins": Observation(
-        "coins",
-        "Collect gold coins in a maze; offsets are from you. " + _MOVES_LINE,
-        _coins_text,
-    ),
-    "nearest": Observation(
-        "nearest",
-        "Collect gold coins in a maze; offsets are from you. " + _MOVES_LINE,
-        _nearest_text,
-    ),
+    "coins": Observation("coins", _EGOCENTRIC, _coins_text),
+    "nearest": Observation("nearest", _EGOCENTRIC, _nearest_text),
 }
+"""Prompts stay short: a one-line system prompt, and (coins) about 65 tokens in all."""
 ObsName = str
 
 

@@ -44,25 +44,43 @@ def run(
 
     cache = cache or SampleCache()
     if not spec.trains:
-        return _prompting(spec, cache, note)
+        return _prompting(spec, cache, note, trainer)
     return _training(spec, cache, note, run_dir or runs_root() / run_dir_name(spec), trainer)
 
 
 def _prompting(
-    spec: LabSpec, cache: SampleCache, note: Callable[[str], None] | None
+    spec: LabSpec, cache: SampleCache, note: Callable[[str], None] | None,
+    trainer: HFBackend | None,
 ) -> LabResult:
     from quicktakes.llm import make_backend
+    from quicktakes.llm.base import Backend
     from quicktakes.maze.policy import LLMPolicy
 
     if spec.method in ("random", "heuristic"):
         return run_prompting(spec, None, note)
     b = spec.backend
-    be = make_backend(b.kind, b.model, b.base_url, None, b.concurrency)
+    be: Backend
+    if b.kind == "hf":
+        if spec.mode != "step":
+            raise ConfigError("--backend hf scores moves: it needs --mode step")
+        be = trainer or _hf(spec)
+        be.reset()
+    else:
+        be = make_backend(b.kind, b.model, b.base_url, None, b.concurrency)
     try:
         policy = LLMPolicy(be, cache, spec.mode, spec.temperature, obs=observation(spec.obs))
         return run_prompting(spec, policy, note)
     finally:
-        be.close()
+        if be is not trainer:
+            be.close()
+
+
+def _hf(spec: LabSpec) -> HFBackend:
+    from quicktakes.llm.hf import HFBackend
+
+    b = spec.backend
+    return HFBackend(_existing(b.model) if b.model else None, seed=spec.seed,
+                     finetune=spec.finetune)
 
 
 def _training(

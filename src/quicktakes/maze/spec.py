@@ -20,16 +20,18 @@ prompting methods, and the three fine-tuning methods."""
 Method = Literal[
     "random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc", "sft-iter", "rl"
 ]
-DEFAULT_MAZE = MazeConfig(size=7, wall_density=0.3, coins=4, max_steps=14)
-"""The operating point (docs/results.md): big enough that walking to the nearest coin is
-clearly below the optimum, small enough that SmolLM2-135M learns it on a CPU."""
+DEFAULT_MAZE = MazeConfig()
+"""The operating point: MazeConfig's own defaults."""
 
 
 class BackendSpec(BaseModel):
     """Which model samples the episodes and, for the fine-tuning methods, which weights train."""
 
-    kind: Literal["local", "openai"] = Field(
-        "local", description="local: the embedded SmolLM2 (llama.cpp); openai: a server"
+    kind: Literal["local", "hf", "openai"] = Field(
+        "local",
+        description="local: the embedded SmolLM2 through llama.cpp (scores and generates); "
+        "hf: the same weights in torch (scores whole lockstep batches at once, step mode "
+        "only; the weights the fine-tuning methods train); openai: a server",
     )
     model: str | None = Field(
         None, description="a GGUF path (local) or a served model id (openai)"
@@ -57,7 +59,7 @@ class LabSpec(BaseModel):
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature")
     finetune: Literal["lora", "full"] = Field("lora", description="LoRA (peft) or every weight")
     lr: float | None = Field(
-        None, gt=0.0, le=1.0, description="AdamW rate; default 1e-3 for LoRA, 1e-5 for full"
+        None, gt=0.0, le=1.0, description="AdamW rate; default 3e-3 for LoRA, 1e-5 for full"
     )
     epochs: int = Field(2, ge=1, le=50, description="passes over each iteration's data")
     batch: int = Field(8, ge=1, le=256, description="examples per gradient step")
@@ -81,7 +83,7 @@ class LabSpec(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> LabSpec:
         if self.lr is None:
-            self.lr = 1e-3 if self.finetune == "lora" else 1e-5
+            self.lr = 3e-3 if self.finetune == "lora" else 1e-5
         if self.method in TRAINING and self.mode != "step":
             raise ValueError(f"{self.method} trains on single moves: it needs --mode step")
         return self

@@ -99,6 +99,10 @@ def entropy(logp: torch.Tensor) -> float:
     return float(-(logp.exp() * logp).sum(dim=1).mean())
 
 
+DIAGNOSTIC_PAIRS = 32
+"""SFT's entropy and KL diagnostics read this many pairs (RL needs every pair's old policy)."""
+
+
 def _all_log_probs(backend: HFBackend, data: Update, spec: LabSpec) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat(
@@ -115,9 +119,11 @@ def train_steps(
     assert spec.lr is not None  # LabSpec's validator fills in the default
     params = [p for p in backend.model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
-    before = _all_log_probs(backend, data, spec)
+    rl = data.advantages is not None
+    probe = data if rl else data.subset(np.arange(min(len(data), DIAGNOSTIC_PAIRS)))
+    before = _all_log_probs(backend, probe, spec)
     ref = before
-    if data.advantages is not None and spec.kl > 0:
+    if rl and spec.kl > 0:
         with backend.base_weights():
             ref = _all_log_probs(backend, data, spec)
     backend.model.train()
@@ -141,7 +147,7 @@ def train_steps(
             losses.append(loss.item())
     backend.model.eval()
     backend.refresh_identity()
-    after = _all_log_probs(backend, data, spec)
+    after = _all_log_probs(backend, probe, spec)
     moved = float((before.exp() * (before - after)).sum(dim=1).mean())
     out = {
         "loss": float(np.mean(losses)),
