@@ -38,9 +38,11 @@ def cli() -> Callable[..., object]:
 def assert_one_line_error(result, *fragments: str) -> None:
     """Exit code 2, one line on stderr, no traceback, and the fragments in the message."""
     assert result.exit_code == 2, (result.exit_code, result.output)
-    err = result.stderr.strip()
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("error: ")
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
+    # progress lines (a log's "[  12.3 s] ..." when stderr is no terminal) may come first
+    assert all(ln.startswith("[") for ln in lines[:-1]), lines
+    err = lines[-1] if lines else ""
+    assert err.startswith("error: "), lines
     assert "Traceback" not in result.output
     for f in fragments:
         assert f in err, (f, err)

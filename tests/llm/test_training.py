@@ -210,7 +210,7 @@ def full():
 def test_full_fine_tuning_lowers_the_loss_and_reloads_with_identical_scores(full, tmp_path):
     base_id, conv = full.model_id, _conv(full)
     base = full.score(conv, ["U", "D", "L", "R"])
-    data = Update([_conv(full, i) for i in range(4)], onehot([0, 1, 2, 3]))
+    data = Update([_conv(full, i) for i in range(4)], onehot([0, 0, 0, 0]))
     cfg = spec(finetune="full", epochs=3, batch=4)
     assert cfg.lr == 1e-5
     with torch.no_grad():
