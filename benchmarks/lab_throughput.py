@@ -55,4 +55,5 @@ def main(mazes: int, obs: str) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 24, sys.argv[2] if len(sys.argv) > 2 else "coins")
+    args = sys.argv[1:]
+    main(int(args[0]) if args else 24, args[1] if len(args) > 1 else "coins")
