@@ -58,7 +58,7 @@ def test_very_poor_mans_rl_judged_both_ways(few, verdict):
     m = runs(**{"few-shot": few})
     assert judge_very_poor(m) is verdict
     text = describe_very_poor(m, verdict)
-    assert f"{few[0]:.2f}" in text and "oracle BC (0.80)" in text
+    assert f"{few[0]:.2f}" in text and "vs oracle BC 0.80" in text
 
 
 @pytest.mark.parametrize(

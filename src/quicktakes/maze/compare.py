@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from quicktakes.errors import ConfigError
 from quicktakes.ledger import Point, Trend
-from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import MazeConfig, maze_seeds
 from quicktakes.maze.methods import IterationResult, LabResult
 from quicktakes.maze.oracle import MazeBank
-from quicktakes.maze.spec import DEFAULT_MAZE, BackendSpec, LabSpec
+from quicktakes.maze.spec import DEFAULT_MAZE, BackendSpec, LabSpec, ObsName
 from quicktakes.stats import mean_ci
 
 LEARNERS = ("few-shot", "oracle-bc", "sft-iter", "rl")
@@ -45,15 +44,8 @@ learning; its intervals are too wide to call methods close (its verdicts say "un
 class CompareConfig(BaseModel):
     budget: Literal["fast", "full"] = "fast"
     seed: int = 0
-    obs: str = Field("coins", description="the observation every LLM method reads")
+    obs: ObsName = Field("coins", description="the observation every LLM method reads")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
-
-    @field_validator("obs")
-    @classmethod
-    def _known_obs(cls, v: str) -> str:
-        if v not in OBSERVATIONS:
-            raise ValueError(f"unknown observation {v!r}; valid: {', '.join(OBSERVATIONS)}")
-        return v
 
     def sizes(self) -> dict[str, int]:
         return dict(SIZES[self.budget])

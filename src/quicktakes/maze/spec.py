@@ -4,9 +4,9 @@ call `quicktakes.maze.lab.run`; an option's default is the field's default."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import MazeConfig
@@ -16,6 +16,15 @@ TRAINING = ("oracle-bc", "sft-iter", "rl")
 METHODS = (*PROMPTING, *TRAINING)
 """Every method by name: the references (random moves, the scripted nearest-coin walk), the
 prompting methods, and the three fine-tuning methods."""
+
+def _known_observation(name: str) -> str:
+    if name not in OBSERVATIONS:
+        raise ValueError(f"unknown observation {name!r}; valid: {', '.join(OBSERVATIONS)}")
+    return name
+
+
+ObsName = Annotated[str, AfterValidator(_known_observation)]
+"""An observation's name, checked against `OBSERVATIONS` wherever a spec takes one."""
 
 Method = Literal[
     "random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc", "sft-iter", "rl"
@@ -50,7 +59,7 @@ class LabSpec(BaseModel):
     mode: Literal["step", "plan"] = Field(
         "step", description="step: one move per call; plan: all moves in one completion"
     )
-    obs: str = Field("coins", description=f"what the model reads: {', '.join(OBSERVATIONS)}")
+    obs: ObsName = Field("coins", description=f"what the model reads: {', '.join(OBSERVATIONS)}")
     iterations: int = Field(3, ge=1, le=100, description="evaluations on the held-out mazes")
     samples: int = Field(4, ge=1, le=256, description="N: episodes per maze per iteration")
     shots: int = Field(8, ge=1, le=64, description="K: (state, move) examples in the prompt")
@@ -72,13 +81,6 @@ class LabSpec(BaseModel):
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
     backend: BackendSpec = Field(default_factory=BackendSpec)
     seed: int = Field(0, description="one seed for mazes' episodes, sampling and training")
-
-    @field_validator("obs")
-    @classmethod
-    def _known_obs(cls, v: str) -> str:
-        if v not in OBSERVATIONS:
-            raise ValueError(f"unknown observation {v!r}; valid: {', '.join(OBSERVATIONS)}")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> LabSpec:
