@@ -159,6 +159,7 @@ def run_cmd(
     max_pairs: int = _spec_opt("max_pairs"),
     kl: float = _spec_opt("kl"),
     clip: float = _spec_opt("clip"),
+    precision: str = _spec_opt("precision"),
     train_model: str = typer.Option(
         None,
         help="fine-tuning with --backend openai: the Hugging Face checkpoint directory "
@@ -203,7 +204,8 @@ def run_cmd(
             method=method, mode=mode, obs=obs, iterations=iterations, samples=samples,
             shots=shots, train_mazes=train_mazes, test_mazes=test_mazes,
             temperature=temperature, lr=lr, finetune=finetune, epochs=epochs, batch=batch,
-            max_pairs=max_pairs, kl=kl, clip=clip, restart=restart or None, seed=seed,
+            max_pairs=max_pairs, kl=kl, clip=clip, precision=precision,
+            restart=restart or None, seed=seed,
         )
         try:
             spec = validated(LabSpec, **opts, maze=maze, backend=b)

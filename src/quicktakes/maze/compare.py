@@ -103,7 +103,7 @@ def run_compare(
         if method not in ("random", "heuristic") and trainer is None:
             from quicktakes.llm.hf import HFBackend
 
-            trainer = HFBackend(seed=cfg.seed)
+            trainer = HFBackend(seed=cfg.seed, autocast=spec.precision == "bf16")
         results[method] = run(spec, note, root / method, cache, trainer)
     results["tabular"] = tabular_reference(cfg, tabular_grid(cfg))
     check_equal_budgets(results)

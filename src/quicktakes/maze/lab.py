@@ -54,6 +54,7 @@ def _prompting(
 ) -> LabResult:
     from quicktakes.llm import make_backend
     from quicktakes.llm.base import Backend
+    from quicktakes.llm.hf import HFBackend
     from quicktakes.maze.policy import LLMPolicy
 
     if spec.method in ("random", "heuristic"):
@@ -65,6 +66,8 @@ def _prompting(
             raise ConfigError("--backend hf scores moves: it needs --mode step")
         be = trainer or _hf(spec)
         be.reset()
+        if isinstance(be, HFBackend):
+            be.autocast = spec.precision == "bf16"
     else:
         be = make_backend(b.kind, b.model, b.base_url, None, b.concurrency)
     try:
@@ -78,9 +81,10 @@ def _prompting(
 def _hf(spec: LabSpec) -> HFBackend:
     from quicktakes.llm.hf import HFBackend
 
+
     b = spec.backend
     return HFBackend(_existing(b.model) if b.model else None, seed=spec.seed,
-                     finetune=spec.finetune)
+                     finetune=spec.finetune, autocast=spec.precision == "bf16")
 
 
 def _training(
@@ -109,7 +113,8 @@ def _training(
     else:
         weights = _existing(b.model) if b.model else None
     if trainer is None:
-        trainer = HFBackend(weights, seed=spec.seed, finetune=spec.finetune)
+        trainer = HFBackend(weights, seed=spec.seed, finetune=spec.finetune,
+                            autocast=spec.precision == "bf16")
     else:
         trainer.reset()
     return run_training(spec, trainer, cache, run_dir, note, served)

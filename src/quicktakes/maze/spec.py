@@ -76,6 +76,11 @@ class LabSpec(BaseModel):
         96, ge=1, description="(state, move) pairs per update, subsampled (equal for learners)"
     )
     restart: bool = Field(False, description="sft-iter: re-fine-tune from the base (ReST-EM)")
+    precision: Literal["bf16", "fp32"] = Field(
+        "bf16",
+        description="torch forward passes: bf16 autocast (1.3-1.9x faster steps on a CPU; "
+        "greedy moves agree on coins prompts, 81% on grid ones) or fp32",
+    )
     clip: float = Field(0.2, gt=0.0, le=10.0, description="rl: PPO ratio clip")
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
