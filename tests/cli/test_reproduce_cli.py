@@ -103,3 +103,15 @@ def test_claims_lists_every_claim(cli):
     assert r.exit_code == 0
     for cid in GAMES:
         assert cid in r.stdout
+
+
+def test_version_and_claims_json(cli):
+    from quicktakes import __version__
+
+    r = cli("--version")
+    assert r.exit_code == 0 and r.stdout.strip() == f"quicktakes {__version__}"
+    claims = json.loads(cli("claims", "--json").stdout)
+    ids = [c["id"] for c in claims]
+    assert "prompting.very-poor-mans-rl" in ids and "prompting.updates-alike" in ids
+    assert all(c["quote"] and c["holds_if"] for c in claims)
+    assert "prompting.very-poor-mans-rl" in cli("claims").stdout  # never truncated

@@ -43,5 +43,9 @@ def test_llm_cache_cli(cli, local_backend):
     SampleCache().score(local_backend, [{"role": "user", "content": "hi"}], ["U", "D"])
     stats = json.loads(cli("llm", "cache", "stats", "--json").stdout)
     assert stats["entries"][0]["kind"] == "score" and stats["entries"][0]["count"] == 1
-    assert "removed 1" in cli("llm", "cache", "clear").stdout
+    kept = cli("llm", "cache", "clear", input="n\n")
+    assert "nothing deleted" in kept.stdout
+    assert json.loads(cli("llm", "cache", "stats", "--json").stdout)["entries"]
+    assert json.loads(cli("llm", "cache", "stats", "--json").stdout)["size_bytes"] > 0
+    assert "removed 1" in cli("llm", "cache", "clear", "--yes").stdout
     assert json.loads(cli("llm", "cache", "stats", "--json").stdout)["entries"] == []

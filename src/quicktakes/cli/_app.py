@@ -61,3 +61,20 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Run the checkable claims of the quick takes, and the tools behind them.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from quicktakes import __version__
+
+        typer.echo(f"quicktakes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
+    """Run the checkable claims of the quick takes, and the tools behind them."""

@@ -28,8 +28,14 @@ def stats_cmd(as_json: bool = JSON_OPTION) -> None:
 
 
 @cache_app.command("clear")
-def clear_cmd() -> None:
-    """Delete every cached sample."""
+def clear_cmd(
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask before deleting"),
+) -> None:
+    """Delete every cached sample (asks first unless --yes)."""
     from quicktakes.llm.cache import SampleCache
 
-    typer.echo(f"removed {SampleCache().clear()} cached samples")
+    cache = SampleCache()
+    if not yes and not typer.confirm(f"delete every cached sample in {cache.path}?"):
+        typer.echo("nothing deleted")
+        return
+    typer.echo(f"removed {cache.clear()} cached samples")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from quicktakes.cli._app import app
-from quicktakes.cli.output import stderr_progress
+from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.ledger import Budget, all_claims, reproduce
 from quicktakes.ledger.run import resolve
 from quicktakes.report import summary_table, write_report
@@ -48,11 +48,18 @@ def reproduce_cmd(
 
 
 @app.command("claims")
-def claims_cmd() -> None:
+def claims_cmd(as_json: bool = JSON_OPTION) -> None:
     """List every claim: id, the take it comes from, and what would make it hold."""
     from rich.table import Table
 
+    claims = all_claims()
+    if as_json:
+        emit_json([{"id": c.id, "take": c.take, "quote": c.quote, "holds_if": c.holds_if}
+                   for c in claims])
+        return
     table = Table("id", "take", "holds if")
-    for c in all_claims():
+    for c in claims:
         table.add_row(c.id, c.take, c.holds_if)
+    table.columns[0].no_wrap = True  # ids are typed back: never truncated
+    table.columns[0].overflow = "fold"
     Console().print(table)
