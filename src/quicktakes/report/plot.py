@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from quicktakes.ledger import Trend  # noqa: E402
 
@@ -44,6 +45,10 @@ def trends_svg(trends: Sequence[Trend], title: str = "") -> str:
                 ax.set_xscale("log")
             if t.log_y:
                 ax.set_yscale("log")
+        if not any(t.log_x for t in group) and all(
+            float(x).is_integer() for t in group for x in t.xs
+        ):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no iteration 0.25
         ax.set_xlabel(group[0].x_label)
         ax.set_ylabel(group[0].y_label)
         ax.grid(alpha=0.3)
