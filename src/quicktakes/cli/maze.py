@@ -58,10 +58,8 @@ def _renamed(exc: ConfigError) -> ConfigError:
 
 def _maze_cfg(size: int | None, walls: float | None, coins: int | None,
               steps: int | None) -> MazeConfig:
-    given = {"size": size, "wall_density": walls, "coins": coins, "max_steps": steps}
     try:
-        return validated(MazeConfig, **(DEFAULT_MAZE.model_dump() | {
-            k: v for k, v in given.items() if v is not None}))
+        return validated(MazeConfig, size=size, wall_density=walls, coins=coins, max_steps=steps)
     except ConfigError as exc:
         raise _renamed(exc) from None
 

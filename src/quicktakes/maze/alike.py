@@ -87,7 +87,13 @@ def measure_alike(
     from quicktakes.maze.methods import best_examples, episodes
     from quicktakes.maze.oracle import MazeBank, optimal_rollout
     from quicktakes.maze.policy import LLMPolicy
-    from quicktakes.maze.train import Update, move_log_probs, rl_data, sft_data, train_steps
+    from quicktakes.maze.train import (
+        Update,
+        batched_log_probs,
+        rl_data,
+        sft_data,
+        train_steps,
+    )
 
     say = note or (lambda s: None)
     backend = trainer if isinstance(trainer, HFBackend) else HFBackend(seed=cfg.seed)
@@ -110,17 +116,11 @@ def measure_alike(
         policy.examples = examples
         convs = [policy.messages(t) for t in held]
         policy.examples = []
-        with torch.no_grad():
-            return np.concatenate([
-                move_log_probs(backend, convs[i : i + 16], spec.temperature).cpu().numpy()
-                for i in range(0, len(convs), 16)
-            ])
+        return batched_log_probs(backend, convs, spec.temperature, 16).cpu().numpy()
 
     def update(data: Update, anchor: dict[str, torch.Tensor]) -> np.ndarray:
         backend.restore(anchor)
-        if len(data) > cfg.max_pairs:
-            data = data.subset(np.sort(rng.choice(len(data), cfg.max_pairs, replace=False)))
-        train_steps(backend, data, spec, rng)
+        train_steps(backend, data.capped(cfg.max_pairs, rng), spec, rng)
         return _delta(backend, anchor)
 
     for it in range(cfg.iterations):
@@ -144,7 +144,7 @@ def measure_alike(
             sft_lp = logp([])
             if next_update is None:
                 next_update = backend.snapshot()
-            d_rl = update(Update(rl.convs, rl.targets, rl.advantages), anchor)
+            d_rl = update(rl, anchor)
             d_a = update(sft.subset(np.sort(perm[:half])), anchor)
             d_b = update(sft.subset(np.sort(perm[half:])), anchor)
             d_shuf = update(shuffled, anchor)

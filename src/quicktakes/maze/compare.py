@@ -92,7 +92,7 @@ def run_compare(
 ) -> dict[str, LabResult]:
     """Every method in `methods` on the same budget, and the tabular reference."""
     from quicktakes.llm import SampleCache
-    from quicktakes.maze.lab import run, runs_root
+    from quicktakes.maze.lab import make_trainer, run, runs_root
 
     cache = SampleCache()
     root = run_root or runs_root() / f"compare-{cfg.budget}-{cfg.obs}-seed{cfg.seed}"
@@ -100,10 +100,8 @@ def run_compare(
     trainer = None
     for method in methods:
         spec = cfg.spec(method)
-        if method not in ("random", "heuristic") and trainer is None:
-            from quicktakes.llm.hf import HFBackend
-
-            trainer = HFBackend(seed=cfg.seed, autocast=spec.precision == "bf16")
+        if spec.needs_model and trainer is None:
+            trainer = make_trainer(spec)
         results[method] = run(spec, note, root / method, cache, trainer)
     results["tabular"] = tabular_reference(cfg, tabular_grid(cfg))
     check_equal_budgets(results)

@@ -67,10 +67,6 @@ def start_state(maze: Maze) -> MazeState:
     return MazeState(maze.start)
 
 
-def is_done(maze: Maze, state: MazeState) -> bool:
-    return state.coins == len(maze.coins) or state.t >= maze.max_steps
-
-
 def blocked(maze: Maze, pos: tuple[int, int]) -> list[str]:
     return [WORDS[a] for a in range(4) if move(maze, pos, a) == pos]
 
@@ -84,14 +80,19 @@ def _offset(dr: int, dc: int) -> str:
     return " ".join(parts) or "here"
 
 
-def _coin_offsets(maze: Maze, state: MazeState) -> list[str]:
+def coin_offsets(maze: Maze, state: MazeState) -> list[tuple[int, int, int]]:
+    """(Manhattan distance, rows down, columns right) of each coin left, nearest first: what
+    the compact observations show, and all the scripted heuristic reads."""
     r, c = state.pos
-    left = [
+    return sorted(
         (abs(cr - r) + abs(cc - c), cr - r, cc - c)
         for i, (cr, cc) in enumerate(maze.coins)
         if not state.mask >> i & 1
-    ]
-    return [_offset(dr, dc) for _, dr, dc in sorted(left)]
+    )
+
+
+def _coin_offsets(maze: Maze, state: MazeState) -> list[str]:
+    return [_offset(dr, dc) for _, dr, dc in coin_offsets(maze, state)]
 
 
 def _blocked_text(maze: Maze, state: MazeState) -> str:
@@ -143,7 +144,6 @@ OBSERVATIONS: dict[str, Observation] = {
     "nearest": Observation("nearest", _EGOCENTRIC, _nearest_text),
 }
 """Prompts stay short: a one-line system prompt, and (coins) about 65 tokens in all."""
-ObsName = str
 
 
 def observation(name: str) -> Observation:

@@ -54,20 +54,17 @@ def _prompting(
 ) -> LabResult:
     from quicktakes.llm import make_backend
     from quicktakes.llm.base import Backend
-    from quicktakes.llm.hf import HFBackend
     from quicktakes.maze.policy import LLMPolicy
 
-    if spec.method in ("random", "heuristic"):
+    if not spec.needs_model:
         return run_prompting(spec, None, note)
     b = spec.backend
     be: Backend
     if b.kind == "hf":
         if spec.mode != "step":
             raise ConfigError("--backend hf scores moves: it needs --mode step")
-        be = trainer or _hf(spec)
+        be = trainer or make_trainer(spec, _existing(b.model) if b.model else None)
         be.reset()
-        if isinstance(be, HFBackend):
-            be.autocast = spec.precision == "bf16"
     else:
         be = make_backend(b.kind, b.model, b.base_url, None, b.concurrency)
     try:
@@ -78,13 +75,12 @@ def _prompting(
             be.close()
 
 
-def _hf(spec: LabSpec) -> HFBackend:
+def make_trainer(spec: LabSpec, weights: Path | None = None) -> HFBackend:
+    """The torch backend a spec asks for (the embedded weights unless `weights`)."""
     from quicktakes.llm.hf import HFBackend
 
-
-    b = spec.backend
-    return HFBackend(_existing(b.model) if b.model else None, seed=spec.seed,
-                     finetune=spec.finetune, autocast=spec.precision == "bf16")
+    return HFBackend(weights, seed=spec.seed, finetune=spec.finetune,
+                     autocast=spec.precision == "bf16")
 
 
 def _training(
@@ -95,7 +91,6 @@ def _training(
     trainer: HFBackend | None,
 ) -> LabResult:
     """Train in torch here; sample here too, or (`kind="openai"`) from a vLLM server."""
-    from quicktakes.llm.hf import HFBackend
     from quicktakes.llm.remote import OpenAIBackend, ServedAdapters
     from quicktakes.maze.train import run_training
 
@@ -113,8 +108,7 @@ def _training(
     else:
         weights = _existing(b.model) if b.model else None
     if trainer is None:
-        trainer = HFBackend(weights, seed=spec.seed, finetune=spec.finetune,
-                            autocast=spec.precision == "bf16")
+        trainer = make_trainer(spec, weights)
     else:
         trainer.reset()
     return run_training(spec, trainer, cache, run_dir, note, served)

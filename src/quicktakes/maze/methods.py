@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from quicktakes.maze.env import observation
 from quicktakes.maze.grid import MOVES, maze_seeds
 from quicktakes.maze.oracle import MazeBank
 from quicktakes.maze.policy import (
@@ -74,8 +75,6 @@ def episodes(
     obs: str | None = None,
 ) -> list[list[Trajectory]]:
     """`per_maze` episodes on each maze, each with its own derived seed, played in lockstep."""
-    from quicktakes.maze.env import observation
-
     jobs = []
     for ms in seeds:
         sol = mazes(ms)
@@ -129,7 +128,7 @@ def run_prompting(
     result = LabResult(spec, model)
     note = on_progress or (lambda s: None)
     used = 0
-    if spec.method in ("random", "heuristic") or policy is None:
+    if not spec.needs_model or policy is None:
         actor: Actor = NearestCoinPolicy() if spec.method == "heuristic" else RandomPolicy()
         for it in range(spec.iterations):
             trajs = episodes(

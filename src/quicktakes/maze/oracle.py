@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from quicktakes.maze.env import MazeState, move, transition
+from quicktakes.maze.env import MazeState, coin_offsets, move, transition
 from quicktakes.maze.grid import Maze, MazeConfig, maze_for_seed
 
 
@@ -85,15 +85,10 @@ def nearest_coin_move(maze: Maze, state: MazeState) -> int:
     """The scripted heuristic, offsets mapped to letters: head for the coin nearest by
     Manhattan distance along its larger offset, else its smaller one, else any open move.
     It reads what the compact observations show (offsets, blocked sides), no map."""
-    r, c = state.pos
-    left = [
-        (abs(cr - r) + abs(cc - c), cr - r, cc - c)
-        for i, (cr, cc) in enumerate(maze.coins)
-        if not state.mask >> i & 1
-    ]
+    left = coin_offsets(maze, state)
     if not left:
         return 0
-    _, dr, dc = min(left)
+    _, dr, dc = left[0]
     vertical = 1 if dr > 0 else 0  # D or U
     horizontal = 3 if dc > 0 else 2  # R or L
     axes = [(abs(dr), vertical), (abs(dc), horizontal)]

@@ -94,10 +94,15 @@ class LLMPolicy:
         return msgs
 
     def act(
-        self, envs: Sequence[GoldMazeEnv], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+        self,
+        envs: Sequence[GoldMazeEnv],
+        texts: Sequence[str],
+        rngs: Sequence[np.random.Generator],
+        seeds: Sequence[int],
     ) -> list[int | None]:
-        """One move per state; scored states go to the backend as one batch."""
-        convs = [self.messages(e.text()) for e in envs]
+        """One move per state (`texts`: what each env shows); scored states go to the backend
+        as one batch."""
+        convs = [self.messages(t) for t in texts]
         if self.backend.can_score:
             rows = self.cache.score_batch(self.backend, convs, list(MOVES))
             return [
@@ -149,7 +154,7 @@ def rollouts(jobs: Sequence[Job], act: Actor, obs: Observation | None = None) ->
     while live:
         texts = [envs[i].text() for i in live]
         moves = act.act(
-            [envs[i] for i in live], [rngs[i] for i in live],
+            [envs[i] for i in live], texts, [rngs[i] for i in live],
             [jobs[i].seed * 1000 + step for i in live],
         )
         still = []
@@ -193,7 +198,11 @@ class RandomPolicy:
     mode = "step"
 
     def act(
-        self, envs: Sequence[GoldMazeEnv], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+        self,
+        envs: Sequence[GoldMazeEnv],
+        texts: Sequence[str],
+        rngs: Sequence[np.random.Generator],
+        seeds: Sequence[int],
     ) -> list[int | None]:
         return [int(g.integers(4)) for g in rngs]
 
@@ -205,7 +214,11 @@ class NearestCoinPolicy(RandomPolicy):
     """Scripted: walk a shortest path to the nearest coin left (the offsets-to-letters bar)."""
 
     def act(
-        self, envs: Sequence[GoldMazeEnv], rngs: Sequence[np.random.Generator], seeds: Sequence[int]
+        self,
+        envs: Sequence[GoldMazeEnv],
+        texts: Sequence[str],
+        rngs: Sequence[np.random.Generator],
+        seeds: Sequence[int],
     ) -> list[int | None]:
         return [nearest_coin_move(e.maze, e.state) for e in envs]  # type: ignore[arg-type]
 

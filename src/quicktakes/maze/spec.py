@@ -11,7 +11,9 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import MazeConfig
 
-PROMPTING = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot")
+REFERENCES = ("random", "heuristic")
+"""Methods that play without a model."""
+PROMPTING = (*REFERENCES, "zero-shot", "best-of-n", "few-shot")
 TRAINING = ("oracle-bc", "sft-iter", "rl")
 METHODS = (*PROMPTING, *TRAINING)
 """Every method by name: the references (random moves, the scripted nearest-coin walk), the
@@ -98,3 +100,7 @@ class LabSpec(BaseModel):
     @property
     def trains(self) -> bool:
         return self.method in TRAINING
+
+    @property
+    def needs_model(self) -> bool:
+        return self.method not in REFERENCES

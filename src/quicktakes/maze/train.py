@@ -70,6 +70,12 @@ class Update:
         adv = None if self.advantages is None else self.advantages[idx]
         return Update([self.convs[i] for i in idx], self.targets[idx], adv)
 
+    def capped(self, most: int, rng: np.random.Generator) -> Update:
+        """At most `most` pairs: an unbiased subsample, in the original order."""
+        if len(self) <= most:
+            return self
+        return self.subset(np.sort(rng.choice(len(self), size=most, replace=False)))
+
 
 def _like(ref: torch.Tensor, values: np.ndarray) -> torch.Tensor:
     """Data as a tensor on the device and dtype of the model's output: the one place where
@@ -91,8 +97,13 @@ def ppo_loss(
     a = _like(logp, adv)
     ratio = torch.exp(((logp - old) * onehot).sum(dim=1))
     surrogate = torch.minimum(ratio * a, torch.clamp(ratio, 1 - clip, 1 + clip) * a)
-    divergence = (logp.exp() * (logp - ref)).sum(dim=1)
+    divergence = kl_rows(logp, ref)
     return -surrogate.mean() + kl * divergence.mean(), divergence.mean()
+
+
+def kl_rows(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) per row, from log-probabilities over the same moves."""
+    return (p.exp() * (p - q)).sum(dim=1)
 
 
 def entropy(logp: torch.Tensor) -> float:
@@ -103,12 +114,19 @@ DIAGNOSTIC_PAIRS = 32
 """SFT's entropy and KL diagnostics read this many pairs (RL needs every pair's old policy)."""
 
 
-def _all_log_probs(backend: HFBackend, data: Update, spec: LabSpec) -> torch.Tensor:
+def batched_log_probs(
+    backend: HFBackend, convs: Sequence[Sequence[Message]], temperature: float, batch: int
+) -> torch.Tensor:
+    """log pi(. | state) for many states, `batch` prompts per forward pass, no gradient."""
     with torch.no_grad():
         return torch.cat(
-            [move_log_probs(backend, data.convs[i : i + spec.batch], spec.temperature)
-             for i in range(0, len(data), spec.batch)]
+            [move_log_probs(backend, convs[i : i + batch], temperature)
+             for i in range(0, len(convs), batch)]
         )
+
+
+def _all_log_probs(backend: HFBackend, data: Update, spec: LabSpec) -> torch.Tensor:
+    return batched_log_probs(backend, data.convs, spec.temperature, spec.batch)
 
 
 def train_steps(
@@ -148,7 +166,7 @@ def train_steps(
     backend.model.eval()
     backend.refresh_identity()
     after = _all_log_probs(backend, probe, spec)
-    moved = float((before.exp() * (before - after)).sum(dim=1).mean())
+    moved = float(kl_rows(before, after).mean())
     out = {
         "loss": float(np.mean(losses)),
         "steps": float(len(losses)),
@@ -158,7 +176,7 @@ def train_steps(
         "kl_moved": moved,
     }
     if data.advantages is not None:
-        kl_ref = float((after.exp() * (after - ref)).sum(dim=1).mean())
+        kl_ref = float(kl_rows(after, ref).mean())
         out |= {"adv_mean": float(data.advantages.mean()), "adv_std": float(data.advantages.std()),
                 "kl_to_start": kl_ref}
     return out
@@ -255,9 +273,7 @@ def update_data(
         data = sft_data(policy, [max(g, key=lambda t: t.normalized) for g in groups])
     else:
         data = rl_data(policy, groups)
-    if len(data) > spec.max_pairs:
-        return data.subset(np.sort(rng.choice(len(data), size=spec.max_pairs, replace=False)))
-    return data
+    return data.capped(spec.max_pairs, rng)
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
