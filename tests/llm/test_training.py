@@ -289,3 +289,26 @@ def test_oracle_bc_learns_on_a_tiny_budget(fresh, tmp_path):
     d = r.iterations[0].diagnostics
     assert d["pairs"] >= 2 and d["steps"] >= 1
     assert d["entropy_after"] < d["entropy_before"]  # the targets are mostly one move
+
+
+def test_a_shared_few_shot_opening_is_read_once_and_scores_the_same(fresh):
+    """The shared-opening path must give the plain pass's scores (fp32, so no bf16 noise)."""
+    from quicktakes.maze.grid import maze_for_seed
+
+    texts = [
+        OBSERVATIONS["coins"].render(m, start_state(m), "step")
+        for m in (maze_for_seed(MazeConfig(), i) for i in range(14))
+    ]
+    shots = [(t, "ULDR"[i % 4]) for i, t in enumerate(texts[8:])]
+    policy = LLMPolicy(fresh, SampleCache(), obs=OBSERVATIONS["coins"], examples=shots)
+    convs = [policy.messages(t) for t in texts[:8]]
+    fresh.autocast = False
+    try:
+        before = fresh.usage.extra.get("reused_prompt_tokens", 0.0)
+        shared = fresh.score_batch(convs, list("UDLR"))
+        assert fresh.usage.extra["reused_prompt_tokens"] > before  # the shared path ran
+        plain = [fresh.score_batch([c], list("UDLR"))[0] for c in convs]
+    finally:
+        fresh.autocast = True
+    assert np.allclose(shared, plain, atol=1e-3)
+    assert np.std(np.array(shared)[:, 0]) > 1e-3  # rows differ: each read its own state
