@@ -42,9 +42,16 @@ def test_newcomb_json(cli):
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     players = {p["player"]: p for p in data["players"]}
-    assert players["optimal-vs-predictor"]["plan"] == "1112"
-    assert players["backward-induction"]["plan"] == "2222"
+    assert players["backward-induction"]["plan"] == "1112"
+    assert players["contents-fixed"]["plan"] == "2222"
     assert data["one_shot_threshold"] == pytest.approx(0.5005)
+    # (n - 1)(2a - 1) big = n small at n = 4: a = 1/2 + 4000 / 6e6
+    assert data["commit_pays_above_accuracy"] == pytest.approx(0.5 + 4000 / 6e6)
+    assert data["commit_pays_from_rounds"] == 2
+
+
+def test_ipd_unknown_population_exits_2(cli, one_line_error):
+    one_line_error(cli("ipd", "--population", "nobody"), "unknown population")
 
 
 def test_ipd_json_ranks_the_given_strategies(cli):

@@ -20,8 +20,37 @@ def test_hand_computed_two_round_values():
     assert two == pytest.approx(0.5e6 + 1000 + 0.1e6 + 1000)
 
 
-def test_naive_backward_induction_always_two_boxes():
-    assert not newcomb.naive_backward_induction(NewcombConfig(rounds=7)).any()
+def test_the_contents_fixed_player_two_boxes_by_definition():
+    assert not newcomb.contents_fixed(NewcombConfig(rounds=7)).any()
+
+
+@given(
+    rounds=st.integers(1, 8),
+    accuracy=st.floats(0.0, 1.0),
+    predictor=st.sampled_from(["last", "majority"]),
+)
+def test_backward_induction_is_the_best_of_all_plans(rounds, accuracy, predictor):
+    """Brute force over all 2^n plans: dynamic programming finds the best total."""
+    import itertools
+
+    cfg = NewcombConfig(rounds=rounds, accuracy=accuracy, predictor=predictor)
+    best = max(
+        newcomb.expected_total(cfg, np.array(p))
+        for p in itertools.product([False, True], repeat=rounds)
+    )
+    assert newcomb.expected_total(cfg, newcomb.optimal_plan(cfg)) == pytest.approx(best)
+
+
+def test_commit_gain_and_its_thresholds_match_the_closed_form():
+    """With the "last" rule, gain = (n - 1)(2a - 1) big - n small."""
+    cfg = NewcombConfig(rounds=5, accuracy=0.6)
+    assert newcomb.commit_gain(cfg) == pytest.approx(4 * 0.2e6 - 5 * 1000)
+    # zero at a = 1/2 + n small / (2 (n - 1) big)
+    assert newcomb.threshold_accuracy(cfg) == pytest.approx(0.5 + 5000 / (8e6))
+    assert newcomb.threshold_accuracy(cfg.model_copy(update={"rounds": 1})) is None
+    # at a = 0.5006: (n - 1) 1200 > 1000 n iff n > 6
+    assert newcomb.rounds_needed(cfg.model_copy(update={"accuracy": 0.5006})) == 7
+    assert newcomb.rounds_needed(cfg.model_copy(update={"accuracy": 0.5})) is None
 
 
 @given(rounds=st.integers(1, 40), accuracy=st.floats(0.0, 1.0))

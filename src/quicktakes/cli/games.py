@@ -50,7 +50,10 @@ def lottery_cmd(
 def ipd_cmd(
     turns: int = typer.Option(100, help="rounds per match"),
     strategy: list[str] = typer.Option(
-        None, "--strategy", "-s", help="Axelrod strategy name (repeat); default population if none"
+        None, "--strategy", "-s", help="Axelrod strategy name (repeat); overrides --population"
+    ),
+    population: str = typer.Option(
+        "classic", help=f"a named population when no -s is given: {', '.join(ipd.POPULATIONS)}"
     ),
     repetitions: int = typer.Option(5, help="independent repetitions"),
     noise: float = typer.Option(0.0, help="chance each move is flipped"),
@@ -68,7 +71,7 @@ def ipd_cmd(
         turns=turns,
         repetitions=repetitions,
         noise=noise,
-        strategies=tuple(strategy) if strategy else None,
+        strategies=tuple(strategy) if strategy else ipd.population(population),
     )
     with Console(stderr=True).status("importing axelrod and playing the tournament"):
         result = ipd.tournament(cfg, seed=seed)
@@ -94,11 +97,15 @@ def newcomb_cmd(
     cfg = validated(newcomb.NewcombConfig, rounds=rounds, accuracy=accuracy, predictor=predictor)
     outcomes = newcomb.play_all(cfg, episodes, make_rng(seed, "newcomb"))
     threshold = newcomb.one_shot_threshold(cfg.big, cfg.small)
+    pays_above = newcomb.threshold_accuracy(cfg)
+    pays_from = newcomb.rounds_needed(cfg)
     if as_json:
         emit_json(
             {
                 "config": cfg.model_dump(),
                 "one_shot_threshold": threshold,
+                "commit_pays_above_accuracy": pays_above,
+                "commit_pays_from_rounds": pays_from,
                 "players": [dataclasses.asdict(o) for o in outcomes],
             }
         )
@@ -120,3 +127,7 @@ def newcomb_cmd(
         )
     Console().print(t)
     typer.echo(f"one-shot: one-boxing has the higher EV iff accuracy > {threshold:.4f}")
+    above = "no accuracy" if pays_above is None else f"accuracy > {pays_above:.4f}"
+    typer.echo(f"over {cfg.rounds} rounds committing to one-box pays over two-boxing at {above}")
+    since = "within 1000 rounds: never" if pays_from is None else f"from {pays_from} rounds on"
+    typer.echo(f"at accuracy {cfg.accuracy:g} committing pays {since}")

@@ -34,7 +34,44 @@ DEFAULT_POPULATION: tuple[str, ...] = (
     "First by Joss",
     "Random",
 )
-TURNS_GRID: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50, 100, 200)
+FIRST_TOURNAMENT: tuple[str, ...] = (
+    # axelrod.axelrod_first_strategies (Axelrod's 1980 tournament), plus the strategy in question
+    "Tit For Tat",
+    "First by Tideman and Chieruzzi",
+    "First by Nydegger",
+    "First by Grofman",
+    "First by Shubik",
+    "First by Stein and Rapoport",
+    "Grudger",
+    "First by Davis",
+    "First by Graaskamp",
+    "First by Downing",
+    "First by Feld",
+    "First by Joss",
+    "First by Tullock",
+    "First by Anonymous",
+    "Random",
+    "Defector",
+)
+POPULATIONS: dict[str, tuple[str, ...]] = {
+    "classic": DEFAULT_POPULATION,
+    "axelrod-first": FIRST_TOURNAMENT,
+}
+
+
+def population(name: str) -> tuple[str, ...]:
+    try:
+        return POPULATIONS[name]
+    except KeyError:
+        valid = ", ".join(POPULATIONS)
+        raise UnknownNameError(f"unknown population {name!r}; valid: {valid}") from None
+
+
+def turns_grid(dense_to: int = 30, tail: tuple[int, ...] = (40, 50, 70, 100, 140, 200)) -> tuple[
+    int, ...
+]:
+    """Every round count up to `dense_to`, so a threshold is exact to the round, then `tail`."""
+    return tuple(sorted({*range(1, dense_to + 1), *tail}))
 
 
 class IPDConfig(BaseModel):
@@ -153,8 +190,9 @@ def tft_advantage(
 
 
 def tft_threshold(n: int) -> float:
-    """The smallest TFT share at which TFT out-scores AllD in n-round matches (5/3/1/0)."""
-    return 1.0 / (2 * n - 3) if n >= 2 else float("inf")
+    """The TFT share above which TFT out-scores AllD in n-round matches (5/3/1/0): x(2n-3) > 1.
+    With n <= 2 no share does (at n = 2 even an all-TFT population only ties): infinity."""
+    return 1.0 / (2 * n - 3) if n >= 3 else float("inf")
 
 
 def simulated_advantage(x: float, n: int) -> float:

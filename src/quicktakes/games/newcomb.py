@@ -52,15 +52,11 @@ def _always(one: bool) -> Callable[[NewcombConfig], Plan]:
     return lambda cfg: np.full(cfg.rounds, one)
 
 
-def naive_backward_induction(cfg: NewcombConfig) -> Plan:
-    """The seed's argument: in the last round the boxes are filled, so two-boxing dominates by
-    `small`; taking the later rounds as settled, the same dominance holds one round earlier, and
-    so on back to round 1. The argument never asks whether today's choice moves tomorrow's box."""
-    plan = np.empty(cfg.rounds, dtype=bool)
-    for t in reversed(range(cfg.rounds)):
-        gain_from_two_boxing = cfg.small  # for any fixed content of the opaque box
-        plan[t] = not gain_from_two_boxing > 0
-    return plan
+def contents_fixed(cfg: NewcombConfig) -> Plan:
+    """The causal-decision-theory player, by definition: "the boxes are already filled, so take
+    both" in every round. It is a definition, not a derivation: the reasoning never asks whether
+    today's choice moves tomorrow's prediction."""
+    return np.zeros(cfg.rounds, dtype=bool)
 
 
 def defect_at_end(cfg: NewcombConfig) -> Plan:
@@ -70,10 +66,11 @@ def defect_at_end(cfg: NewcombConfig) -> Plan:
 
 
 def optimal_plan(cfg: NewcombConfig) -> Plan:
-    """Backward induction done right: dynamic programming against the predictor's actual rule.
+    """Backward induction against the predictor's actual rule: dynamic programming.
 
     State = (round, one-boxes so far, last choice); the value counts the effect of today's
-    choice on the next predictions. Deterministic, so it reduces to a plan.
+    choice on the next predictions. The state follows from the choices alone, so the policy
+    reduces to a plan, the best of all 2^n plans.
     """
     n = cfg.rounds
     value = np.zeros((n + 1, n + 2, 2))
@@ -97,11 +94,12 @@ def optimal_plan(cfg: NewcombConfig) -> Plan:
 
 PLAYERS: dict[str, Callable[[NewcombConfig], Plan]] = {
     "one-boxer": _always(True),
-    "two-boxer": _always(False),
-    "backward-induction": naive_backward_induction,
+    "contents-fixed": contents_fixed,
     "one-box-then-defect": defect_at_end,
-    "optimal-vs-predictor": optimal_plan,
+    "backward-induction": optimal_plan,
 }
+"""`one-boxer` commits to one-boxing; `contents-fixed` two-boxes every round by definition;
+`backward-induction` is dynamic programming against the predictor (the best plan of all)."""
 
 
 def plan_for(player: str, cfg: NewcombConfig) -> Plan:
@@ -131,6 +129,46 @@ def simulate(cfg: NewcombConfig, plan: Plan, episodes: int, rng: np.random.Gener
     return np.asarray(payoff.mean(axis=1), dtype=float)
 
 
+def commit_gain(cfg: NewcombConfig) -> float:
+    """Exact expected total of always one-boxing minus always two-boxing."""
+    one = expected_total(cfg, _always(True)(cfg))
+    return one - expected_total(cfg, contents_fixed(cfg))
+
+
+def threshold_accuracy(cfg: NewcombConfig) -> float | None:
+    """The accuracy above which committing to one-box pays over `cfg.rounds` rounds (None if
+    no accuracy does). The gain is affine in the accuracy for both predictor rules."""
+    from scipy.optimize import brentq
+
+    def gain(a: float) -> float:
+        return commit_gain(cfg.model_copy(update={"accuracy": a}))
+
+    if gain(1.0) <= 0:
+        return None
+    if gain(0.5) > 0:
+        return 0.5
+    return float(brentq(gain, 0.5, 1.0, xtol=1e-12))
+
+
+def rounds_needed(cfg: NewcombConfig, most: int = 1000) -> int | None:
+    """The fewest rounds from which committing to one-box pays at `cfg.accuracy` (None if it
+    does not pay by `most` rounds). The gain grows with the rounds once it is positive."""
+    lo, hi = 1, most
+    if commit_gain(cfg.model_copy(update={"rounds": hi})) <= 0:
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if commit_gain(cfg.model_copy(update={"rounds": mid})) > 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def plan_text(plan: Plan) -> str:
+    return "".join("1" if b else "2" for b in plan)
+
+
 @dataclass(frozen=True)
 class PlayerOutcome:
     player: str
@@ -151,7 +189,7 @@ def play_all(cfg: NewcombConfig, episodes: int, rng: np.random.Generator) -> lis
         out.append(
             PlayerOutcome(
                 name,
-                "".join("1" if b else "2" for b in plan),
+                plan_text(plan),
                 expected_total(cfg, plan) / cfg.rounds,
                 m,
                 lo,

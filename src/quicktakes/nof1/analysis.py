@@ -298,14 +298,35 @@ def extra_days_for_power(
         curve.append({"extra_days": extra, "power": power})
         if needed is None and power >= target:
             needed = extra
+    xs = [c["extra_days"] for c in curve]
+    ps = np.array([c["power"] for c in curve])
+    se = np.sqrt(ps * (1 - ps) / sims)
+    for c, e in zip(curve, se, strict=True):
+        c["se"] = float(e)
     return {
         "target": target,
         "smallest_effect": effect,
         "analysed_days": observed_days,
         "extra_days_needed": needed,
+        "extra_days_interpolated": crossing(xs, ps, target),
+        # the band's upper edge crosses first: the fewest days the simulation allows, and so on
+        "extra_days_interval": [crossing(xs, ps + 1.96 * se, target),
+                                crossing(xs, ps - 1.96 * se, target)],
         "curve": curve,
         "method": f"{sims} simulated trials x {perms} relabelings, real schedule",
     }
+
+
+def crossing(xs: Sequence[float], ys: Sequence[float] | np.ndarray, target: float) -> float | None:
+    """Where a rising curve first reaches `target`, linearly interpolated between the grid
+    points around it; None if it never does on the grid."""
+    for i, y in enumerate(ys):
+        if y >= target:
+            if i == 0:
+                return float(xs[0])
+            x0, x1, y0 = xs[i - 1], xs[i], ys[i - 1]
+            return float(x0 + (target - y0) / (y - y0) * (x1 - x0))
+    return None
 
 
 def _simulated_power(

@@ -22,6 +22,11 @@ def _matches_at_stated_precision(value: float, stated: str) -> bool:
     return round(value, places) == float(stated)
 
 
+def judge_means(mismatches: int) -> Verdict:
+    """A stated mean the raw data do not give, at the precision stated, is a discrepancy."""
+    return Verdict.DISCREPANCY if mismatches else Verdict.HOLDS
+
+
 def run_means(ctx: RunContext) -> Evidence:
     recomputed, stated_pts, mismatches = [], [], []
     for i, arm in enumerate(example.ARMS):
@@ -48,14 +53,13 @@ def run_means(ctx: RunContext) -> Evidence:
             "stated in the seed", ARM_AXIS, y, stated_pts, interval="as stated", style="markers"
         ),
     )
-    verdict = Verdict.DISCREPANCY if mismatches else Verdict.HOLDS
+    verdict = judge_means(len(mismatches))
     means = ", ".join(f"{p.y:.1f}" for p in recomputed)
-    finding = (
-        f"The raw data give means {means}; "
-        + ("; ".join(mismatches) if mismatches else "all match the stated figures")
-        + ". The seed's conclusion rests on the means, so the check matters; the other two "
-        "agree at the precision stated."
-    )
+    agree = [a for a in example.ARMS if not any(m.startswith(f"{a}:") for m in mismatches)]
+    finding = f"The raw data give means {means}. " + (
+        "; ".join(mismatches) + "; " if mismatches else ""
+    ) + (f"{', '.join(agree)} agree with the stated figures at the precision stated." if agree
+         else "No stated mean agrees with the data.")
     measured = f"means {means} vs stated 5.4, 21, 22"
     return Evidence(
         verdict, finding, measured, trends, {"raw": example.RAW, "stated": example.STATED_MEANS}
@@ -68,6 +72,14 @@ SOME_P = 0.05
 SOME_POSTERIOR = 0.95
 """'Quite strong evidence' holds if p < 0.01 or P(effect > 5 min) > 0.99; 'some evidence'
 (partly) if p < 0.05 or that posterior > 0.95; otherwise the data do not support it."""
+
+
+def judge_effect(p_value: float, posterior_above: float) -> Verdict:
+    if p_value < STRONG_P or posterior_above > STRONG_POSTERIOR:
+        return Verdict.HOLDS
+    if p_value < SOME_P or posterior_above > SOME_POSTERIOR:
+        return Verdict.PARTLY
+    return Verdict.FAILS
 
 
 def _accrual(data: TrialData, ctx: RunContext) -> tuple[list[Point], list[Point]]:
@@ -95,7 +107,8 @@ def run_effect(ctx: RunContext) -> Evidence:
     p_contrast = result.contrast_test.p_value
     p_omnibus = result.omnibus.p_value if result.omnibus else float("nan")
     q = result.posterior["p_effect_above_smallest"]
-    extra = result.power.get("extra_days_needed")
+    extra = result.power.get("extra_days_interpolated")
+    lo_days, hi_days = result.power.get("extra_days_interval", [None, None])
     p_pts, post_pts = _accrual(data, ctx)
     x = "analysed days (arms interleaved in the seed's listed order)"
     trends = (
@@ -113,19 +126,20 @@ def run_effect(ctx: RunContext) -> Evidence:
             "power at a 5-minute effect",
             "extra days beyond the 16 analysed",
             "power (one-sided, alpha 0.05)",
-            [Point.exact(c["extra_days"], c["power"]) for c in result.power["curve"]],
-            interval="simulation (300 trials)",
+            [
+                Point(c["extra_days"], c["power"], max(0.0, c["power"] - 1.96 * c["se"]),
+                      min(1.0, c["power"] + 1.96 * c["se"]), 300)
+                for c in result.power["curve"]
+            ],
+            interval="95% Monte Carlo (300 simulated trials)",
         ),
     )
-    if p_contrast < STRONG_P or q > STRONG_POSTERIOR:
-        verdict = Verdict.HOLDS
-    elif p_contrast < SOME_P or q > SOME_POSTERIOR:
-        verdict = Verdict.PARTLY
+    verdict = judge_effect(p_contrast, q)
+    if extra is None:
+        extra_text = f"more than {result.power['curve'][-1]['extra_days']} more days"
     else:
-        verdict = Verdict.FAILS
-    extra_text = (
-        f"{extra}" if extra is not None else f"more than {result.power['curve'][-1]['extra_days']}"
-    )
+        band = "-".join("beyond the grid" if d is None else f"{d:.0f}" for d in (lo_days, hi_days))
+        extra_text = f"about {extra:.0f} more days (Monte Carlo interval {band})"
     strength = {
         Verdict.HOLDS: "strong evidence by the stated rule",
         Verdict.PARTLY: "some evidence, but not 'quite strong' by the stated rule",
@@ -136,7 +150,7 @@ def run_effect(ctx: RunContext) -> Evidence:
         f"({result.contrast_test.method}); three-arm omnibus p = {p_omnibus:.3f} "
         f"({result.omnibus.method if result.omnibus else 'n/a'}); "
         f"P(devices add > 5 min) = {q:.2f}: {strength} (p < {STRONG_P} or posterior > "
-        f"{STRONG_POSTERIOR}). 80% power at a 5-minute effect needs {extra_text} more days."
+        f"{STRONG_POSTERIOR}). 80% power at a 5-minute effect needs {extra_text}."
     )
     measured = f"p = {p_contrast:.3f} (contrast), {p_omnibus:.2f} (omnibus); P(>5 min) = {q:.2f}"
     config = {

@@ -22,6 +22,16 @@ def reward_for_policy(policy: np.ndarray, actions: int) -> np.ndarray:
     return np.eye(actions)[policy]
 
 
+def shifted_reward_for_policy(policy: np.ndarray, actions: int) -> np.ndarray:
+    """The seed's reward minus one: r(s, a) = 0 if a = pi*(s), else -1.
+
+    No reward is positive, so V(s) <= 0 for every policy, and pi* earns exactly 0 from every
+    state: Q(s, pi*(s)) = 0 > -1 >= Q(s, a) for any other a. pi* is strictly optimal in every
+    MDP, episodic or continuing; where episodes end, the constant shift is what matters.
+    """
+    return reward_for_policy(policy, actions) - 1.0
+
+
 def reward_for_values(mdp: MDPBatch, Q_target: np.ndarray, gamma: float) -> np.ndarray:
     """Inverse Bellman: r(s,a) = Q*(s,a) - gamma sum_s' P(s'|s,a) max_a' Q*(s',a').
 
