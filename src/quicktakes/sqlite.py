@@ -12,18 +12,6 @@ from quicktakes.errors import StoreError
 Migration = Callable[[sqlite3.Connection], None]
 
 
-def user_file(env_var: str, kind: str, filename: str) -> Path:
-    """`$env_var` if set, else the platform's user data or cache directory (platformdirs)."""
-    import os
-
-    import platformdirs
-
-    if os.environ.get(env_var):
-        return Path(os.environ[env_var])
-    folder = platformdirs.user_data_dir if kind == "data" else platformdirs.user_cache_dir
-    return Path(folder("quicktakes")) / filename
-
-
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 

@@ -1,16 +1,20 @@
-"""Interval estimates shared by every experiment family."""
+"""Interval estimates shared by every experiment family.
+
+The quantiles come from scipy.special (the functions behind scipy.stats' ppf), which imports
+in a fraction of scipy.stats' time: commands that only need an interval start fast.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion: sane at 0 and n, unlike Wald's."""
     if n <= 0:
         return (0.0, 1.0)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -27,5 +31,5 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     se = float(v.std(ddof=1) / np.sqrt(v.size))
     if se == 0.0:
         return (m, m, m)
-    t = float(stats.t.ppf(0.5 + level / 2, v.size - 1))
+    t = float(special.stdtrit(v.size - 1, 0.5 + level / 2))
     return (m, m - t * se, m + t * se)

@@ -49,3 +49,45 @@ def test_registering_a_different_claim_under_a_taken_id_fails(monkeypatch):
     existing = get_claim("games.lottery")
     with pytest.raises(ValueError, match="twice"):
         registry.register(Claim(existing.id, "t", "q", "h", existing.run))
+
+
+def test_listing_claims_imports_no_experiment(tmp_path):
+    """The catalogs declare the claims; their experiments (and scipy, torch, axelrod...) load
+    only when a claim runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from quicktakes.ledger import all_claims; n = len(all_claims()); "
+        "heavy = [m for m in sys.modules if m.endswith('.claims') or m.split('.')[0] in "
+        "('scipy', 'torch', 'matplotlib', 'gymnasium', 'axelrod', 'transformers')]; "
+        "print(n, heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, heavy = out.stdout.split(" ", 1)
+    assert int(n) >= 12 and heavy.strip() == "[]"
+
+
+def test_a_plugin_family_registers_through_its_entry_point(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    (tmp_path / "qt_plugin_family.py").write_text(
+        "from quicktakes.ledger import Claim, register\n"
+        "register(Claim('plugin.demo', 'a take', 'a quote', 'a rule', 'qt_plugin_family:run'))\n"
+        "def run(ctx):\n"
+        "    from quicktakes.ledger import Evidence, Point, Trend, Verdict\n"
+        "    trend = Trend.of('t', 'x', 'y', [Point.exact(0, 1)])\n"
+        "    return Evidence(Verdict.HOLDS, 'f', 'm', (trend,))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_CLAIMS", dict(registry._CLAIMS))
+    ep = metadata.EntryPoint("demo", "qt_plugin_family", registry.ENTRY_POINTS)
+    real = metadata.entry_points
+    monkeypatch.setattr(
+        metadata, "entry_points",
+        lambda **kw: [ep] if kw.get("group") == registry.ENTRY_POINTS else real(**kw),
+    )
+    ids = [c.id for c in all_claims()]
+    assert ids[-1] == "plugin.demo" and "games.lottery" in ids
+    result = reproduce(["plugin.demo"], Budget.FAST, seed=0).results[0]
+    assert result.evidence.verdict is Verdict.HOLDS

@@ -29,7 +29,7 @@ def hand_maze(rows: list[str], max_steps: int) -> Maze:
 def test_check_env_passes_on_the_registered_environment():
     import gymnasium as gym
 
-    import quicktakes.maze  # noqa: F401  (registers quicktakes/GoldMaze-v0)
+    import quicktakes.maze.env  # noqa: F401  (registers quicktakes/GoldMaze-v0)
 
     env = gym.make("quicktakes/GoldMaze-v0", render_mode="ansi")
     check_env(env.unwrapped, skip_render_check=False)

@@ -1,11 +1,9 @@
-"""The command-line interface: thin typer modules over the library's public functions."""
+"""The command-line interface: thin typer modules over the library's public functions.
 
-from quicktakes.cli import games as _games  # noqa: F401  (registers commands)
-from quicktakes.cli import llm as _llm  # noqa: F401
-from quicktakes.cli import maze as _maze  # noqa: F401
-from quicktakes.cli import reproduce as _reproduce  # noqa: F401
-from quicktakes.cli import reward as _reward  # noqa: F401
-from quicktakes.cli import trial as _trial  # noqa: F401
+The root group (`_app.app`) knows every command by name; a command's module, and the
+libraries it needs, are imported only when that command runs.
+"""
+
 from quicktakes.cli._app import app
 
 

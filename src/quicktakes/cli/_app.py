@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -11,6 +12,48 @@ from typer.core import TyperGroup
 from quicktakes.errors import QuicktakesError
 
 EXIT_USER_ERROR = 2
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "reproduce": (
+        "reproduce",
+        "Run every claim (or the ones named) and write index.html and results.json.",
+    ),
+    "claims": (
+        "reproduce",
+        "List every claim: id, the take it comes from, and what would make it hold.",
+    ),
+    "lottery": (
+        "games",
+        "Exact odds that always pressing the risky button ends with more money than the sure one.",
+    ),
+    "ipd": ("games", "A round-robin iterated prisoner's dilemma tournament (Axelrod library)."),
+    "newcomb": (
+        "games",
+        "Iterated Newcomb's problem: every player against a predictor that learns from the past.",
+    ),
+    "qlearn": (
+        "reward",
+        "Q-learning with a designed reward: does it reach the target policy or values?",
+    ),
+    "steer": (
+        "reward",
+        "Steer an MLP's weights to a random target with chosen pairs and learning rates.",
+    ),
+    "trial": ("trial", "Randomized N-of-1 self-experiments: plan, log, analyse."),
+    "maze": ("maze", "The gold-coin maze lab."),
+    "llm": ("llm", "Model backends and the sample cache."),
+}
+"""Every command: the `quicktakes.cli` module that defines it, and its help (the one source:
+`--help` lists it without importing any command, and the command shows it)."""
+
+
+def about(name: str) -> str:
+    return COMMANDS[name][1]
+
+
+def commands() -> typer.Typer:
+    """The Typer a command module registers its commands on, loaded when one of them runs."""
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
 def fail(message: str) -> None:
@@ -26,7 +69,22 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 
 class OneLineErrors(TyperGroup):
-    """Turns usage errors and library errors into one line instead of a boxed traceback."""
+    """Turns usage errors and library errors into one line instead of a boxed traceback, and
+    imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in self.commands and name in COMMANDS:
+            module = importlib.import_module(f"quicktakes.cli.{COMMANDS[name][0]}")
+            group = typer.main.get_group(module.app)
+            self.commands[name] = group.get_command(ctx, name)  # type: ignore[assignment]
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         try:

@@ -8,14 +8,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quicktakes.cli._app import app
+from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.config import validated
 from quicktakes.games import ipd, lottery, newcomb
 from quicktakes.rng import make_rng
 
+app = commands()
 
-@app.command("lottery")
+@app.command("lottery", help=about("lottery"))
 def lottery_cmd(
     p: float = typer.Option(0.4, help="chance the risky button pays"),
     prize: float = typer.Option(3.0, help="what the risky button pays"),
@@ -24,7 +25,6 @@ def lottery_cmd(
     margin: float = typer.Option(0.0, help="count 'more' only above (1 + margin) x sure total"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Exact odds that always pressing the risky button ends with more money than the sure one."""
     cfg = validated(
         lottery.LotteryConfig, p=p, prize=prize, sure=sure, presses=presses, margin=margin
     )
@@ -46,7 +46,7 @@ def lottery_cmd(
     Console().print(t)
 
 
-@app.command("ipd")
+@app.command("ipd", help=about("ipd"))
 def ipd_cmd(
     turns: int = typer.Option(100, help="rounds per match"),
     strategy: list[str] = typer.Option(
@@ -61,7 +61,6 @@ def ipd_cmd(
     list_names: bool = typer.Option(False, "--list", help="list every Axelrod strategy name"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """A round-robin iterated prisoner's dilemma tournament (Axelrod library)."""
     if list_names:
         names = ipd.strategy_names()
         emit_json(names) if as_json else typer.echo("\n".join(names))
@@ -84,7 +83,7 @@ def ipd_cmd(
     Console().print(t)
 
 
-@app.command("newcomb")
+@app.command("newcomb", help=about("newcomb"))
 def newcomb_cmd(
     rounds: int = typer.Option(10, help="rounds of the iterated game"),
     accuracy: float = typer.Option(0.99, help="P(the predictor's rule is right)"),
@@ -93,7 +92,6 @@ def newcomb_cmd(
     seed: int = typer.Option(0, help="seed of the predictor's noise"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Iterated Newcomb's problem: every player against a predictor that learns from the past."""
     cfg = validated(newcomb.NewcombConfig, rounds=rounds, accuracy=accuracy, predictor=predictor)
     outcomes = newcomb.play_all(cfg, episodes, make_rng(seed, "newcomb"))
     threshold = newcomb.one_shot_threshold(cfg.big, cfg.small)

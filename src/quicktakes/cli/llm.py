@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from quicktakes.cli._app import app
+from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 
-llm_app = typer.Typer(help="Model backends and the sample cache.", no_args_is_help=True)
+app = commands()
+
+llm_app = typer.Typer(help=about("llm"), no_args_is_help=True)
 cache_app = typer.Typer(help="The SQLite sample cache.", no_args_is_help=True)
 llm_app.add_typer(cache_app, name="cache")
 app.add_typer(llm_app, name="llm")

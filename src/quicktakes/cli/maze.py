@@ -14,20 +14,28 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from quicktakes.cli._app import app
+from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import MOVES, MazeConfig, maze_for_seed
 from quicktakes.maze.methods import LabResult
 from quicktakes.maze.spec import DEFAULT_MAZE, METHODS, BackendSpec, LabSpec
+from quicktakes.paths import output_dir
 
-maze_app = typer.Typer(help="The gold-coin maze lab.", no_args_is_help=True)
+app = commands()
+
+maze_app = typer.Typer(help=about("maze"), no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
 
 _FLAGS = {
-    "size": "--size", "wall_density": "--walls", "coins": "--coins", "max_steps": "--steps",
-    "train_mazes": "--train-mazes", "test_mazes": "--test-mazes", "max_pairs": "--max-pairs",
+    "size": "--size",
+    "wall_density": "--walls",
+    "coins": "--coins",
+    "max_steps": "--steps",
+    "train_mazes": "--train-mazes",
+    "test_mazes": "--test-mazes",
+    "max_pairs": "--max-pairs",
 }
 
 
@@ -56,8 +64,9 @@ def _renamed(exc: ConfigError) -> ConfigError:
     return ConfigError(msg)
 
 
-def _maze_cfg(size: int | None, walls: float | None, coins: int | None,
-              steps: int | None) -> MazeConfig:
+def _maze_cfg(
+    size: int | None, walls: float | None, coins: int | None, steps: int | None
+) -> MazeConfig:
     try:
         return validated(MazeConfig, size=size, wall_density=walls, coins=coins, max_steps=steps)
     except ConfigError as exc:
@@ -124,9 +133,7 @@ def play_cmd(
         done = term or trunc
     typer.echo(env.render())
     got = env.state.coins
-    typer.echo(
-        f"you collected {got} of {best} collectable coins (normalized {got / best:.2f})"
-    )
+    typer.echo(f"you collected {got} of {best} collectable coins (normalized {got / best:.2f})")
 
 
 @maze_app.command("run")
@@ -183,10 +190,9 @@ def run_cmd(
 
     maze = _maze_cfg(size, walls, coins, steps)
     folder = out or runs_root()
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"--out {folder} is a file; give a directory")
     start = time.perf_counter()
     if method == "q-table":
+        output_dir(folder)
         result = _q_table(iterations or 3, samples or 4, test_mazes or 24, seed, maze)
         spec_name = "q-table"
     else:
@@ -196,20 +202,40 @@ def run_cmd(
             )
         if backend not in ("local", "hf", "openai"):
             raise ConfigError(f"unknown backend {backend!r}; valid: local, hf, openai")
-        b = BackendSpec(kind=backend, model=model,
-                        base_url=base_url, concurrency=concurrency, train_model=train_model)
+        b = BackendSpec(
+            kind=backend,
+            model=model,
+            base_url=base_url,
+            concurrency=concurrency,
+            train_model=train_model,
+        )
         opts = dict(
-            method=method, mode=mode, obs=obs, iterations=iterations, samples=samples,
-            shots=shots, train_mazes=train_mazes, test_mazes=test_mazes,
-            temperature=temperature, lr=lr, finetune=finetune, epochs=epochs, batch=batch,
-            max_pairs=max_pairs, kl=kl, clip=clip, precision=precision,
-            restart=restart or None, seed=seed,
+            method=method,
+            mode=mode,
+            obs=obs,
+            iterations=iterations,
+            samples=samples,
+            shots=shots,
+            train_mazes=train_mazes,
+            test_mazes=test_mazes,
+            temperature=temperature,
+            lr=lr,
+            finetune=finetune,
+            epochs=epochs,
+            batch=batch,
+            max_pairs=max_pairs,
+            kl=kl,
+            clip=clip,
+            precision=precision,
+            restart=restart or None,
+            seed=seed,
         )
         try:
             spec = validated(LabSpec, **opts, maze=maze, backend=b)
         except ConfigError as exc:
             raise _renamed(exc) from None
         spec_name = f"{method}-{spec.mode}-{spec.obs}"
+        output_dir(folder)  # after the spec is valid: bad input leaves no folder behind
         with _progress() as (progress, task):
             result = run(spec, _noter(progress, task), folder / run_dir_name(spec))
     data = result.to_dict() | {"method": method, "seconds": round(time.perf_counter() - start, 2)}
@@ -243,8 +269,9 @@ def _noter(progress: Progress, task: TaskID) -> Callable[[str], None]:
     def note(text: str) -> None:
         progress.update(task, description=text)
         if plain:
-            progress.console.print(f"[{time.perf_counter() - start:7.1f} s] {text}",
-                                   highlight=False, markup=False)
+            progress.console.print(
+                f"[{time.perf_counter() - start:7.1f} s] {text}", highlight=False, markup=False
+            )
 
     return note
 
@@ -291,9 +318,7 @@ def compare_cmd(
     from quicktakes.report.plot import trends_svg
 
     cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs)
-    folder = out or runs_root()
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"--out {folder} is a file; give a directory")
+    folder = output_dir(out) if out else runs_root()
     start = time.perf_counter()
     with _progress() as (progress, task):
         runs = run_compare(cfg, note=_noter(progress, task))

@@ -8,23 +8,26 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from quicktakes.cli._app import app
+from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.ledger import Budget, all_claims, reproduce
 from quicktakes.ledger.run import resolve
-from quicktakes.report import summary_table, write_report
 
+app = commands()
 
-@app.command("reproduce")
+@app.command("reproduce", help=about("reproduce"))
 def reproduce_cmd(
     claim_ids: list[str] = typer.Argument(None, help="claim ids to run (default: all)"),
     full: bool = typer.Option(False, "--full/--fast", help="budget: fast (default) or full"),
     seed: int = typer.Option(0, help="one seed for every random source"),
     out: Path = typer.Option(Path("quicktakes-report"), help="report directory"),
 ) -> None:
-    """Run every claim (or the ones named) and write index.html and results.json."""
+    from quicktakes.paths import output_dir
+    from quicktakes.report import summary_table, write_report
+
     ids = claim_ids or []
-    claims = resolve(ids)  # an unknown id fails here, before any work
+    claims = resolve(ids)  # an unknown id or an unwritable --out fails here, before any work
+    output_dir(out)
     budget = Budget.FULL if full else Budget.FAST
     with stderr_progress(
         SpinnerColumn(),
@@ -47,9 +50,8 @@ def reproduce_cmd(
     typer.echo(f"data:   {json_path.resolve()}")
 
 
-@app.command("claims")
+@app.command("claims", help=about("claims"))
 def claims_cmd(as_json: bool = JSON_OPTION) -> None:
-    """List every claim: id, the take it comes from, and what would make it hold."""
     from rich.table import Table
 
     claims = all_claims()

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quicktakes.cli._app import app
+from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
@@ -17,8 +17,9 @@ from quicktakes.reward.qlearning import QLearningConfig
 from quicktakes.reward.steering import SteeringConfig, steer
 from quicktakes.reward.toolkit import QLearnRun, qlearn
 
+app = commands()
 
-@app.command("qlearn")
+@app.command("qlearn", help=about("qlearn"))
 def qlearn_cmd(
     mdp: str = typer.Option(
         "random", help="random | FrozenLake-v1 | FrozenLake8x8-v1 | Taxi-v3 | CliffWalking-v0"
@@ -33,7 +34,6 @@ def qlearn_cmd(
     seed: int = typer.Option(0),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Q-learning with a designed reward: does it reach the target policy or values?"""
     q = validated(QLearningConfig, gamma=gamma, exploration=exploration)
     run = validated(
         QLearnRun,
@@ -71,7 +71,7 @@ def _hidden(text: str) -> tuple[int, ...]:
         raise ConfigError(f"--hidden must be comma-separated integers, got {text!r}") from None
 
 
-@app.command("steer")
+@app.command("steer", help=about("steer"))
 def steer_cmd(
     hidden: str = typer.Option("4", help="hidden widths, e.g. 16,16 ('' for a linear model)"),
     inputs: int = typer.Option(2, help="input dimension"),
@@ -80,7 +80,6 @@ def steer_cmd(
     seed: int = typer.Option(0),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Steer an MLP's weights to a random target with chosen pairs and learning rates."""
     cfg = validated(
         SteeringConfig,
         hidden=_hidden(hidden),

@@ -12,16 +12,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quicktakes.cli._app import app
+from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.errors import ConfigError
 from quicktakes.nof1 import example, importers, trials
 from quicktakes.nof1.analysis import analyze
 from quicktakes.nof1.store import connect
 
-trial_app = typer.Typer(
-    help="Randomized N-of-1 self-experiments: plan, log, analyse.", no_args_is_help=True
-)
+app = commands()
+
+trial_app = typer.Typer(help=about("trial"), no_args_is_help=True)
 app.add_typer(trial_app, name="trial")
 
 DB = typer.Option(
@@ -208,7 +208,10 @@ def analyze_cmd(
 ) -> None:
     """The planned analysis: exact randomization tests, effects, posterior, power."""
     from quicktakes.nof1.plots import analysis_html
+    from quicktakes.paths import output_file
 
+    if html_out:
+        output_file(html_out, "--html")
     data = trials.trial_data(connect(db, create=False), name)
     try:
         result = analyze(data, np.random.default_rng(seed))

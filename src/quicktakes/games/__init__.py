@@ -1,18 +1,28 @@
-"""Game and decision theory: repeated lotteries, iterated prisoner's dilemma, iterated Newcomb."""
+"""Game and decision theory: repeated lotteries, iterated prisoner's dilemma, iterated Newcomb.
 
-from quicktakes.games import claims as _claims  # noqa: F401  (registers the claims)
-from quicktakes.games.ipd import IPDConfig, TournamentResult, tournament
-from quicktakes.games.lottery import LotteryConfig, LotteryOdds, odds
-from quicktakes.games.newcomb import NewcombConfig, one_shot_threshold, play_all
+The names below load on first use (PEP 562): importing the package costs nothing.
+"""
 
-__all__ = [
-    "IPDConfig",
-    "LotteryConfig",
-    "LotteryOdds",
-    "NewcombConfig",
-    "TournamentResult",
-    "odds",
-    "one_shot_threshold",
-    "play_all",
-    "tournament",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "IPDConfig": "ipd",
+    "TournamentResult": "ipd",
+    "tournament": "ipd",
+    "LotteryConfig": "lottery",
+    "LotteryOdds": "lottery",
+    "odds": "lottery",
+    "NewcombConfig": "newcomb",
+    "one_shot_threshold": "newcomb",
+    "play_all": "newcomb",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

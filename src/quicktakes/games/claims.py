@@ -17,18 +17,13 @@ from scipy import stats
 from quicktakes.games import ipd, lottery, newcomb
 from quicktakes.ledger import (
     Budget,
-    Claim,
     Evidence,
     Point,
     RunContext,
     Trend,
     Verdict,
-    register,
 )
 from quicktakes.stats import mean_ci, wilson
-
-TAKE = "Iteration as an intuition pump"
-
 
 # --- games.lottery ---------------------------------------------------------------------------
 
@@ -481,57 +476,3 @@ def run_newcomb(ctx: RunContext) -> Evidence:
     config = {**m.study.model_dump(), "big": 1_000_000, "small": 1_000,
               "players": list(newcomb.PLAYERS)}
     return Evidence(v, describe_newcomb(m, v), measured, tuple(trends), config)
-
-
-LOTTERY = register(
-    Claim(
-        id="games.lottery",
-        take=TAKE,
-        quote=(
-            "if you are presented with the two buttons, one giving you a sure 100% chance of "
-            "winning 1 dollar and the other one giving you a 40% chance of winning 3 dollars, and "
-            "you are allowed to press the buttons a total of 100 times, [...] as you are given "
-            "more button presses, the probability of you getting (a lot) more money that way "
-            "tends to 1 (by the law of large numbers)."
-        ),
-        holds_if=(
-            "exact P(risky total > sure total) and P(> 1.1 x sure total) approach 1 as the "
-            "presses grow to 10^4 (Monte Carlo only cross-checks the exact tails)"
-        ),
-        run=run_lottery,
-    )
-)
-
-IPD_ROUNDS = register(
-    Claim(
-        id="games.ipd-rounds",
-        take=TAKE,
-        quote=(
-            "It feels intuitively obvious that in a 100-round dilemma there ought to be "
-            "something better than always defecting."
-        ),
-        holds_if=(
-            "in seeded round-robin tournaments of 100 rounds, in each population (16 classic "
-            "strategies; Axelrod's first tournament), some strategy out-scores Defector beyond "
-            "the 95% interval of their paired difference"
-        ),
-        run=run_ipd,
-    )
-)
-
-NEWCOMB = register(
-    Claim(
-        id="games.newcomb-iterated",
-        take=TAKE,
-        quote=(
-            "in an iterated Newcomb's problem you will, by backward induction, always two-box. "
-            "This, in turn, sounds intuitively wrong"
-        ),
-        holds_if=(
-            "against a predictor that learns from past rounds, on exact values over a grid of "
-            "accuracy x rounds: backward induction (dynamic programming) prescribes two-boxing "
-            "throughout, and committing to one-box nevertheless earns more"
-        ),
-        run=run_newcomb,
-    )
-)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, Field
-from scipy import stats
+from scipy import special
 
 
 class LotteryConfig(BaseModel):
@@ -35,9 +35,26 @@ class LotteryOdds:
 
 
 def _strict_above(threshold: float, n: int, p: float) -> float:
-    """P(K > threshold) for K ~ Binomial(n, p), exact at integer thresholds."""
+    """P(K > threshold) for K ~ Binomial(n, p), exact at integer thresholds (scipy.special's
+    bdtrc is what scipy.stats.binom.sf calls, without importing scipy.stats)."""
     k = math.floor(threshold + 1e-9)
-    return float(stats.binom.sf(k, n, p))
+    if k < 0:
+        return 1.0
+    return float(special.bdtrc(k, n, p)) if k < n else 0.0
+
+
+def _at_most(k: int, n: int, p: float) -> float:
+    """P(K <= k)."""
+    if k < 0:
+        return 0.0
+    return float(special.bdtr(k, n, p)) if k < n else 1.0
+
+
+def _pmf(k: int, n: int, p: float) -> float:
+    if p in (0.0, 1.0):
+        return float(k == (0 if p == 0.0 else n))
+    log = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    return float(np.exp(log + k * np.log(p) + (n - k) * np.log1p(-p)))
 
 
 def odds(cfg: LotteryConfig) -> LotteryOdds:
@@ -47,9 +64,9 @@ def odds(cfg: LotteryConfig) -> LotteryOdds:
         p = 0.0
     t = cfg.sure * n / cfg.prize
     k_eq = round(t)
-    p_equal = float(stats.binom.pmf(k_eq, n, p)) if abs(t - k_eq) < 1e-9 else 0.0
+    p_equal = _pmf(k_eq, n, p) if abs(t - k_eq) < 1e-9 and 0 <= k_eq <= n else 0.0
     p_more = _strict_above(t, n, p)
-    p_less = float(stats.binom.cdf(math.ceil(t - 1e-9) - 1, n, p))
+    p_less = _at_most(math.ceil(t - 1e-9) - 1, n, p)
     p_lot = _strict_above((1 + cfg.margin) * t, n, p)
     return LotteryOdds(n, p_more, p_less, p_equal, p_lot)
 

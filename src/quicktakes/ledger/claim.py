@@ -70,5 +70,19 @@ class Claim:
     take: str
     quote: str
     holds_if: str
-    run: Callable[[RunContext], Evidence]
+    run: Callable[[RunContext], Evidence] | str
+    """The experiment, or "module:function" naming it: imported only when the claim runs."""
     author: str = SEED_AUTHOR
+
+    @property
+    def module(self) -> str:
+        return self.run.split(":")[0] if isinstance(self.run, str) else self.run.__module__
+
+    def experiment(self) -> Callable[[RunContext], Evidence]:
+        if not isinstance(self.run, str):
+            return self.run
+        import importlib
+
+        module, _, name = self.run.partition(":")
+        fn: Callable[[RunContext], Evidence] = getattr(importlib.import_module(module), name)
+        return fn

@@ -1,4 +1,10 @@
-"""The claim registry: each experiment family registers its claims when imported."""
+"""The claim registry: each experiment family's catalog declares its claims; the experiments
+behind them are imported only when a claim runs.
+
+Families are the built-in catalogs below and any module a package declares under the entry
+point group `quicktakes.families` (how a third party adds a family, the way `llm` plugins add
+models).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,12 @@ from quicktakes.errors import UnknownNameError
 from quicktakes.ledger.claim import Claim
 
 FAMILIES: tuple[str, ...] = (
-    "quicktakes.games",
-    "quicktakes.nof1",
-    "quicktakes.reward",
-    "quicktakes.maze",
+    "quicktakes.games.catalog",
+    "quicktakes.nof1.catalog",
+    "quicktakes.reward.catalog",
+    "quicktakes.maze.catalog",
 )
+ENTRY_POINTS = "quicktakes.families"
 _CLAIMS: dict[str, Claim] = {}
 
 
@@ -23,14 +30,23 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
+def families() -> list[str]:
+    """The catalog modules: built-in first, then those of installed plugins."""
+    from importlib.metadata import entry_points
+
+    extra = [ep.value for ep in entry_points(group=ENTRY_POINTS) if ep.value not in FAMILIES]
+    return [*FAMILIES, *extra]
+
+
 def _load_families() -> None:
-    for module in FAMILIES:
+    for module in families():
         importlib.import_module(module)
 
 
 def _family_rank(claim: Claim) -> int:
-    module = getattr(claim.run, "__module__", "")
-    return next((i for i, f in enumerate(FAMILIES) if module.startswith(f)), len(FAMILIES))
+    packages = [f.rpartition(".")[0] for f in families()]
+    module = claim.module
+    return next((i for i, p in enumerate(packages) if module.startswith(p)), len(packages))
 
 
 def all_claims() -> list[Claim]:

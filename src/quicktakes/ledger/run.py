@@ -70,7 +70,7 @@ def run_claim(claim: Claim, budget: Budget, seed: int) -> ClaimResult:
     ctx = RunContext(budget=budget, seed=seed, claim_id=claim.id)
     start = time.perf_counter()
     try:
-        evidence = claim.run(ctx)
+        evidence = claim.experiment()(ctx)
     except Exception as exc:  # noqa: BLE001 - isolation is the point: report, don't crash
         evidence = Evidence(
             verdict=Verdict.ERROR,

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from quicktakes.llm.base import Backend, Message, Sampling
-from quicktakes.sqlite import now, open_db, run_script, user_file
+from quicktakes.paths import user_file
+from quicktakes.sqlite import now, open_db, run_script
 
 ENV_CACHE = "QUICKTAKES_LLM_CACHE"
 

@@ -1,28 +1,36 @@
-"""The gold-coin maze lab: a gymnasium environment, its exact oracle, and LLM methods on it."""
+"""The gold-coin maze lab: a gymnasium environment, its exact oracle, and LLM methods on it.
 
-from quicktakes.maze import claims as _claims  # noqa: F401  (registers the claims)
-from quicktakes.maze.env import OBSERVATIONS, GoldMazeEnv, MazeState, register, transition
-from quicktakes.maze.grid import Maze, MazeConfig, generate, maze_seeds
-from quicktakes.maze.methods import LabResult
-from quicktakes.maze.oracle import max_coins, solve
-from quicktakes.maze.spec import METHODS, BackendSpec, LabSpec
+The names below load on first use (PEP 562): importing the package costs nothing. Importing
+`quicktakes.maze.env` registers `quicktakes/GoldMaze-v0` with gymnasium
+(`gym.make("quicktakes.maze.env:quicktakes/GoldMaze-v0")` does both).
+"""
 
-register()
+from __future__ import annotations
 
-__all__ = [
-    "METHODS",
-    "OBSERVATIONS",
-    "BackendSpec",
-    "GoldMazeEnv",
-    "LabResult",
-    "LabSpec",
-    "Maze",
-    "MazeConfig",
-    "MazeState",
-    "generate",
-    "max_coins",
-    "maze_seeds",
-    "register",
-    "solve",
-    "transition",
-]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "OBSERVATIONS": "env",
+    "GoldMazeEnv": "env",
+    "MazeState": "env",
+    "register": "env",
+    "transition": "env",
+    "Maze": "grid",
+    "MazeConfig": "grid",
+    "generate": "grid",
+    "maze_seeds": "grid",
+    "LabResult": "methods",
+    "max_coins": "oracle",
+    "solve": "oracle",
+    "METHODS": "spec",
+    "BackendSpec": "spec",
+    "LabSpec": "spec",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

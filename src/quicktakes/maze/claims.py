@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quicktakes.ledger import Claim, Evidence, Point, RunContext, Trend, Verdict, register
+from quicktakes.ledger import Evidence, Point, RunContext, Trend, Verdict
+from quicktakes.maze.catalog import RESOLUTION
 from quicktakes.maze.methods import IterationResult, LabResult
 
-TAKE = "In praise of prompting"
-RESOLUTION = 0.1
-"""A 95% half-width above this is too wide to tell "close" from "far": the comparison is
-"unresolved at this budget" (the full budget's held-out mazes bring it near 0.08)."""
 SHARED = "prompting.compare"
 """The name of the run the method claims share: their seed derives from it, not from a claim."""
 
@@ -150,22 +147,6 @@ def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
                     f"{zero.mean:.2f}", trends, m.config())
 
 
-VERY_POOR = register(
-    Claim(
-        id="prompting.very-poor-mans-rl",
-        take=TAKE,
-        quote=(
-            'Actually, you can just do "very poor man\'s RL", i.e. prompting: instead of doing '
-            "supervised fine-tuning on the data, you simply use the data as few-shot examples "
-            "in your prompt."
-        ),
-        holds_if=(
-            "on held-out mazes, the prompt built from the model's own best samples beats "
-            "zero-shot with non-overlapping 95% intervals"
-        ),
-        run=run_very_poor_mans_rl,
-    )
-)
 
 
 # --- poor man's RL: SFT on the best samples ------------------------------------------------
@@ -205,21 +186,6 @@ def run_poor_mans_rl(ctx: RunContext) -> Evidence:
                     trends, m.config())
 
 
-POOR = register(
-    Claim(
-        id="prompting.poor-mans-rl",
-        take=TAKE,
-        quote=(
-            'you can just do "poor man\'s RL": you sample the model a few times, take the action '
-            "that led to the most gold coins, supervised fine-tune the model on that and repeat."
-        ),
-        holds_if=(
-            "held-out coins after the last SFT iteration exceed the base model's, with "
-            "non-overlapping 95% intervals"
-        ),
-        run=run_poor_mans_rl,
-    )
-)
 
 
 # --- RL vs poor man's RL vs prompting: the comparison --------------------------------------
@@ -273,22 +239,6 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
     return Evidence(v, describe_rl_vs(m, v), measured, tuple(comparison_trends(m.runs)), config)
 
 
-RL_VS = register(
-    Claim(
-        id="prompting.rl-vs-poor-mans-rl",
-        take=TAKE,
-        quote=(
-            "many forms of RL are quite close to poor man's RL (the resulting weight updates "
-            "are kind of similar), and poor man's RL is quite similar to prompting"
-        ),
-        holds_if=(
-            "with equal sample budgets, RL's and poor man's RL's final 95% intervals overlap, "
-            "and so do poor man's RL's and few-shot prompting's, each half-width at most "
-            f"{RESOLUTION:g}"
-        ),
-        run=run_rl_vs_poor_mans_rl,
-    )
-)
 
 
 # --- the footnote: updates alike, behaviour alike ------------------------------------------
@@ -413,22 +363,3 @@ def run_updates_alike(ctx: RunContext) -> Evidence:
     config = cfg | {"rule": judge_alike.__doc__ or "", "parts": alike_parts.__doc__ or ""}
     return Evidence(v, describe_alike(m, v), f"weights alike: {weights}; behaviour alike: "
                     f"{behaviour}", alike_trends(m), config)
-
-
-ALIKE = register(
-    Claim(
-        id="prompting.updates-alike",
-        take=TAKE,
-        quote=(
-            "many forms of RL are quite close to poor man's RL (the resulting weight updates "
-            "are kind of similar), and poor man's RL is quite similar to prompting (intuition "
-            "being that both condition the model on the provided examples)"
-        ),
-        holds_if=(
-            "the cosine between one RL and one poor-man's-RL update lies above the controls "
-            "(shuffled moves, random directions), and few-shot prompting brings the base "
-            "model's move distribution closer to the SFT model's (KL, 95% intervals)"
-        ),
-        run=run_updates_alike,
-    )
-)

@@ -236,4 +236,6 @@ def register() -> None:
         gym.register(id="quicktakes/GoldMaze-v0", entry_point=GoldMazeEnv)
 
 
+register()
+
 __all__ = ["MOVES", "OBSERVATIONS", "GoldMazeEnv", "MazeState", "transition"]

@@ -15,7 +15,7 @@ from quicktakes.errors import ConfigError
 from quicktakes.maze.env import observation
 from quicktakes.maze.methods import LabResult, run_prompting
 from quicktakes.maze.spec import LabSpec
-from quicktakes.sqlite import user_file
+from quicktakes.paths import user_file
 
 if TYPE_CHECKING:
     from quicktakes.llm.cache import SampleCache

@@ -1,8 +1,26 @@
 """N-of-1 trials: pre-registered randomized self-experiments, tracked in SQLite and analysed
-with exact randomization tests."""
+with exact randomization tests.
 
-from quicktakes.nof1 import claims as _claims  # noqa: F401  (registers the claims)
-from quicktakes.nof1.analysis import Analysis, TrialData, analyze
-from quicktakes.nof1.protocol import Protocol, commitment, draw_schedule
+The names below load on first use (PEP 562): importing the package costs nothing.
+"""
 
-__all__ = ["Analysis", "Protocol", "TrialData", "analyze", "commitment", "draw_schedule"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Analysis": "analysis",
+    "TrialData": "analysis",
+    "analyze": "analysis",
+    "Protocol": "protocol",
+    "commitment": "protocol",
+    "draw_schedule": "protocol",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

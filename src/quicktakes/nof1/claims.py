@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import numpy as np
 
-from quicktakes.ledger import Claim, Evidence, Point, RunContext, Trend, Verdict, register
+from quicktakes.ledger import Evidence, Point, RunContext, Trend, Verdict
 from quicktakes.nof1 import example
 from quicktakes.nof1.analysis import TrialData, analyze, contrast_groups, posterior
+from quicktakes.nof1.catalog import SOME_P, SOME_POSTERIOR, STRONG_P, STRONG_POSTERIOR
 from quicktakes.nof1.randomization import contrast
 from quicktakes.stats import mean_ci
 
-TAKE = "Devices and time to fall asleep: a small self-experiment"
 ARM_AXIS = "arm (0 = physical book, 1 = phone, 2 = laptop)"
 
 
@@ -66,12 +66,6 @@ def run_means(ctx: RunContext) -> Evidence:
     )
 
 
-STRONG_P = 0.01
-STRONG_POSTERIOR = 0.99
-SOME_P = 0.05
-SOME_POSTERIOR = 0.95
-"""'Quite strong evidence' holds if p < 0.01 or P(effect > 5 min) > 0.99; 'some evidence'
-(partly) if p < 0.05 or that posterior > 0.95; otherwise the data do not support it."""
 
 
 def judge_effect(p_value: float, posterior_above: float) -> Verdict:
@@ -164,34 +158,3 @@ def run_effect(ctx: RunContext) -> Evidence:
         "effects": [e.__dict__ for e in result.effects],
     }
     return Evidence(verdict, finding, measured, trends, config)
-
-
-MEANS = register(
-    Claim(
-        id="nof1.sleep-means",
-        take=TAKE,
-        quote=(
-            "For the resulting 16 days, average times to fall asleep were 5.4 minutes, 21 minutes "
-            "and 22 minutes, for phys. book, phone and laptop, respectively."
-        ),
-        holds_if="each stated mean equals the mean of the listed raw data at the stated precision",
-        run=run_means,
-    )
-)
-
-EFFECT = register(
-    Claim(
-        id="nof1.sleep-effect",
-        take=TAKE,
-        quote=(
-            "The sample size was small (I unfortunately lost the motivation to continue). "
-            "Nevertheless it gave me quite strong evidence that being on devices indeed does "
-            "affect sleep."
-        ),
-        holds_if=(
-            f"the exact randomization test of book vs devices gives p < {STRONG_P}, or the "
-            f"posterior probability of a > 5-minute effect exceeds {STRONG_POSTERIOR}"
-        ),
-        run=run_effect,
-    )
-)

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from quicktakes.errors import StoreError
-from quicktakes.sqlite import open_db, run_script, user_file
+from quicktakes.paths import user_file
+from quicktakes.sqlite import open_db, run_script
 
 __all__ = ["connect", "default_path", "transaction"]
 

@@ -1,21 +1,30 @@
-"""Reward design for tabular Q-learning, and steering a network's weights with chosen data."""
+"""Reward design for tabular Q-learning, and steering a network's weights with chosen data.
 
-from quicktakes.reward import claims as _claims  # noqa: F401  (registers the claims)
-from quicktakes.reward.design import reward_for_policy, reward_for_values
-from quicktakes.reward.mdp import MDPBatch, from_gymnasium, random_mdps
-from quicktakes.reward.qlearning import QLearningConfig, q_learning, value_iteration
-from quicktakes.reward.steering import SteeringConfig, SteeringResult, steer
+The names below load on first use (PEP 562): importing the package costs nothing.
+"""
 
-__all__ = [
-    "MDPBatch",
-    "QLearningConfig",
-    "SteeringConfig",
-    "SteeringResult",
-    "from_gymnasium",
-    "q_learning",
-    "random_mdps",
-    "reward_for_policy",
-    "reward_for_values",
-    "steer",
-    "value_iteration",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "reward_for_policy": "design",
+    "reward_for_values": "design",
+    "MDPBatch": "mdp",
+    "from_gymnasium": "mdp",
+    "random_mdps": "mdp",
+    "QLearningConfig": "qlearning",
+    "q_learning": "qlearning",
+    "value_iteration": "qlearning",
+    "SteeringConfig": "steering",
+    "SteeringResult": "steering",
+    "steer": "steering",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

@@ -9,20 +9,17 @@ from pydantic import BaseModel
 
 from quicktakes.ledger import (
     Budget,
-    Claim,
     Evidence,
     Point,
     RunContext,
     Trend,
     Verdict,
-    register,
 )
 from quicktakes.reward import design
 from quicktakes.reward.mdp import MDPBatch, from_gymnasium, random_mdps
 from quicktakes.reward.qlearning import QLearningConfig, q_learning, value_iteration
 from quicktakes.stats import wilson
 
-TAKE = "Is reward a fine enough tool? (Q-learning and a neural network)"
 GAMMA = 0.9
 GYM = ("FrozenLake-v1", "FrozenLake8x8-v1", "Taxi-v3", "CliffWalking-v0")
 
@@ -403,53 +400,3 @@ def run_steering(ctx: RunContext) -> Evidence:
         "dtype": "float64",
     }
     return Evidence(verdict, finding, measured, tuple(trends), config)
-
-
-POLICY = register(
-    Claim(
-        id="reward.policy",
-        take=TAKE,
-        quote=(
-            "Simply reward the behavior you want to see: let r(s,a)=1 if a=π*(s) and 0 otherwise."
-        ),
-        holds_if=(
-            "in the seed's setting (continuing MDPs: no termination), r = 1{a = pi*(s)} makes pi* "
-            "optimal in every state of 1,000+ random MDPs (value iteration) and Q-learning's "
-            "greedy policy reaches it in every one; episodic MDPs and the toy-text environments "
-            "are reported beside it, with a fix"
-        ),
-        run=run_policy,
-    )
-)
-
-VALUES = register(
-    Claim(
-        id="reward.values",
-        take=TAKE,
-        quote=(
-            "one can more strongly choose, for any target value function Q*, a reward function "
-            "such that the values in Q-learning converge in the limit to Q*"
-        ),
-        holds_if=(
-            "sampled Q-learning's worst relative error on the inverse-Bellman reward is still "
-            "falling (log-log slope < -0.2) at the end of the budget (value iteration returning "
-            "Q* exactly checks the construction)"
-        ),
-        run=run_values,
-    )
-)
-
-STEERING = register(
-    Claim(
-        id="reward.steering",
-        take=TAKE,
-        quote=(
-            "Choose N random input-output pairs. The gradients of the weight vectors are almost "
-            "certainly linearly independent. Hence, some linear combination of them equals "
-            "[θ* − θ]. [...] running back-propagation on the pair with learning rate λ_i ε [...] "
-            "gives you an update approximately in the direction of [θ* − θ]. Rinse and repeat."
-        ),
-        holds_if="||theta - theta*|| falls below 1e-3 of its start for every network size",
-        run=run_steering,
-    )
-)

@@ -1,0 +1,62 @@
+"""The claims of the reward-design take (run in `reward.claims`).
+
+Declared apart from their experiments so that listing claims imports nothing heavy."""
+
+from __future__ import annotations
+
+from quicktakes.ledger.claim import Claim
+from quicktakes.ledger.registry import register
+
+TAKE = "Is reward a fine enough tool? (Q-learning and a neural network)"
+
+
+POLICY = register(
+    Claim(
+        id="reward.policy",
+        take=TAKE,
+        quote=(
+            "Simply reward the behavior you want to see: let r(s,a)=1 if a=π*(s) and 0 otherwise."
+        ),
+        holds_if=(
+            "in the seed's setting (continuing MDPs: no termination), r = 1{a = pi*(s)} makes pi* "
+            "optimal in every state of 1,000+ random MDPs (value iteration) and Q-learning's "
+            "greedy policy reaches it in every one; episodic MDPs and the toy-text environments "
+            "are reported beside it, with a fix"
+        ),
+        run="quicktakes.reward.claims:run_policy",
+    )
+)
+
+
+VALUES = register(
+    Claim(
+        id="reward.values",
+        take=TAKE,
+        quote=(
+            "one can more strongly choose, for any target value function Q*, a reward function "
+            "such that the values in Q-learning converge in the limit to Q*"
+        ),
+        holds_if=(
+            "sampled Q-learning's worst relative error on the inverse-Bellman reward is still "
+            "falling (log-log slope < -0.2) at the end of the budget (value iteration returning "
+            "Q* exactly checks the construction)"
+        ),
+        run="quicktakes.reward.claims:run_values",
+    )
+)
+
+
+STEERING = register(
+    Claim(
+        id="reward.steering",
+        take=TAKE,
+        quote=(
+            "Choose N random input-output pairs. The gradients of the weight vectors are almost "
+            "certainly linearly independent. Hence, some linear combination of them equals "
+            "[θ* − θ]. [...] running back-propagation on the pair with learning rate λ_i ε [...] "
+            "gives you an update approximately in the direction of [θ* − θ]. Rinse and repeat."
+        ),
+        holds_if="||theta - theta*|| falls below 1e-3 of its start for every network size",
+        run="quicktakes.reward.claims:run_steering",
+    )
+)
