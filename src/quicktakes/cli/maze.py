@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from quicktakes.cli._app import about, commands
-from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
+from quicktakes.cli.output import JSON_OPTION, emit_json, noter, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import MOVES, MazeConfig, maze_for_seed
@@ -237,7 +237,7 @@ def run_cmd(
         spec_name = f"{method}-{spec.mode}-{spec.obs}"
         output_dir(folder)  # after the spec is valid: bad input leaves no folder behind
         with _progress() as (progress, task):
-            result = run(spec, _noter(progress, task), folder / run_dir_name(spec))
+            result = run(spec, noter(progress, task), folder / run_dir_name(spec))
     data = result.to_dict() | {"method": method, "seconds": round(time.perf_counter() - start, 2)}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{spec_name}-{int(time.time())}.json"
@@ -258,22 +258,6 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
         TextColumn("{task.fields[rate]}"),
     ) as progress:
         yield progress, progress.add_task("starting", total=None, rate="")
-
-
-def _noter(progress: Progress, task: TaskID) -> Callable[[str], None]:
-    """Progress on a terminal; a plain line per step of work with the elapsed time when
-    stderr is a log file, so a log shows how far a long run got."""
-    start = time.perf_counter()
-    plain = not progress.console.is_terminal
-
-    def note(text: str) -> None:
-        progress.update(task, description=text)
-        if plain:
-            progress.console.print(
-                f"[{time.perf_counter() - start:7.1f} s] {text}", highlight=False, markup=False
-            )
-
-    return note
 
 
 def _q_table(
@@ -321,7 +305,7 @@ def compare_cmd(
     folder = output_dir(out) if out else runs_root()
     start = time.perf_counter()
     with _progress() as (progress, task):
-        runs = run_compare(cfg, note=_noter(progress, task))
+        runs = run_compare(cfg, note=noter(progress, task))
     data = {
         "config": cfg.model_dump(),
         "seconds": round(time.perf_counter() - start, 1),

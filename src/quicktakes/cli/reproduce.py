@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from quicktakes.cli._app import about, commands
-from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
+from quicktakes.cli.output import JSON_OPTION, emit_json, noter, stderr_progress
 from quicktakes.ledger import Budget, all_claims, reproduce
-from quicktakes.ledger.run import resolve
+from quicktakes.ledger.run import ClaimResult, resolve
 
 app = commands()
 
@@ -37,14 +37,21 @@ def reproduce_cmd(
         TimeElapsedColumn(),
     ) as progress:
         task = progress.add_task("starting", total=len(claims))
+        note = noter(progress, task)
+
+        def done(r: ClaimResult) -> None:
+            progress.advance(task)
+            note(f"{r.claim.id}: {r.evidence.verdict} ({r.seconds:.1f} s)")
+
         report = reproduce(
             [c.id for c in claims],
             budget=budget,
             seed=seed,
             on_start=lambda c: progress.update(task, description=f"running {c.id}"),
-            on_done=lambda r: progress.advance(task),
+            on_done=done,
         )
-    Console().print(summary_table(report))
+    console = Console()
+    console.print(summary_table(report, quotes=console.width >= 120))
     html_path, json_path = write_report(report, out)
     typer.echo(f"report: {html_path.resolve()}")
     typer.echo(f"data:   {json_path.resolve()}")

@@ -15,6 +15,8 @@ from quicktakes.rng import derive_seed, make_rng
 
 SEED_AUTHOR = "Olli Järviniemi"
 SEED_SOURCE = "Quick takes by Olli Järviniemi (LessWrong shortform)"
+SEED_URL = "https://www.lesswrong.com/quicktakes"
+"""Where LessWrong lists quick takes, the author's among them."""
 
 
 class Budget(StrEnum):

@@ -52,6 +52,14 @@ def run_means(ctx: RunContext) -> Evidence:
         Trend.of(
             "stated in the seed", ARM_AXIS, y, stated_pts, interval="as stated", style="markers"
         ),
+        Trend.of(
+            "recomputed mean minus stated mean",
+            ARM_AXIS,
+            "recomputed - stated (minutes)",
+            [Point.exact(a.x, a.y - b.y) for a, b in zip(recomputed, stated_pts, strict=True)],
+            interval="exact",
+            style="markers",
+        ),
     )
     verdict = judge_means(len(mismatches))
     means = ", ".join(f"{p.y:.1f}" for p in recomputed)

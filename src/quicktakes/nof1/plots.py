@@ -43,8 +43,32 @@ def trial_svg(data: TrialData) -> str:
     return svg[svg.index("<svg") :]
 
 
+def p_text(p: float) -> str:
+    """A p-value as people read it: never '0.0000'."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def headline(data: TrialData, result: Analysis) -> str:
+    """One sentence: the effect, its 95% interval, and the probability it exceeds the smallest
+    effect of interest."""
+    p = data.protocol
+    eff = result.effects[0] if result.effects else None
+    a, b = (" + ".join(group) for group in p.contrast)
+    text = f"{b} minus {a}: "
+    if eff is not None:
+        text += (
+            f"{eff.name} {eff.estimate:+.1f} (95% CI {eff.lo:+.1f} to {eff.hi:+.1f}), "
+            f"{p.outcome}"
+        )
+    q = result.posterior.get("p_effect_above_smallest")
+    if q is not None:
+        text += f"; P(effect > {p.smallest_effect:g}) = {q:.2f}"
+    return text + f"; one-sided {p_text(result.contrast_test.p_value)}."
+
+
 def analysis_html(data: TrialData, result: Analysis) -> str:
-    """A self-contained page: the plots, then the analysis as a readable JSON block."""
+    """A self-contained page that fits a phone: the headline, arms, the plot, and the analysis
+    as JSON folded away."""
     body = html.escape(json.dumps(result.to_dict(), indent=2, default=str))
     p = data.protocol
     rows = "".join(
@@ -53,16 +77,22 @@ def analysis_html(data: TrialData, result: Analysis) -> str:
         for a in result.arms
     )
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(p.name)}: analysis</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto}"
-        "td,th{padding:.2em .6em;border-bottom:1px solid #ddd}"
-        "pre{background:#f6f6f6;padding:.5em;font-size:.8em}</style></head><body>"
-        f"<h1>{html.escape(p.name)}</h1><p>{html.escape(p.outcome)}; contrast "
-        f"{html.escape(result.contrast)}: one-sided p = {result.contrast_test.p_value:.4f} "
-        f"({html.escape(result.contrast_test.method)})</p>"
-        f"<table><tr><th>arm</th><th>n</th><th>mean</th><th>median</th><th>sd</th></tr>{rows}"
-        f"</table>{trial_svg(data)}<pre>{body}</pre></body></html>"
+        "<style>*{box-sizing:border-box}"
+        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:1.5em auto;padding:0 1em;"
+        "line-height:1.45}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}"
+        "table{border-collapse:collapse}.wide{overflow-x:auto}svg{width:100%;height:auto}"
+        ".headline{font-size:1.1em;font-weight:600}"
+        "pre{background:#f6f6f6;padding:.5em;font-size:.8em;overflow-x:auto}</style></head><body>"
+        f"<h1>{html.escape(p.name)}</h1><p class='headline'>"
+        f"{html.escape(headline(data, result))}</p>"
+        f"<p>Test: {html.escape(result.contrast_test.method)}.</p>"
+        "<div class='wide'><table><tr><th>arm</th><th>n</th><th>mean</th><th>median</th>"
+        f"<th>sd</th></tr>{rows}</table></div>{trial_svg(data)}"
+        f"<details><summary>the analysis as JSON</summary><pre>{body}</pre></details>"
+        "</body></html>"
     )
 
 

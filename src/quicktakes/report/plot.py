@@ -1,4 +1,9 @@
-"""Trend plots as inline SVG: one panel per y axis, each trend a line with its interval band."""
+"""Trend plots as inline SVG: one full-width panel per y axis, stacked, legends below.
+
+Intervals are drawn as error bars, not translucent bands: five bands on one axis hide each
+other, bars stay readable. Every element id in the SVG carries a per-figure prefix, so a page
+holding many figures has no duplicate ids.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from quicktakes.ledger import Trend  # noqa: E402
+
+WIDTH_IN = 8.0
+PANEL_IN = 3.0
+FONT_PT = 9
 
 
 def _panels(trends: Sequence[Trend]) -> list[list[Trend]]:
@@ -22,44 +31,83 @@ def _panels(trends: Sequence[Trend]) -> list[list[Trend]]:
     return list(groups.values())
 
 
-def trends_svg(trends: Sequence[Trend], title: str = "") -> str:
+def _draw(ax: plt.Axes, t: Trend) -> None:
+    xs, ys = t.xs, t.ys
+    yerr = [
+        [max(0.0, y - p.lo) for y, p in zip(ys, t.points, strict=True)],
+        [max(0.0, p.hi - y) for y, p in zip(ys, t.points, strict=True)],
+    ]
+    has_interval = any(a > 0 or b > 0 for a, b in zip(*yerr, strict=True))
+    markers = t.style == "markers"
+    ax.errorbar(
+        xs,
+        ys,
+        yerr=yerr if has_interval else None,
+        fmt="o" if markers else ".-",
+        ms=4,
+        lw=1.4,
+        elinewidth=0.8,
+        capsize=2,
+        label=t.name,
+    )
+
+
+def _axes_format(ax: plt.Axes, group: list[Trend]) -> None:
+    if any(t.log_x for t in group):
+        ax.set_xscale("log")
+    elif all(float(x).is_integer() for t in group for x in t.xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no iteration 0.25
+    if any(t.log_y for t in group):
+        ax.set_yscale("log")
+    else:
+        if all(float(y).is_integer() for t in group for y in t.ys) and "rank" in group[0].y_label:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        if "($" in group[0].y_label:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
+    ax.set_xlabel(group[0].x_label, fontsize=FONT_PT)
+    ax.set_ylabel(group[0].y_label, fontsize=FONT_PT)
+    ax.tick_params(labelsize=FONT_PT)
+    ax.grid(alpha=0.3)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=2 if len(group) > 3 else 1,
+        fontsize=FONT_PT,
+        frameon=False,
+    )
+
+
+def unique_ids(svg: str, prefix: str) -> str:
+    """Prefix every id, and every reference to one, with `prefix`."""
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+
+
+def trends_svg(trends: Sequence[Trend], title: str = "", prefix: str = "fig-") -> str:
     """An SVG document (as text) plotting `trends`; deterministic for identical input."""
     panels = _panels(trends)
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
-    for ax, group in zip(axes[0], panels, strict=True):
+    legend_rows = [max(1, (len(g) + 1) // 2 if len(g) > 3 else len(g)) for g in panels]
+    heights = [PANEL_IN + 0.22 * rows for rows in legend_rows]
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(WIDTH_IN, sum(heights) + 0.6 * len(panels)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
+    for ax, group in zip(axes[:, 0], panels, strict=True):
         for t in group:
-            xs, ys = t.xs, t.ys
-            lo = [p.lo for p in t.points]
-            hi = [p.hi for p in t.points]
-            if t.style == "markers":
-                yerr = [
-                    [max(0.0, y - a) for y, a in zip(ys, lo, strict=True)],
-                    [max(0.0, b - y) for y, b in zip(ys, hi, strict=True)],
-                ]
-                ax.errorbar(xs, ys, yerr=yerr, fmt="o", ms=3, capsize=2, label=t.name)
-            else:
-                (line,) = ax.plot(xs, ys, marker=".", label=t.name)
-                if any(b > a for a, b in zip(lo, hi, strict=True)):
-                    ax.fill_between(xs, lo, hi, alpha=0.2, color=line.get_color(), lw=0)
-            if t.log_x:
-                ax.set_xscale("log")
-            if t.log_y:
-                ax.set_yscale("log")
-        if not any(t.log_x for t in group) and all(
-            float(x).is_integer() for t in group for x in t.xs
-        ):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no iteration 0.25
-        ax.set_xlabel(group[0].x_label)
-        ax.set_ylabel(group[0].y_label)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+            _draw(ax, t)
+        _axes_format(ax, group)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=FONT_PT + 1)
     fig.tight_layout()
     buf = io.StringIO()
     plt.rcParams["svg.hashsalt"] = "quicktakes"
-    fig.savefig(buf, format="svg", metadata={"Date": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(fig)
     svg = buf.getvalue()
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    return svg[svg.index("<svg") :]
+    return unique_ids(svg[svg.index("<svg") :], prefix)
