@@ -148,6 +148,8 @@ def test_list_and_example(cli, db):
         (("new", "other", "--arm", "a", "--arm", "b", "--contrast", "c"), "unknown arms"),
         (("export", "sleep", "--format", "xlsx"), "format"),
         (("import", "sleep", "missing.xml", "--from", "apple-health"), "no such file"),
+        (("import", "sleep", ".", "--from", "oura"), "is a folder"),
+        (("new", "other", "--arm", "a", "--arm", "b", "--lights-out", "late"), "lights_out"),
         (("example", "cats"), "unknown example"),
     ],
 )
@@ -191,3 +193,50 @@ def test_amend_records_a_new_version_and_keeps_the_drawn_arms(cli, trial, db, on
     assert cli("trial", "verify", trial).stdout.count("ok") == 2
     versions = sqlite3.connect(db).execute("SELECT version, reason FROM protocol_versions")
     assert [tuple(v) for v in versions] == [(1, "created"), (2, "more data")]
+
+
+def test_dry_run_shows_nights_with_arm_and_rule_and_writes_nothing(cli, trial, db, tmp_path):
+    path = tmp_path / "export.xml"
+    path.write_text(apple_health_xml([(START, 12)]))
+    before = dump(db)
+    r = cli("trial", "import", trial, str(path), "--from", "apple-health", "--source", "Watch",
+            "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "would take 1 nights" in r.stdout
+    assert START.isoformat() in r.stdout and "in-bed start to first asleep sample" in r.stdout
+    assert dump(db) == before
+
+
+def test_watch_only_export_imports_with_the_protocols_lights_out(cli, db, tmp_path):
+    import datetime as dt
+
+    from .conftest import hk
+
+    r = cli("trial", "new", "watch", "--arm", "a", "--arm", "b", "--days", "5", "--start",
+            START.isoformat(), "--lights-out", "23:00", "--seed", "1")
+    assert r.exit_code == 0, r.output
+    nxt = START + dt.timedelta(days=1)
+    path = tmp_path / "export.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n'
+        + hk(f"{START} 23:25:00", f"{nxt} 06:30:00", "AsleepCore", "Apple Watch")
+        + "\n</HealthData>\n"
+    )
+    r = cli("trial", "import", "watch", str(path), "--from", "apple-health", "--json")
+    assert r.exit_code == 0, r.output
+    taken = json.loads(r.stdout)["taken"]
+    assert [(t["date"], t["value"]) for t in taken] == [(START.isoformat(), 25.0)]
+    assert cli("trial", "verify", "watch").exit_code == 0
+
+
+def test_commitments_made_before_lights_out_existed_still_verify():
+    """An unset field added later must not change the hash of an existing protocol."""
+    import datetime as dt
+
+    from quicktakes.nof1.protocol import Protocol, commitment
+
+    p = Protocol(name="x", arms=("a", "b"), start=dt.date(2026, 1, 1), days=2, seed=1)
+    assert "lights_out" not in p.canonical()
+    assert commitment(p, [0, 1]) == commitment(
+        Protocol(**p.model_dump(exclude={"lights_out"})), [0, 1]
+    )

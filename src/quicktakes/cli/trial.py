@@ -74,6 +74,12 @@ def new_cmd(
     ),
     exclude_above: float = typer.Option(None, help="pre-registered: exclude values above"),
     seed: int = typer.Option(None, help="schedule seed (default: a fresh random one)"),
+    lights_out: str = typer.Option(
+        None,
+        "--lights-out",
+        help="HH:MM lights out: where a wearable records sleep but not bedtime, latency "
+        "counts from here",
+    ),
     db: Path = DB,
 ) -> None:
     """Create a trial: freeze the protocol, draw the schedule, print its SHA-256."""
@@ -94,6 +100,7 @@ def new_cmd(
         maximum=maximum,
         exclusions={"onset_before": exclude_onset_before, "value_above": exclude_above},
         seed=seed if seed is not None else secrets.randbelow(2**63),
+        lights_out=lights_out,
     )
     c = trials.create(connect(db), **fields)
     counts = {a: c.schedule.count(i) for i, a in enumerate(c.protocol.arms)}
@@ -281,19 +288,29 @@ def import_cmd(
         help="apple-health: only records whose source contains "
         "this (phone and watch both write InBed)",
     ),
-    replace: bool = typer.Option(False, "--replace"),
+    replace: bool = typer.Option(False, "--replace", help="overwrite nights already logged"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="show every night it would take and every skip; write nothing"
+    ),
     as_json: bool = JSON_OPTION,
     db: Path = DB,
 ) -> None:
     """Import a wearable's export; reports what it took and what it skipped, and why."""
-    records = importers.read(file, kind, source)
+    con = connect(db, create=False)
+    protocol = trials.load(con, name).protocol
+    lights = dt.time.fromisoformat(protocol.lights_out) if protocol.lights_out else None
+    records = importers.read(file, kind, source, lights)
     r = trials.import_nights(
-        connect(db, create=False), name, records, replace=replace, source=f"import:{kind}"
+        con, name, records, replace=replace, source=f"import:{kind}", dry_run=dry_run
     )
     if as_json:
         emit_json(r)
         return
-    typer.echo(f"took {len(r['taken'])} nights, skipped {len(r['skipped'])}")
+    verb = "would take" if dry_run else "took"
+    typer.echo(f"{verb} {len(r['taken'])} nights, skipped {len(r['skipped'])}")
+    if dry_run:
+        for t in r["taken"]:
+            typer.echo(f"  {t['date']}  {t['arm']:>12}  {t['value']:g}  ({t['rule']})")
     for s in r["skipped"]:
         typer.echo(f"  skipped {s['where']}: {s['reason']}")
 

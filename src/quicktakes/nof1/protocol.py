@@ -46,11 +46,15 @@ class Protocol(BaseModel):
     seed: int = Field(ge=0)
     given_schedule: tuple[int, ...] | None = None
     """A schedule drawn outside quicktakes (e.g. a past experiment): committed as given."""
+    lights_out: str | None = None
+    """HH:MM in bed with the lights out (the seed's design: 23:00): the start of a night for
+    wearables that record sleep but not going to bed (a watch alone)."""
 
-    @field_validator("assign_at")
+    @field_validator("assign_at", "lights_out")
     @classmethod
-    def _hhmm(cls, v: str) -> str:
-        dt.time.fromisoformat(v)
+    def _hhmm(cls, v: str | None) -> str | None:
+        if v is not None:
+            dt.time.fromisoformat(v)
         return v
 
     @model_validator(mode="after")
@@ -88,7 +92,12 @@ class Protocol(BaseModel):
         return (date - self.start).days
 
     def canonical(self) -> dict[str, object]:
-        return self.model_dump(mode="json")
+        """What the commitment hashes. Fields added after a trial was created are left out
+        while unset, so every earlier commitment still verifies."""
+        data = self.model_dump(mode="json")
+        if data.get("lights_out") is None:
+            data.pop("lights_out", None)
+        return data
 
 
 def draw_schedule(p: Protocol, days: int | None = None, seed: int | None = None) -> list[int]:

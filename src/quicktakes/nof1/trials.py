@@ -355,19 +355,23 @@ def import_nights(
     replace: bool = False,
     today: dt.date | None = None,
     source: str = "import",
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Insert every importable night in one transaction: a failure (or a kill) part-way
-    leaves the database exactly as it was."""
+    leaves the database exactly as it was. The whole file is parsed first, so the write
+    transaction is short and a concurrent `log` waits for it instead of failing; `dry_run`
+    checks everything and writes nothing."""
     from quicktakes.nof1.importers import Night, Skip
 
     t = load(db, name)
     p = t.protocol
     today = today or dt.date.today()
+    parsed = list(records)
     taken: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     seen: set[dt.date] = set()
     with transaction(db):
-        for rec in records:
+        for rec in parsed:
             if isinstance(rec, Skip):
                 skipped.append({"where": rec.where, "reason": rec.reason})
                 continue
@@ -412,8 +416,10 @@ def import_nights(
                 )
                 continue
             seen.add(rec.date)
-            _insert_observation(
-                db, t.trial_id, rec.date, rec.latency, rec.onset, None, source, replace
-            )
-            taken.append({"date": rec.date.isoformat(), "value": rec.latency})
+            if not dry_run:
+                _insert_observation(
+                    db, t.trial_id, rec.date, rec.latency, rec.onset, None, source, replace
+                )
+            taken.append({"date": rec.date.isoformat(), "value": rec.latency,
+                          "arm": p.arms[t.schedule[i]], "rule": rec.rule, "where": rec.where})
     return {"taken": taken, "skipped": skipped}
