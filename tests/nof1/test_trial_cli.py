@@ -179,7 +179,7 @@ def test_corrupt_database_is_a_one_line_error(cli, tmp_path, one_line_error):
 
 def test_database_records_its_migrations(trial, db):
     names = [r[0] for r in sqlite3.connect(db).execute("SELECT name FROM _migrations")]
-    assert names == ["_m001_initial"]
+    assert names == ["_m001_initial", "_m002_history"]
     assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -240,3 +240,61 @@ def test_commitments_made_before_lights_out_existed_still_verify():
     assert commitment(p, [0, 1]) == commitment(
         Protocol(**p.model_dump(exclude={"lights_out"})), [0, 1]
     )
+
+
+def test_a_database_from_before_the_history_migrates_and_keeps_its_exclusions(tmp_path):
+    from quicktakes.nof1 import store, trials
+    from quicktakes.sqlite import open_db
+
+    path = tmp_path / "old.db"
+    old = open_db(path, [store._m001_initial], "trial database")
+    old.execute("INSERT INTO trials (id, name, created_at) VALUES (1, 't', 'x')")
+    old.execute("INSERT INTO exclusions (trial_id, day, reason, created_at) "
+                "VALUES (1, '2026-01-05', 'fever', 'x')")
+    old.commit()
+    old.close()
+    db = store.connect(path)
+    assert trials._exclusions(db, 1) == {"2026-01-05": "fever"}
+    assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
+
+
+def test_history_keeps_every_change_and_replace_keeps_the_onset(cli, trial, db):
+    day = START.isoformat()
+    onset = f"{day}T22:40:00"
+    assert cli("trial", "log", trial, "8", "--date", day, "--onset", onset).exit_code == 0
+    assert cli("trial", "log", trial, "9", "--date", day, "--replace").exit_code == 0
+    data = json.loads(cli("trial", "export", trial, "--format", "json").stdout)
+    first = data["days"][0]
+    assert first["value"] == 9 and first["onset"] == onset
+    assert first["excluded"].startswith("pre-registered")  # the onset rule still applies
+    other = (START + __import__("datetime").timedelta(days=1)).isoformat()
+    assert cli("trial", "exclude", trial, "--date", other, "--reason", "fever").exit_code == 0
+    r = cli("trial", "exclude", trial, "--date", other, "--reason", "again")
+    assert r.exit_code == 2 and "already excluded" in r.stderr
+    assert cli("trial", "unexclude", trial, "--date", other, "--reason", "typo").exit_code == 0
+    actions = [h["action"] for h in json.loads(cli("trial", "history", trial, "--json").stdout)]
+    assert actions == ["create", "log", "replace", "exclude", "unexclude"]
+
+
+def test_amend_refuses_a_no_op_and_cutting_logged_days(cli, trial, one_line_error):
+    late = (START + __import__("datetime").timedelta(days=9)).isoformat()
+    assert cli("trial", "log", trial, "8", "--date", late).exit_code == 0
+    one_line_error(cli("trial", "amend", trial, "--reason", "x", "--days", "20"), "changes nothing")
+    one_line_error(cli("trial", "amend", trial, "--reason", "x", "--days", "5"), "last logged day")
+
+
+def test_the_schedule_stays_sealed(cli, db):
+    import datetime as dt
+
+    today = dt.date.today()
+    r = cli("trial", "new", "sealed", "--arm", "a", "--arm", "b", "--days", "10",
+            "--assign-at", "21:30", "--seed", "3", "--start", today.isoformat())
+    assert r.exit_code == 0, r.output
+    future = dt.datetime.combine(today + dt.timedelta(days=3), dt.time(22, 0))
+    r = cli("trial", "today", "sealed", "--at", future.isoformat())
+    assert r.exit_code == 2 and "future" in r.stderr
+    data = json.loads(cli("trial", "export", "sealed", "--format", "json").stdout)
+    assert all(d["arm"] == "sealed" for d in data["days"][1:])
+    assert data["protocol"]["seed"] == "sealed until the trial ends"
+    r = cli("trial", "today", "sealed", "--at", f"{today}T21:45:00+00:00")
+    assert r.exit_code in (0, 2) and "Traceback" not in r.output  # a time zone is understood

@@ -33,11 +33,13 @@ def _now(at: str | None) -> dt.datetime:
     if at is None:
         return dt.datetime.now()
     try:
-        return dt.datetime.fromisoformat(at)
+        when = dt.datetime.fromisoformat(at)
     except ValueError:
         raise ConfigError(
             f"--at must be an ISO datetime like 2026-11-26T21:45, got {at!r}"
         ) from None
+    # a time zone given: the same instant in local time, which the trial's times are in
+    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -170,6 +172,33 @@ def exclude_cmd(
     """Exclude a day, with a reason (the value stays in the database)."""
     r = trials.exclude(connect(db, create=False), name, date, reason)
     typer.echo(f"{name} {r['date']} excluded: {r['reason']}")
+
+
+@trial_app.command("unexclude")
+def unexclude_cmd(
+    name: str,
+    date: str = typer.Option(..., help="the excluded day (YYYY-MM-DD)"),
+    reason: str = typer.Option(..., help="why the day comes back (recorded)"),
+    db: Path = DB,
+) -> None:
+    """Take a manually excluded day back into the analysis (recorded in the history)."""
+    r = trials.unexclude(connect(db, create=False), name, date, reason)
+    typer.echo(f"{name} {r['date']} back in the analysis: {r['reason']}")
+
+
+@trial_app.command("history")
+def history_cmd(name: str, as_json: bool = JSON_OPTION, db: Path = DB) -> None:
+    """Every change to a trial, oldest first: created, logged, replaced, (un)excluded,
+    amended, imported."""
+    rows = trials.history(connect(db, create=False), name)
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table("at", "action", "day", "detail")
+    for r in rows:
+        detail = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("at", "action", "day"))
+        t.add_row(r["at"], r["action"], r["day"] or "", detail)
+    Console().print(t)
 
 
 @trial_app.command("status")

@@ -67,7 +67,26 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+def _m002_history(db: sqlite3.Connection) -> None:
+    """Every change as an append-only row (shown by `trial history`); exclusions can be
+    revoked by a later row instead of being overwritten."""
+    run_script(
+        db,
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            trial_id INTEGER NOT NULL REFERENCES trials(id),
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            day TEXT,
+            detail TEXT NOT NULL
+        );
+        ALTER TABLE exclusions ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_history]
 """Append-only: a shipped migration is never edited, only followed by a new one."""
 
 

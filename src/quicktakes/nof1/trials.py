@@ -44,6 +44,7 @@ def create(db: sqlite3.Connection, **fields: Any) -> Committed:
             "INSERT INTO protocol_versions VALUES (?, 1, ?, ?, ?, 'created', ?)",
             (trial_id, json.dumps(p.canonical()), json.dumps(schedule), sha, now()),
         )
+        _record(db, trial_id, "create", None, sha256=sha, days=p.days)
     return Committed(trial_id, p, schedule, sha, 1)
 
 
@@ -70,6 +71,17 @@ def amend(db: sqlite3.Connection, name: str, reason: str, **changes: Any) -> Com
     current = load(db, name)
     fields = {**current.protocol.canonical(), **{k: v for k, v in changes.items() if v is not None}}
     p = validated(Protocol, **fields)
+    if p == current.protocol:
+        raise ConfigError("the amendment changes nothing; no new version recorded")
+    last = db.execute(
+        "SELECT MAX(day) AS d FROM observations WHERE trial_id = ? AND superseded_by IS NULL",
+        (current.trial_id,),
+    ).fetchone()["d"]
+    if last is not None and p.day_of(dt.date.fromisoformat(last)) >= p.days:
+        raise ConfigError(
+            f"--days {p.days} would end the trial before its last logged day ({last}): "
+            "those days would silently leave the analysis"
+        )
     schedule = draw_schedule(p)
     n = min(len(schedule), len(current.schedule))
     if p.seed != current.protocol.seed or schedule[:n] != current.schedule[:n]:
@@ -88,6 +100,10 @@ def amend(db: sqlite3.Connection, name: str, reason: str, **changes: Any) -> Com
                 now(),
             ),
         )
+        before = current.protocol.canonical()
+        changed = {k: v for k, v in p.canonical().items() if before.get(k) != v}
+        _record(db, current.trial_id, "amend", None, version=current.version + 1,
+                reason=reason, changes=changed, sha256=sha)
     return Committed(current.trial_id, p, schedule, sha, current.version + 1)
 
 
@@ -114,6 +130,33 @@ def verify(db: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
     return out
 
 
+def _record(
+    db: sqlite3.Connection, trial_id: int, action: str, day: dt.date | None, **detail: Any
+) -> None:
+    """One append-only history row; called inside the change's own transaction."""
+    db.execute(
+        "INSERT INTO history (trial_id, at, action, day, detail) VALUES (?, ?, ?, ?, ?)",
+        (trial_id, now(), action, day.isoformat() if day else None,
+         json.dumps(detail, default=str)),
+    )
+
+
+def history(db: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
+    """Every change to the trial, oldest first."""
+    t = load(db, name)
+    return [
+        {"at": r["at"], "action": r["action"], "day": r["day"], **json.loads(r["detail"])}
+        for r in db.execute(
+            "SELECT * FROM history WHERE trial_id = ? ORDER BY id", (t.trial_id,)
+        )
+    ]
+
+
+def revealed_at(p: Protocol, date: dt.date) -> dt.datetime:
+    """When the arm of `date` may be seen: its assignment time that day."""
+    return dt.datetime.combine(date, dt.time.fromisoformat(p.assign_at))
+
+
 def _parse_date(text: str | None, default: dt.date) -> dt.date:
     if text is None:
         return default
@@ -132,10 +175,15 @@ def _day_index(p: Protocol, date: dt.date, today: dt.date) -> int:
     return i
 
 
-def today_arm(db: sqlite3.Connection, name: str, at: dt.datetime) -> dict[str, Any]:
-    """Today's arm, revealed only from the assignment time on; the schedule never re-rolls."""
+def today_arm(
+    db: sqlite3.Connection, name: str, at: dt.datetime, now_: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Today's arm, revealed only from the assignment time on; the schedule never re-rolls,
+    and no arm is shown before its time (a future `at` is refused)."""
     t = load(db, name)
     p = t.protocol
+    if at > (now_ or dt.datetime.now()) + dt.timedelta(minutes=1):
+        raise ConfigError("--at is in the future: an arm is revealed only at its assignment time")
     i = p.day_of(at.date())
     if not 0 <= i < p.days:
         raise ConfigError(
@@ -174,12 +222,20 @@ def log_value(
     onset: str | None = None,
     today: dt.date | None = None,
     source: str = "manual",
+    at: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """Record a night's value; not before the night's arm was assigned (it cannot have
+    happened yet)."""
     t = load(db, name)
     p = t.protocol
     today = today or dt.date.today()
     day = _parse_date(date, today)
     i = _day_index(p, day, today)
+    when = at or dt.datetime.now()
+    if day == when.date() and when < revealed_at(p, day):
+        raise ConfigError(
+            f"{day}'s arm is assigned at {p.assign_at}: its night cannot be logged before that"
+        )
     v = parse_value(value, p)
     if onset is not None:
         try:
@@ -202,11 +258,16 @@ def _insert_observation(
     replace: bool,
 ) -> None:
     old = db.execute(
-        "SELECT id FROM observations WHERE trial_id = ? AND day = ? AND superseded_by IS NULL",
+        "SELECT * FROM observations WHERE trial_id = ? AND day = ? AND superseded_by IS NULL",
         (trial_id, day.isoformat()),
     ).fetchone()
     if old and not replace:
         raise ConfigError(f"{day} already has a value; use --replace to supersede it")
+    if old:  # a replacement keeps what it does not restate (an onset drives exclusion rules)
+        onset = onset if onset is not None else old["onset"]
+        note = note if note is not None else old["note"]
+    _record(db, trial_id, "replace" if old else "log", day, value=value, source=source,
+            **({"previous": old["value"]} if old else {}))
     cur = db.execute(
         "INSERT INTO observations (trial_id, day, value, onset, note, source, recorded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -226,12 +287,48 @@ def exclude(
     _day_index(t.protocol, day, today or dt.date.today())
     if not reason.strip():
         raise ConfigError("an exclusion needs a reason")
+    current = _exclusions(db, t.trial_id).get(day.isoformat())
+    if current is not None:
+        raise ConfigError(f"{day} is already excluded ({current}); unexclude it first")
     with transaction(db):
         db.execute(
             "INSERT INTO exclusions (trial_id, day, reason, created_at) VALUES (?,?,?,?)",
             (t.trial_id, day.isoformat(), reason, now()),
         )
+        _record(db, t.trial_id, "exclude", day, reason=reason)
     return {"date": day.isoformat(), "reason": reason}
+
+
+def unexclude(db: sqlite3.Connection, name: str, date: str, reason: str) -> dict[str, Any]:
+    """Take a day back into the analysis: a new row that revokes the exclusion, with a reason
+    (a pre-registered rule cannot be revoked: it is part of the protocol)."""
+    t = load(db, name)
+    day = _parse_date(date, dt.date.today())
+    if not reason.strip():
+        raise ConfigError("taking a day back needs a reason")
+    if day.isoformat() not in _exclusions(db, t.trial_id):
+        raise ConfigError(f"{day} has no manual exclusion to revoke")
+    with transaction(db):
+        db.execute(
+            "INSERT INTO exclusions (trial_id, day, reason, created_at, revoked) "
+            "VALUES (?,?,?,?,1)",
+            (t.trial_id, day.isoformat(), reason, now()),
+        )
+        _record(db, t.trial_id, "unexclude", day, reason=reason)
+    return {"date": day.isoformat(), "reason": reason}
+
+
+def _exclusions(db: sqlite3.Connection, trial_id: int) -> dict[str, str]:
+    """The manual exclusions in force: each day's rows in order, a revoking row undoing."""
+    out: dict[str, str] = {}
+    for r in db.execute(
+        "SELECT day, reason, revoked FROM exclusions WHERE trial_id = ? ORDER BY id", (trial_id,)
+    ):
+        if r["revoked"]:
+            out.pop(r["day"], None)
+        else:
+            out[r["day"]] = r["reason"]
+    return out
 
 
 def trial_data(db: sqlite3.Connection, name: str) -> TrialData:
@@ -243,11 +340,7 @@ def trial_data(db: sqlite3.Connection, name: str) -> TrialData:
             "SELECT * FROM observations WHERE trial_id = ? AND superseded_by IS NULL", (t.trial_id,)
         )
     }
-    excl: dict[str, str] = {}
-    for r in db.execute(
-        "SELECT day, reason FROM exclusions WHERE trial_id = ? ORDER BY id", (t.trial_id,)
-    ):
-        excl[r["day"]] = r["reason"]
+    excl = _exclusions(db, t.trial_id)
     days = []
     for i, arm in enumerate(t.schedule):
         date = p.date_of(i)
@@ -307,13 +400,20 @@ def status(
     return out
 
 
-def export(db: sqlite3.Connection, name: str, fmt: str) -> str:
+def export(
+    db: sqlite3.Connection, name: str, fmt: str, at: dt.datetime | None = None
+) -> str:
+    """Every planned day with its value, exclusion and note; arms only once revealed, and the
+    schedule's seed only after the last day (either would unseal the future)."""
     data = trial_data(db, name)
+    when = at or dt.datetime.now()
+    p = data.protocol
+    over = when >= revealed_at(p, p.date_of(p.days - 1)) + dt.timedelta(days=1)
     rows = [
         {
             "date": d.date.isoformat(),
             "day": d.index + 1,
-            "arm": d.arm,
+            "arm": d.arm if when >= revealed_at(p, d.date) else "sealed",
             "value": d.value,
             "onset": d.onset,
             "excluded": d.excluded,
@@ -321,8 +421,13 @@ def export(db: sqlite3.Connection, name: str, fmt: str) -> str:
         }
         for d in data.days
     ]
+    protocol = data.protocol.canonical()
+    if not over:
+        protocol["seed"] = "sealed until the trial ends"
+        if protocol.get("given_schedule") is not None:
+            protocol["given_schedule"] = "sealed until the trial ends"
     if fmt == "json":
-        return json.dumps({"protocol": data.protocol.canonical(), "days": rows}, indent=2)
+        return json.dumps({"protocol": protocol, "days": rows}, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]))
@@ -422,4 +527,7 @@ def import_nights(
                 )
             taken.append({"date": rec.date.isoformat(), "value": rec.latency,
                           "arm": p.arms[t.schedule[i]], "rule": rec.rule, "where": rec.where})
+        if not dry_run:
+            _record(db, t.trial_id, "import", None, source=source, taken=len(taken),
+                    skipped=len(skipped))
     return {"taken": taken, "skipped": skipped}
