@@ -44,6 +44,8 @@ def trial(cli, db) -> str:
         "11",
         "--exclude-onset-before",
         "23:00",
+        "--scheme",
+        "simple",
     )
     assert r.exit_code == 0, r.output
     return "sleep"

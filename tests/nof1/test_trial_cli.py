@@ -298,3 +298,13 @@ def test_the_schedule_stays_sealed(cli, db):
     assert data["protocol"]["seed"] == "sealed until the trial ends"
     r = cli("trial", "today", "sealed", "--at", f"{today}T21:45:00+00:00")
     assert r.exit_code in (0, 2) and "Traceback" not in r.output  # a time zone is understood
+
+
+def test_new_trials_use_permuted_blocks_by_default(cli, db):
+    r = cli("trial", "new", "blocky", "--arm", "a", "--arm", "b", "--arm", "c", "--days", "9",
+            "--start", START.isoformat(), "--seed", "4")
+    assert r.exit_code == 0 and "power is not computed" in r.stdout
+    from quicktakes.nof1 import store, trials
+
+    schedule = trials.load(store.connect(db), "blocky").schedule
+    assert all(sorted(schedule[k : k + 3]) == [0, 1, 2] for k in range(0, 9, 3))

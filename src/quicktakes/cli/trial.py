@@ -60,7 +60,9 @@ def new_cmd(
     assign_at: str = typer.Option("00:00", help="HH:MM from which today's arm is revealed"),
     days: int = typer.Option(30, help="planned days"),
     start: str = typer.Option(None, help="first day (default today)"),
-    scheme: str = typer.Option("simple", help="simple | blocks"),
+    scheme: str = typer.Option(
+        "blocks", help="blocks (each arm once per block, shuffled; the default) | simple"
+    ),
     block_size: int = typer.Option(None, help="block size (a multiple of the number of arms)"),
     max_run: int = typer.Option(None, help="at most this many days in a row on one arm"),
     smallest_effect: float = typer.Option(0.0, help="smallest effect of interest"),
@@ -109,7 +111,9 @@ def new_cmd(
     typer.echo(
         f"created {c.protocol.name}: {c.protocol.days} days from {c.protocol.start}, arms {counts}"
     )
-    typer.echo(f"commitment sha256 {c.sha256}")
+    typer.echo(f"commitment sha256 {c.sha256}  (publish it now: it proves the schedule later)")
+    if not c.protocol.smallest_effect:
+        typer.echo("note: power is not computed without --smallest-effect")
 
 
 @trial_app.command("verify")
@@ -221,15 +225,22 @@ def status_cmd(name: str, as_json: bool = JSON_OPTION, db: Path = DB) -> None:
             f"{est['contrast']}: difference in means {est['difference_in_means']:.2f} "
             f"[{est['lo']:.2f}, {est['hi']:.2f}], one-sided p = {est['p_value']:.3f}"
         )
-        need = s["power"]["extra_days_needed"]
-        typer.echo(
-            f"80% power at the smallest effect ({s['power']['smallest_effect']:g}) needs "
-            + (
-                f"{need} more days"
-                if need is not None
-                else f"more than {s['power']['curve'][-1]['extra_days']} more days"
+        power = s.get("power") or {}
+        need = power.get("extra_days_interpolated")
+        if not power:
+            typer.echo("power: not computed (the protocol has no smallest effect of interest)")
+        elif need is None:
+            last = power["curve"][-1]["extra_days"]
+            typer.echo(f"80% power at the smallest effect needs more than {last} more days")
+        else:
+            lo, hi = power["extra_days_interval"]
+            band = "-".join("?" if d is None else f"{d:.0f}" for d in (lo, hi))
+            typer.echo(
+                f"80% power at the smallest effect ({power['smallest_effect']:g}) needs about "
+                f"{need:.0f} more days (Monte Carlo interval {band})"
             )
-        )
+        if s.get("imbalance"):
+            typer.echo(f"warning: {s['imbalance']}")
     else:
         typer.echo(s.get("note", "no estimate yet"))
 

@@ -219,7 +219,7 @@ def analyze(data: TrialData, rng: np.random.Generator, with_power: bool = True) 
         post,
         excluded=excluded,
     )
-    if with_power:
+    if with_power and p.smallest_effect > 0:  # power at an effect of 0 means nothing
         result.power = extra_days_for_power(data, rng)
     return result
 

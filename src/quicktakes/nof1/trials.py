@@ -382,6 +382,13 @@ def status(
         "excluded": sum(1 for d in data.days if d.excluded),
         "missing_days": missing,
     }
+    counts = out["per_arm"].values()
+    block = p.block_size or len(p.arms)
+    if max(counts) - min(counts) > block:
+        out["imbalance"] = (
+            f"arms differ by {max(counts) - min(counts)} analysed days, more than a block "
+            f"({block}): missing or excluded days fall unevenly"
+        )
     try:
         result = analyze(data, rng or np.random.default_rng(0))
     except ValueError as exc:
