@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def derive_seed(seed: int, *names: str) -> int:
@@ -15,6 +17,8 @@ def derive_seed(seed: int, *names: str) -> int:
 
 def make_rng(seed: int, *names: str) -> np.random.Generator:
     """A numpy Generator for the sub-stream `names` of `seed`."""
+    import numpy as np
+
     return np.random.default_rng(derive_seed(seed, *names))
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from quicktakes.ledger.trend import Trend
 from quicktakes.ledger.verdict import Verdict
 from quicktakes.rng import derive_seed, make_rng
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SEED_AUTHOR = "Olli Järviniemi"
 SEED_SOURCE = "Quick takes by Olli Järviniemi (LessWrong shortform)"

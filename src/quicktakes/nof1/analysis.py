@@ -105,7 +105,9 @@ def bootstrap_effects(
     ia = rng.integers(a.size, size=(reps, a.size))
     ib = rng.integers(b.size, size=(reps, b.size))
     ra, rb = a[ia], b[ib]
-    hl = np.array([hodges_lehmann(x, y) for x, y in zip(ra[:1000], rb[:1000], strict=True)])
+    # each Hodges-Lehmann replicate is a median of |a| x |b| differences: cap the work
+    hl_reps = int(min(1000, max(100, 2.5e7 // max(1, a.size * b.size))))
+    hl = np.array([hodges_lehmann(x, y) for x, y in zip(ra[:hl_reps], rb[:hl_reps], strict=True)])
     out = []
     for name, est, boot in (
         ("difference in means", b.mean() - a.mean(), rb.mean(1) - ra.mean(1)),
@@ -233,25 +235,31 @@ def _schedule_contrast(data: TrialData, rng: np.random.Generator) -> rt.TestResu
     group_a = {p.arms.index(x) for x in p.contrast[0]}
     sign = 1.0 if p.lower_is_better else -1.0
 
-    def stat(labels: np.ndarray) -> float:
+    def stat(labels: np.ndarray) -> np.ndarray:
         in_a = np.isin(labels, list(group_a))
-        if in_a.all() or not in_a.any():
-            return -np.inf
-        return float(sign * (values[~in_a].mean() - values[in_a].mean()))
+        n_a = in_a.sum(1)
+        n_b = in_a.shape[1] - n_a
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diff = (values * ~in_a).sum(1) / n_b - (values * in_a).sum(1) / n_a
+        return np.where((n_a == 0) | (n_b == 0), -np.inf, sign * diff)
+
+    total = int(index.max()) + 1
+
+    def redraw(g: np.random.Generator, m: int) -> np.ndarray:
+        if p.scheme == "blocks" and not p.max_run and p.given_schedule is None:
+            size = p.block_size or len(p.arms)
+            blocks = -(-total // size)
+            pattern = np.repeat(np.arange(len(p.arms)), size // len(p.arms))
+            order = g.random((m, blocks, size)).argsort(axis=2)
+            return pattern[order].reshape(m, -1)[:, index]
+        return np.array([
+            draw_schedule(p, days=total, seed=int(g.integers(2**63 - 1))) for _ in range(m)
+        ])[:, index]
 
     labels = np.array([p.arms.index(d.arm) for d in days])
     seeds = rng.integers(2**63 - 1, size=1)
     child = np.random.default_rng(seeds[0])
-    return rt.schedule_test(
-        values,
-        labels,
-        stat,
-        lambda g: np.array(
-            draw_schedule(p, days=int(index.max()) + 1, seed=int(g.integers(2**63 - 1)))
-        )[index],
-        child,
-        draws=2_000,
-    )
+    return rt.schedule_test(values, labels, stat, redraw, child, draws=10_000)
 
 
 POWER_GRID: tuple[int, ...] = (0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730)
