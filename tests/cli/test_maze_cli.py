@@ -12,6 +12,16 @@ def test_a_person_can_play(cli):
     assert r.exit_code == 0, r.output
     assert "U, D, L or R, please" in r.stdout
     assert "you collected" in r.stdout
+    assert "@ you   o coin" in r.stdout and "coins 0/" in r.stdout
+    assert "move 4/" in r.stdout  # the invalid 'x' used no move: U, L, R, D were 4
+
+
+def test_play_keys_arrows_and_wasd_and_nothing_else():
+    from quicktakes.cli.maze import key_move
+
+    assert [key_move(k) for k in ("\x1b[A", "\x1b[D", "w", "d", "s", "a")] == list("ULURDL")
+    assert key_move("q") == "Q" and key_move("\x03") == "Q"
+    assert key_move("x") is None and key_move("\x1b[Z") is None
 
 
 def test_random_method_runs_without_a_model_and_saves_its_config(cli, tmp_path):

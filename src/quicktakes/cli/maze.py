@@ -111,29 +111,96 @@ def play_cmd(
     coins: int = COINS,
     steps: int = STEPS,
 ) -> None:
-    """Play a maze in the terminal: type U, D, L or R (and Enter) for each move; Q quits."""
+    """Play a maze yourself. On a terminal: arrow keys or WASD, q quits, the board redraws in
+    place. Piped: one of U, D, L, R (or Q) per line."""
+    import sys
+
     from quicktakes.maze.env import GoldMazeEnv
 
     env = GoldMazeEnv(render_mode="ansi", **_maze_cfg(size, walls, coins, steps).model_dump())
     env.reset(options={"maze": maze_for_seed(env.cfg, seed)})
-    assert env.maze is not None
-    best = env.optimum
-    done = False
-    while not done:
-        typer.echo(env.render())
-        t = env.state.t
-        move = typer.prompt(f"move {t + 1}/{env.maze.max_steps} (U/D/L/R, Q to quit)")
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        _play_keys(env)
+    else:
+        _play_lines(env)
+    got, best = env.state.coins, env.optimum
+    typer.echo(f"you collected {got} of {best} collectable coins (normalized {got / best:.2f})")
+
+
+LEGEND = "@ you   o coin   # wall   . floor"
+KEYS = {"\x1b[A": "U", "\x1b[B": "D", "\x1b[C": "R", "\x1b[D": "L",
+        "w": "U", "s": "D", "a": "L", "d": "R", "W": "U", "S": "D", "A": "L", "D": "R"}
+"""Single keys on a terminal: arrows and WASD (so 'd' is right, as in games)."""
+
+
+def key_move(key: str) -> str | None:
+    """U/D/L/R for a move key, 'Q' to quit, None for anything else (no move used)."""
+    if key in ("q", "Q", "\x03", "\x04"):
+        return "Q"
+    return KEYS.get(key)
+
+
+def _board(env: Any) -> str:
+    total = len(env.maze.coins)
+    return (
+        f"{env.render()}\n\n{LEGEND}\n"
+        f"coins {env.state.coins}/{total} (best possible {env.optimum})   "
+        f"move {env.state.t}/{env.maze.max_steps}"
+    )
+
+
+def _read_key() -> str:
+    """One key press, arrows included, from a terminal in raw mode."""
+    import os
+    import sys
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        key = os.read(fd, 1).decode(errors="ignore")
+        if key == "\x1b":
+            key += os.read(fd, 2).decode(errors="ignore")
+        return key
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+def _play_keys(env: Any) -> None:
+    from rich.live import Live
+    from rich.text import Text
+
+    hint = "arrows or WASD to move, q to quit"
+    with Live(Text(_board(env) + f"\n{hint}"), auto_refresh=False, transient=False) as live:
+        while True:
+            move = key_move(_read_key())
+            if move == "Q":
+                break
+            if move is None:
+                continue  # an invalid key uses no move
+            _, _, term, trunc, _ = env.step(MOVES.index(move))
+            live.update(Text(_board(env) + f"\n{hint}"), refresh=True)
+            if term or trunc:
+                break
+
+
+def _play_lines(env: Any) -> None:
+    typer.echo(LEGEND)
+    while True:
+        typer.echo(_board(env))
+        move = typer.prompt(f"move {env.state.t + 1}/{env.maze.max_steps} (U/D/L/R, Q to quit)")
         move = move.strip().upper()
         if move == "Q":
-            break
+            return
         if move not in MOVES:
             typer.echo("U, D, L or R, please (no move used)")
             continue
         _, _, term, trunc, _ = env.step(MOVES.index(move))
-        done = term or trunc
-    typer.echo(env.render())
-    got = env.state.coins
-    typer.echo(f"you collected {got} of {best} collectable coins (normalized {got / best:.2f})")
+        if term or trunc:
+            typer.echo(_board(env))
+            return
 
 
 @maze_app.command("run")
