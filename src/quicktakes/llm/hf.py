@@ -21,6 +21,7 @@ import torch
 
 from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.local import embedded_model_path, file_identity
+from quicktakes.llm.threads import cpu_threads
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the hub
@@ -97,8 +98,7 @@ class HFBackend(Backend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         _quiet_transformers()
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads or cpu_threads())
         source = Path(model) if model else embedded_model_path()
         # A Hugging Face checkpoint directory loads as is; a GGUF is dequantized once.
         self.folder = source if source.is_dir() else dequantized_dir(source)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -17,6 +16,7 @@ import platformdirs
 
 from quicktakes.errors import BackendError
 from quicktakes.llm.base import Backend, Message, Sampling
+from quicktakes.llm.threads import cpu_threads
 
 
 def embedded_model_path() -> Path:
@@ -82,7 +82,7 @@ class LocalBackend(Backend):
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = path
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or cpu_threads()
         self.llm = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
