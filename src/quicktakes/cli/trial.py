@@ -266,7 +266,8 @@ def analyze_cmd(
         raise ConfigError(str(exc)) from None
     if html_out:
         tmp = html_out.with_suffix(html_out.suffix + ".tmp")
-        tmp.write_text(analysis_html(data, result), encoding="utf-8")
+        page = analysis_html(data, result, trials.versions(connect(db, create=False), name))
+        tmp.write_text(page, encoding="utf-8")
         tmp.replace(html_out)
     if as_json:
         emit_json(result.to_dict())

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -16,31 +17,69 @@ import matplotlib.pyplot as plt  # noqa: E402
 from quicktakes.nof1.analysis import Analysis, TrialData  # noqa: E402
 
 
-def trial_svg(data: TrialData) -> str:
-    p = data.protocol
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]})
-    days = data.analysed()
-    for k, arm in enumerate(p.arms):
-        pts = [(d.index + 1, d.value) for d in days if d.arm == arm]
-        if pts:
-            xs, ys = zip(*pts, strict=True)
-            ax1.scatter(xs, ys, label=arm, s=18)
-            ax2.boxplot([list(ys)], positions=[k], widths=0.5)
-            ax2.scatter([k] * len(ys), ys, s=12, alpha=0.6)
-    excluded = [d.index + 1 for d in data.days if d.excluded]
-    for x in excluded:
-        ax1.axvline(x, color="grey", lw=0.8, ls=":")
-    ax1.set_xlabel("trial day (dotted: excluded)")
-    ax1.set_ylabel(p.outcome)
-    ax1.legend(fontsize=7)
-    ax2.set_xticks(range(len(p.arms)), p.arms, fontsize=7)
-    ax2.set_ylabel(p.outcome)
-    fig.tight_layout()
+def _svg(fig: Any, prefix: str) -> str:
+    """The figure as SVG text whose element ids carry `prefix` (a page holds several)."""
+    from quicktakes.report.plot import unique_ids
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(fig)
     svg = re.sub(r"<metadata>.*?</metadata>", "", buf.getvalue(), flags=re.S)
-    return svg[svg.index("<svg") :]
+    return unique_ids(svg[svg.index("<svg") :], prefix)
+
+
+def trial_svg(data: TrialData) -> str:
+    """A dated timeline by arm with excluded days drawn hollow and labelled with their
+    reason, beside the per-arm distributions."""
+    p = data.protocol
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    days = data.analysed()
+    for k, arm in enumerate(p.arms):
+        pts = [(d.date, d.value) for d in days if d.arm == arm]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            (dots,) = ax1.plot(xs, ys, "o", ms=4, label=arm)
+            ax2.boxplot([list(ys)], positions=[k], widths=0.5)
+            ax2.plot([k] * len(ys), ys, "o", ms=3, alpha=0.6, color=dots.get_color())
+    for d in data.days:
+        if d.excluded and d.value is not None:
+            ax1.plot([d.date], [d.value], "o", ms=6, mfc="none", color="grey")
+            ax1.annotate(d.excluded[:28], (d.date, d.value), fontsize=7, color="grey",
+                         xytext=(3, 3), textcoords="offset points")
+    ax1.set_ylabel(p.outcome, fontsize=9)
+    ax1.tick_params(labelsize=8)
+    fig.autofmt_xdate()
+    ax1.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3,
+               frameon=False)
+    ax2.set_xticks(range(len(p.arms)), p.arms, fontsize=8)
+    ax2.set_ylabel(p.outcome, fontsize=9)
+    fig.tight_layout()
+    return _svg(fig, "timeline-")
+
+
+def accrual_svg(data: TrialData, points: int = 30) -> str:
+    """The contrast's one-sided p-value as the analysed days accrue (at most `points`
+    evaluations), on a log axis with alpha drawn."""
+    from quicktakes.nof1 import randomization as rt
+    from quicktakes.nof1.analysis import contrast_groups
+
+    days = data.analysed()
+    xs, ps = [], []
+    for k in sorted({int(round(v)) for v in np.linspace(4, len(days), points)}):
+        sub = TrialData(data.protocol, data.schedule, tuple(days[:k]))
+        a, b, _, _ = contrast_groups(sub)
+        if a.size and b.size:
+            xs.append(k)
+            ps.append(rt.contrast(a, b, "b>a").p_value)
+    fig, ax = plt.subplots(figsize=(10, 2.8))
+    ax.plot(xs, ps, ".-", label="one-sided p of the contrast")
+    ax.axhline(data.protocol.alpha, color="grey", ls=":", label=f"alpha {data.protocol.alpha:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("analysed days", fontsize=9)
+    ax.set_ylabel("p-value", fontsize=9)
+    ax.legend(fontsize=9, frameon=False)
+    fig.tight_layout()
+    return _svg(fig, "accrual-")
 
 
 def p_text(p: float) -> str:
@@ -66,9 +105,12 @@ def headline(data: TrialData, result: Analysis) -> str:
     return text + f"; one-sided {p_text(result.contrast_test.p_value)}."
 
 
-def analysis_html(data: TrialData, result: Analysis) -> str:
-    """A self-contained page that fits a phone: the headline, arms, the plot, and the analysis
-    as JSON folded away."""
+def analysis_html(
+    data: TrialData, result: Analysis, versions: list[dict[str, Any]] | None = None
+) -> str:
+    """A self-contained page that fits a phone: the headline, arms, the dated timeline, the
+    evidence as days accrue, the protocol with its commitment and amendments, and the
+    analysis as JSON folded away."""
     body = html.escape(json.dumps(result.to_dict(), indent=2, default=str))
     p = data.protocol
     rows = "".join(
@@ -90,10 +132,31 @@ def analysis_html(data: TrialData, result: Analysis) -> str:
         f"{html.escape(headline(data, result))}</p>"
         f"<p>Test: {html.escape(result.contrast_test.method)}.</p>"
         "<div class='wide'><table><tr><th>arm</th><th>n</th><th>mean</th><th>median</th>"
-        f"<th>sd</th></tr>{rows}</table></div>{trial_svg(data)}"
+        f"<th>sd</th></tr>{rows}</table></div><h2>Timeline</h2>{trial_svg(data)}"
+        f"<h2>Evidence as days accrue</h2>{accrual_svg(data)}"
+        f"<h2>Protocol</h2>{_protocol_html(data, versions or [])}"
         f"<details><summary>the analysis as JSON</summary><pre>{body}</pre></details>"
         "</body></html>"
     )
+
+
+def _protocol_html(data: TrialData, versions: list[dict[str, Any]]) -> str:
+    p = data.protocol
+    fields = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in p.canonical().items()
+        if k not in ("given_schedule",)
+    )
+    rows = "".join(
+        f"<tr><td>{v['version']}</td><td>{html.escape(v['created_at'])}</td>"
+        f"<td>{html.escape(v['reason'])}</td><td><code>{v['sha256'][:16]}…</code></td></tr>"
+        for v in versions
+    )
+    table = (
+        "<div class='wide'><table><tr><th>version</th><th>recorded</th><th>reason</th>"
+        f"<th>sha256</th></tr>{rows}</table></div>" if rows else ""
+    )
+    return f"<div class='wide'><table>{fields}</table></div>{table}"
 
 
 def _fmt(x: Any) -> str:

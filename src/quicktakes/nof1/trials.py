@@ -107,6 +107,18 @@ def amend(db: sqlite3.Connection, name: str, reason: str, **changes: Any) -> Com
     return Committed(current.trial_id, p, schedule, sha, current.version + 1)
 
 
+def versions(db: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
+    """Each protocol version: number, when, why, and its commitment hash."""
+    t = load(db, name)
+    return [
+        {"version": v["version"], "created_at": v["created_at"], "reason": v["reason"],
+         "sha256": v["sha256"]}
+        for v in db.execute(
+            "SELECT * FROM protocol_versions WHERE trial_id = ? ORDER BY version", (t.trial_id,)
+        )
+    ]
+
+
 def verify(db: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
     """Re-derive every version's schedule from its protocol and recompute its SHA-256."""
     trial = load(db, name)
