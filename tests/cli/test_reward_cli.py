@@ -33,7 +33,18 @@ def test_qlearn_values_on_frozen_lake(cli):
 def test_steer_table(cli):
     r = cli("steer", "--hidden", "", "--rounds", "10")
     assert r.exit_code == 0, r.output
-    assert "reached" in r.stdout
+    assert "reached 1e-06" in r.stdout and "kappa*" in r.stdout
+
+
+def test_steer_json_keeps_distance_and_adds_diagnostics(cli):
+    r = cli("steer", "--hidden", "3", "--rounds", "4", "--order", "forward",
+            "--inputs-design", "random", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["distance"][0] == 1.0 and len(data["distance"]) == len(data["steps"])
+    for key in ("condition", "cancellation", "radius", "kappa"):
+        assert key in data
+    assert data["config"]["order"] == "forward"
 
 
 @pytest.mark.parametrize(
@@ -47,6 +58,10 @@ def test_steer_table(cli):
         (("steer", "--hidden", "a,b"), "--hidden"),
         (("steer", "--rounds", "0"), "rounds"),
         (("steer", "--hidden", "0"), "hidden"),
+        (("steer", "--hidden", "-2"), "hidden"),
+        (("steer", "--order", "sideways"), "order"),
+        (("steer", "--inputs-design", "vibes"), "design"),
+        (("steer", "--tol", "0"), "tol"),
     ],
 )
 def test_bad_parameters_exit_2(cli, one_line_error, args, fragment):

@@ -13,7 +13,7 @@ def tiny(monkeypatch):
         claims.SIZES,
         Budget.FAST,
         claims.RewardSizes(policy_mdps=20, policy_updates=30, values_mdps=10, values_updates=30,
-                           steering_rounds=3),
+                           steering_seeds=(1, 1, 1), steering_steps=200, ablation_steps=100),
     )
 
 

@@ -73,11 +73,20 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 @app.command("steer", help=about("steer"))
 def steer_cmd(
-    hidden: str = typer.Option("4", help="hidden widths, e.g. 16,16 ('' for a linear model)"),
+    hidden: str = typer.Option("4", help="hidden widths, e.g. 8 or 16,16 ('' for a linear model)"),
     inputs: int = typer.Option(2, help="input dimension"),
-    rounds: int = typer.Option(30, help="rounds of N single-pair SGD steps"),
-    positive_rates: bool = typer.Option(False, "--positive-rates", help="only positive rates"),
-    seed: int = typer.Option(0),
+    rounds: int = typer.Option(200, help="at most this many rounds"),
+    max_steps: int = typer.Option(None, "--max-steps", help="at most this many SGD steps"),
+    inputs_design: str = typer.Option(
+        "greedy", "--inputs-design", help="random | greedy (from a wide pool) | lp (shortest path)"
+    ),
+    order: str = typer.Option("symmetric", help="forward | symmetric (half rate there and back)"),
+    rates: str = typer.Option("trust", help="trust (damped least squares) | fraction (the sketch)"),
+    tol: float = typer.Option(1e-6, help="stop at this relative distance"),
+    positive_rates: bool = typer.Option(
+        False, "--positive-rates", help="only positive rates: the sign goes into the targets"
+    ),
+    seed: int = typer.Option(0, help="seed of the start, the target and the inputs"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     cfg = validated(
@@ -85,6 +94,11 @@ def steer_cmd(
         hidden=_hidden(hidden),
         inputs=inputs,
         rounds=rounds,
+        max_steps=max_steps,
+        design=inputs_design,
+        order=order,
+        rates=rates,
+        tol=tol,
         positive_rates=positive_rates,
     )
     with stderr_progress() as progress:
@@ -92,32 +106,28 @@ def steer_cmd(
         result = steer(
             cfg,
             torch.Generator().manual_seed(seed),
-            on_round=lambda r, d: progress.update(task, completed=r),
+            on_round=lambda r, d: progress.update(
+                task, completed=r, description=f"steering: distance {d:.2e}"
+            ),
         )
     if as_json:
-        emit_json(
-            dataclasses.asdict(result) | {"config": cfg.model_dump(), "reached": result.reached}
-        )
+        emit_json(result.to_dict())
         return
     t = Table(
-        "round",
-        "||θ-θ*||/||θ0-θ*||",
-        "eps",
-        "cond(G)",
+        "round", "SGD steps", "||θ-θ*||/||θ0-θ*||", "step", "path/step", "cond(G)",
         "negative rates",
-        title=f"P={result.parameters}, {result.pairs_per_round} pairs per round",
+        title=f"P={result.parameters}, up to {result.pairs_per_round} pairs per round",
     )
     for i, d in enumerate(result.distance[1:]):
         t.add_row(
-            str(i + 1),
-            f"{d:.3e}",
-            f"{result.eps[i]:.2g}",
-            f"{result.condition[i]:.2e}",
+            str(i + 1), f"{result.steps[i + 1]:,}", f"{d:.3e}", f"{result.radius[i]:.1e}",
+            f"{result.cancellation[i]:.0f}", f"{result.condition[i]:.1e}",
             str(result.negative_rates[i]),
         )
     Console().print(t)
     status = "reached" if result.reached else ("stalled" if result.stalled else "not reached")
     typer.echo(
-        f"{status} {cfg.tol:g} after {len(result.distance) - 1} rounds "
-        f"({result.rejected} rounds undone)"
+        f"{status} {cfg.tol:g} after {len(result.distance) - 1} rounds, {result.steps[-1]:,} SGD "
+        f"steps ({result.rejected} rounds undone); kappa* {result.kappa['start']:.0f} at the "
+        f"start, {result.kappa['target']:.0f} at the target"
     )

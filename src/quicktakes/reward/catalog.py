@@ -56,7 +56,10 @@ STEERING = register(
             "[θ* − θ]. [...] running back-propagation on the pair with learning rate λ_i ε [...] "
             "gives you an update approximately in the direction of [θ* − θ]. Rinse and repeat."
         ),
-        holds_if="||theta - theta*|| falls below 1e-3 of its start for every network size",
+        holds_if=(
+            "for each network (linear, 4 and 8 tanh units), every seed's weights come within "
+            "1e-6 of the target (relative distance) by single-pair SGD steps in the budget"
+        ),
         run="quicktakes.reward.claims:run_steering",
     )
 )

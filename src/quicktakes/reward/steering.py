@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -20,17 +21,39 @@ from quicktakes.errors import ConfigError
 
 
 class SteeringConfig(BaseModel):
-    hidden: tuple[int, ...] = Field((16, 16), description="hidden layer widths")
-    inputs: int = Field(4, ge=1, le=1024, description="input dimension")
-    rounds: int = Field(30, ge=1, le=10_000, description="rounds of N single-pair SGD steps")
+    hidden: tuple[int, ...] = Field((4,), description="hidden layer widths")
+    inputs: int = Field(2, ge=1, le=1024, description="input dimension")
+    rounds: int = Field(200, ge=1, le=100_000, description="rounds of single-pair SGD steps")
+    max_steps: int | None = Field(
+        None, ge=1, description="stop after this many SGD steps in all (a budget)"
+    )
+    design: Literal["random", "greedy", "lp"] = Field(
+        "greedy",
+        description="inputs and rates: random N(0, 1) inputs with minimum-norm rates; inputs "
+        "picked greedily from a wide pool (well conditioned) with minimum-norm rates; or the "
+        "shortest SGD path from the pool (a linear program: minimum sum |lr_i| ||g_i||)",
+    )
+    order: Literal["forward", "symmetric"] = Field(
+        "symmetric",
+        description="forward: each pair once; symmetric: forward at half rate, then backward "
+        "at half rate (cancels the first error term of sequential steps)",
+    )
+    rates: Literal["fraction", "trust"] = Field(
+        "trust",
+        description="fraction: a fraction eps of the straight way per round (halved on "
+        "failure); trust: damped least squares on the rates (Levenberg-Marquardt), the damping "
+        "grown or shrunk by achieved vs predicted progress",
+    )
     eps: float = Field(0.25, gt=0.0, le=1.0, description="initial fraction of the way per round")
-    oversample: float = Field(2.0, ge=1.0, le=10.0, description="N = ceil(oversample * P)")
+    oversample: float = Field(4.0, ge=1.0, le=10.0, description="N = ceil(oversample * P)")
+    pool: int = Field(20, ge=2, le=200, description="greedy design: candidates per parameter")
+    input_range: float = Field(6.0, gt=0.0, description="greedy design: pool uniform on +-this")
     positive_rates: bool = Field(
         False, description="only positive learning rates: flip signs through the targets y_i"
     )
-    tol: float = Field(1e-3, gt=0.0, description="stop once relative distance falls below")
+    tol: float = Field(1e-6, gt=0.0, description="stop once relative distance falls below")
     target_scale: float = Field(
-        10.0, gt=0.0, description="scale of the outputs y_i; large keeps residuals steady"
+        10.0, gt=0.0, description="the residual |f(x_i) - y_i|: large, so the rate carries scale"
     )
 
 
@@ -100,21 +123,107 @@ class SteeringResult:
     parameters: int
     pairs_per_round: int
     distance: list[float] = field(default_factory=list)
-    """||theta - theta*|| / ||theta_0 - theta*||, before round 1 and after each round."""
+    """||theta - theta*|| / ||theta_0 - theta*||, before round 1 and after each accepted round."""
+    steps: list[int] = field(default_factory=list)
+    """SGD steps taken (accepted and undone) when each distance was reached."""
     condition: list[float] = field(default_factory=list)
-    """Condition number of the round's gradient matrix."""
+    """Condition number of each accepted round's gradient matrix."""
+    cancellation: list[float] = field(default_factory=list)
+    """sum_i |lr_i| ||grad loss_i|| / ||step||: path length per unit of displacement."""
+    radius: list[float] = field(default_factory=list)
+    """Each accepted round's step length relative to ||theta_0 - theta*||."""
     negative_rates: list[int] = field(default_factory=list)
-    """How many of the round's learning rates were negative."""
-    eps: list[float] = field(default_factory=list)
-    """The step fraction each round used."""
     rejected: int = 0
-    """Rounds undone because they did not bring theta closer (eps was halved)."""
+    """Rounds undone because they did not bring theta closer."""
     stalled: bool = False
-    """eps fell below 1e-6 without a round getting closer: first order no longer holds."""
+    """The step shrank below 1e-12 of the distance without a round getting closer."""
+    kappa: dict[str, float] = field(default_factory=dict)
+    """kappa*: the least SGD path length per unit displacement over a pool of inputs (a linear
+    program), at the start and at the target."""
+    log: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = field(
+        default_factory=list, repr=False
+    )
+    """Every committed single-pair step as (x, y, lr): replayable with torch.optim.SGD."""
 
     @property
     def reached(self) -> bool:
         return self.distance[-1] < self.config.tol
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "config": self.config.model_dump(), "parameters": self.parameters,
+            "pairs_per_round": self.pairs_per_round, "distance": self.distance,
+            "steps": self.steps, "condition": self.condition,
+            "cancellation": self.cancellation, "radius": self.radius,
+            "negative_rates": self.negative_rates, "rejected": self.rejected,
+            "stalled": self.stalled, "kappa": self.kappa, "reached": self.reached,
+        }
+
+
+def init_pair(cfg: SteeringConfig, generator: torch.Generator) -> tuple[nn.Module, torch.Tensor]:
+    """A fresh network and an independent random target's weights, N(0, 0.5^2) each."""
+    model = mlp(cfg.inputs, cfg.hidden)
+    target_model = mlp(cfg.inputs, cfg.hidden)
+    for m in (model, target_model):
+        for p in m.parameters():
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) * 0.5)
+    return model, flat_params(target_model)
+
+
+def set_flat(model: nn.Module, theta: torch.Tensor) -> None:
+    with torch.no_grad():
+        k = 0
+        for p in model.parameters():
+            p.copy_(theta[k : k + p.numel()].reshape(p.shape))
+            k += p.numel()
+
+
+def _pool(cfg: SteeringConfig, n: int, generator: torch.Generator) -> torch.Tensor:
+    u = torch.rand(n, cfg.inputs, generator=generator, dtype=torch.float64)
+    return (2 * u - 1) * cfg.input_range
+
+
+def greedy_design(G: torch.Tensor, n: int, ridge: float = 1e-8) -> torch.Tensor:
+    """Indices of `n` rows of the pool's gradient matrix `G`, picked one at a time to add the
+    most information (largest g M^-1 g^T, M = the picked rows' Gram matrix + ridge): a
+    D-optimal greedy design, O(pool * P^2) per pick with Sherman-Morrison updates."""
+    g = G.numpy()
+    P = g.shape[1]
+    Minv = np.eye(P) / (ridge * (float((g * g).sum(1).mean()) or 1.0))
+    free = np.ones(g.shape[0], dtype=bool)
+    picked: list[int] = []
+    for _ in range(min(n, g.shape[0])):
+        score = np.einsum("ij,jk,ik->i", g, Minv, g)
+        score[~free] = -np.inf
+        i = int(np.argmax(score))
+        Mg = Minv @ g[i]
+        Minv -= np.outer(Mg, Mg) / (1.0 + g[i] @ Mg)
+        picked.append(i)
+        free[i] = False
+    return torch.tensor(picked)
+
+
+def kappa_star(model: nn.Module, direction: torch.Tensor, X: torch.Tensor) -> float:
+    """The least sum_i |lambda_i| ||g_i|| with sum_i lambda_i g_i = direction / ||direction||,
+    over the output gradients g_i of the inputs X: the shortest SGD path per unit displacement
+    (scipy's HiGHS linear program on lambda = u - v, u, v >= 0)."""
+    from scipy.optimize import linprog
+
+    with torch.no_grad():
+        fx = model(X)[:, 0]
+    _, G = per_example_grads(model, X, fx)
+    g = G.numpy()
+    norms = np.linalg.norm(g, axis=1)
+    d = (direction / torch.linalg.vector_norm(direction)).numpy()
+    res = linprog(
+        np.concatenate([norms, norms]),
+        A_eq=np.hstack([g.T, -g.T]),
+        b_eq=d,
+        bounds=(0, None),
+        method="highs",
+    )
+    return float(res.fun) if res.status == 0 else float("inf")
 
 
 def steer(
@@ -122,76 +231,135 @@ def steer(
     generator: torch.Generator,
     on_round: Callable[[int, float], None] | None = None,
 ) -> SteeringResult:
-    """Move a fresh network's weights to an independent random target, one pair at a time."""
-    model = mlp(cfg.inputs, cfg.hidden)
-    target_model = mlp(cfg.inputs, cfg.hidden)
-    for m in (model, target_model):
-        for p in m.parameters():
-            with torch.no_grad():
-                p.copy_(torch.randn(p.shape, generator=generator, dtype=p.dtype) * 0.5)
-    theta_star = flat_params(target_model)
+    """Move a fresh network's weights to an independent random target, one single-pair SGD
+    step on squared error at a time; every committed step is logged and replayable."""
+    if cfg.positive_rates and cfg.target_scale <= 0:
+        raise ConfigError("positive rates need a residual to carry the sign")
+    model, theta_star = init_pair(cfg, generator)
     P = theta_star.numel()
     N = int(np.ceil(cfg.oversample * P))
-    d0 = float(torch.linalg.vector_norm(flat_params(model) - theta_star))
-    result = SteeringResult(cfg, P, N, distance=[1.0])
-    eps = cfg.eps
+    theta0 = flat_params(model)
+    d0 = float(torch.linalg.vector_norm(theta0 - theta_star))
+    result = SteeringResult(cfg, P, N, distance=[1.0], steps=[0])
+    kappa_pool = _pool(cfg, cfg.pool * P, generator)
+    result.kappa["start"] = kappa_star(model, theta_star - theta0, kappa_pool)
+    target = mlp(cfg.inputs, cfg.hidden)
+    set_flat(target, theta_star)
+    result.kappa["target"] = kappa_star(target, theta_star - theta0, kappa_pool)
+    eps, damping = cfg.eps, 1e-3  # a fraction of the way; the rates' damping (x sigma_max^2)
+    steps = 0
     for r in range(cfg.rounds):
-        # The sketch is first order: each SGD step sees the weights moved by the steps before
-        # it. The drift is second order in eps * ||delta||, so a round that fails to get closer
-        # is undone and retried with half the eps; a round that succeeds lets eps grow back.
-        before = [p.detach().clone() for p in model.parameters()]
-        dist_before = result.distance[-1]
-        while True:
-            dist, cond, negatives = _round(model, theta_star, d0, eps, N, cfg, generator)
-            if np.isfinite(dist) and dist < dist_before:
-                break
+        if cfg.max_steps is not None and steps >= cfg.max_steps:
+            break
+        before = flat_params(model)
+        delta = theta_star - before
+        dist = float(torch.linalg.vector_norm(delta))
+        x, G = _inputs(model, cfg, N, generator)
+        # Sum_i -lr_i * residual_i * g_i = step, through coefficients c_i = -lr_i * res_i
+        if cfg.rates == "trust":
+            # Levenberg-Marquardt on the rates: the step that best approaches theta* for a
+            # damped (short) path; the damping follows achieved vs predicted progress
+            U, S, Vh = torch.linalg.svd(G.T, full_matrices=False)
+            mu = damping * float(S[0]) ** 2
+            c = Vh.T @ ((S / (S * S + mu)) * (U.T @ delta))
+            step = G.T @ c
+            frac = float(torch.linalg.vector_norm(step)) / dist
+        else:
+            frac = eps
+            step = frac * delta
+            if cfg.design == "lp":
+                c = _shortest_path(G, step)
+                keep = c != 0
+                x, G, c = x[keep], G[keep], c[keep]
+            else:
+                c = torch.linalg.lstsq(G.T, step[:, None], driver="gelsd").solution[:, 0]
+        with torch.no_grad():
+            fx = model(x)[:, 0]
+        R = cfg.target_scale
+        if cfg.positive_rates:  # the residual carries the sign: lr > 0
+            y, lr = fx + torch.sign(c) * R, c.abs() / R
+        else:  # a fixed residual R; the rate carries the sign
+            y, lr = fx - R, -c / R
+        pairs = _ordered(x, y, lr, cfg.order)
+        for xi, yi, li in pairs:
+            sgd_step(model, xi, yi, float(li))
+        steps += len(pairs)
+        new = float(torch.linalg.vector_norm(flat_params(model) - theta_star))
+        predicted = dist - float(torch.linalg.vector_norm(delta - step))
+        ok = np.isfinite(new) and new < dist
+        if not ok:
+            set_flat(model, before)
             result.rejected += 1
-            with torch.no_grad():
-                for p, b in zip(model.parameters(), before, strict=True):
-                    p.copy_(b)
             eps /= 2
-            if eps < 1e-6:
+            damping *= 8
+            if frac * dist < 1e-12 * d0 or damping > 1e12:
                 result.stalled = True
-                return result
-        result.distance.append(dist)
-        result.condition.append(cond)
-        result.negative_rates.append(negatives)
-        result.eps.append(eps)
-        eps = min(1.0, eps * 2)
+                break
+            continue
+        result.log.extend(pairs)
+        ratio = (dist - new) / max(predicted, 1e-300)
+        if cfg.rates == "fraction":
+            eps = min(1.0, eps * 2)
+        elif ratio < 0.25:
+            damping *= 4
+        elif ratio > 0.75:
+            damping = max(damping / 4, 1e-12)
+        result.distance.append(new / d0)
+        result.steps.append(steps)
+        result.condition.append(float(torch.linalg.cond(G)))
+        result.cancellation.append(
+            float((lr.abs() * R * torch.linalg.vector_norm(G, dim=1)).sum())
+            / float(torch.linalg.vector_norm(step))
+        )
+        result.radius.append(frac * dist / d0)  # the step's length relative to d0
+        result.negative_rates.append(int((lr < 0).sum()))
         if on_round:
-            on_round(r + 1, dist)
-        if dist < cfg.tol:
+            on_round(r + 1, new / d0)
+        if new / d0 < cfg.tol:
             break
     return result
 
 
-def _round(
-    model: nn.Module,
-    theta_star: torch.Tensor,
-    d0: float,
-    eps: float,
-    N: int,
-    cfg: SteeringConfig,
-    generator: torch.Generator,
-) -> tuple[float, float, int]:
-    """One round of the sketch: N fresh pairs, their rates, N single-pair SGD steps."""
-    x = torch.randn(N, cfg.inputs, generator=generator, dtype=torch.float64)
-    delta = theta_star - flat_params(model)
+def _shortest_path(G: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+    """Coefficients c with sum_i c_i g_i = step and the least sum |c_i| ||g_i||: a linear
+    program whose basic solution uses at most P of the candidates."""
+    from scipy.optimize import linprog
+
+    g = G.numpy()
+    norms = np.linalg.norm(g, axis=1)
+    res = linprog(np.concatenate([norms, norms]), A_eq=np.hstack([g.T, -g.T]),
+                  b_eq=step.numpy(), bounds=(0, None), method="highs")
+    if res.status != 0:
+        return torch.linalg.lstsq(G.T, step[:, None], driver="gelsd").solution[:, 0]
+    n = g.shape[0]
+    c = res.x[:n] - res.x[n:]
+    c[np.abs(c) < 1e-14 * np.abs(c).max()] = 0.0
+    return torch.from_numpy(c)
+
+
+def _inputs(
+    model: nn.Module, cfg: SteeringConfig, n: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The round's inputs and their output-gradient rows: N of them, or for the linear
+    program the whole pool (it picks)."""
+    if cfg.design == "random":
+        x = torch.randn(n, cfg.inputs, generator=generator, dtype=torch.float64)
+    else:
+        x = _pool(cfg, cfg.pool * n // int(np.ceil(cfg.oversample)), generator)
     with torch.no_grad():
         fx = model(x)[:, 0]
-    if cfg.positive_rates:
-        # Loss gradient = (f(x_i) - y_i) * grad f(x_i): choose y_i = f(x_i) - sign(c_i), so the
-        # residual carries the sign and the learning rate |c_i| * eps stays positive.
-        _, G = per_example_grads(model, x, fx)
-        c = torch.linalg.lstsq(G.T, -delta[:, None], driver="gelsd").solution[:, 0]
-        y = fx - torch.sign(c) * cfg.target_scale
-        lr = c.abs() / cfg.target_scale * eps
-    else:
-        y = torch.randn(N, generator=generator, dtype=torch.float64) * cfg.target_scale
-        G, _ = per_example_grads(model, x, y)
-        lam = torch.linalg.lstsq(G.T, -delta[:, None], driver="gelsd").solution[:, 0]
-        lr = lam * eps
-    for i in range(N):
-        sgd_step(model, x[i], y[i], float(lr[i]))
-    dist = float(torch.linalg.vector_norm(flat_params(model) - theta_star)) / d0
-    return dist, float(torch.linalg.cond(G)), int((lr < 0).sum())
+    _, G = per_example_grads(model, x, fx)
+    if cfg.design == "greedy":
+        idx = greedy_design(G, n)
+        x, G = x[idx], G[idx]
+    return x, G
+
+
+def _ordered(
+    x: torch.Tensor, y: torch.Tensor, lr: torch.Tensor, order: str
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    forward = list(zip(x, y, lr, strict=True))
+    if order == "forward":
+        return forward
+    half = [(a, b, c / 2) for a, b, c in forward]
+    return half + half[::-1]
