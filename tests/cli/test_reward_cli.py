@@ -62,6 +62,7 @@ def test_steer_json_keeps_distance_and_adds_diagnostics(cli):
         (("steer", "--order", "sideways"), "order"),
         (("steer", "--inputs-design", "vibes"), "design"),
         (("steer", "--tol", "0"), "tol"),
+        (("steer", "--shoot", "-1"), "shoot"),
     ],
 )
 def test_bad_parameters_exit_2(cli, one_line_error, args, fragment):

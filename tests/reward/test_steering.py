@@ -86,3 +86,21 @@ def test_same_seed_same_trajectory():
     a = steer(cfg, torch.Generator().manual_seed(4)).distance
     b = steer(cfg, torch.Generator().manual_seed(4)).distance
     assert a == b
+
+
+def test_shooting_lands_the_unrolled_steps_nearer_their_aim():
+    from quicktakes.reward.steering import _ordered, flat_params, shoot, unrolled
+
+    cfg = SteeringConfig(hidden=(3,), inputs=2)
+    model, theta_star = init_pair(cfg, torch.Generator().manual_seed(2))
+    theta = flat_params(model)
+    x = torch.randn(12, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    with torch.no_grad():
+        y = model(x)[:, 0] - 10.0
+    _, G = per_example_grads(model, x, y)
+    aim = theta + 0.3 * (theta_star - theta)
+    c = torch.linalg.lstsq(G.T, (aim - theta)[:, None]).solution[:, 0]
+    pairs = _ordered(x, y, -c / 10.0, "forward")
+    before = torch.linalg.vector_norm(unrolled(model, theta, pairs)[-1] - aim)
+    after = torch.linalg.vector_norm(unrolled(model, theta, shoot(model, pairs, aim, 3))[-1] - aim)
+    assert after < 0.5 * before

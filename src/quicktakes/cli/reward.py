@@ -82,6 +82,10 @@ def steer_cmd(
     ),
     order: str = typer.Option("symmetric", help="forward | symmetric (half rate there and back)"),
     rates: str = typer.Option("trust", help="trust (damped least squares) | fraction (the sketch)"),
+    shoot: int = typer.Option(
+        0, help="Levenberg-Marquardt iterations on each round's rates against the unrolled "
+        "steps (fewer steps, much more time)",
+    ),
     tol: float = typer.Option(1e-6, help="stop at this relative distance"),
     positive_rates: bool = typer.Option(
         False, "--positive-rates", help="only positive rates: the sign goes into the targets"
@@ -98,6 +102,7 @@ def steer_cmd(
         design=inputs_design,
         order=order,
         rates=rates,
+        shoot=shoot,
         tol=tol,
         positive_rates=positive_rates,
     )

@@ -51,6 +51,11 @@ class SteeringConfig(BaseModel):
     positive_rates: bool = Field(
         False, description="only positive learning rates: flip signs through the targets y_i"
     )
+    shoot: int = Field(
+        0, ge=0, le=50,
+        description="Levenberg-Marquardt iterations on the round's rates against the true "
+        "unrolled sequence of SGD steps (0: none)",
+    )
     tol: float = Field(1e-6, gt=0.0, description="stop once relative distance falls below")
     target_scale: float = Field(
         10.0, gt=0.0, description="the residual |f(x_i) - y_i|: large, so the rate carries scale"
@@ -281,6 +286,8 @@ def steer(
         else:  # a fixed residual R; the rate carries the sign
             y, lr = fx - R, -c / R
         pairs = _ordered(x, y, lr, cfg.order)
+        if cfg.shoot:
+            pairs = shoot(model, pairs, before + step, cfg.shoot)
         for xi, yi, li in pairs:
             sgd_step(model, xi, yi, float(li))
         steps += len(pairs)
@@ -335,6 +342,72 @@ def _shortest_path(G: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
     c = res.x[:n] - res.x[n:]
     c[np.abs(c) < 1e-14 * np.abs(c).max()] = 0.0
     return torch.from_numpy(c)
+
+
+Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def unrolled(model: nn.Module, theta: torch.Tensor, pairs: list[Step]) -> list[torch.Tensor]:
+    """theta after each of the single-pair SGD steps `pairs`, computed functionally (the same
+    arithmetic as `sgd_step`, without touching the model)."""
+    shapes = [(k, p.shape, p.numel()) for k, p in model.named_parameters()]
+
+    def loss(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        params, i = {}, 0
+        for k, shape, n in shapes:
+            params[k] = flat[i : i + n].reshape(shape)
+            i += n
+        return 0.5 * (functional_call(model, params, (x[None],))[0, 0] - y) ** 2
+
+    grad_fn = grad(loss)
+    out = [theta]
+    for x, y, lr in pairs:
+        out.append(out[-1] - lr * grad_fn(out[-1], x, y))
+    return out
+
+
+def shoot(model: nn.Module, pairs: list[Step], aim: torch.Tensor, iterations: int) -> list[Step]:
+    """Correct the rates so the true sequence of SGD steps lands nearer `aim`: Gauss-Newton
+    (Levenberg-Marquardt damped) on the rates, with the exact Jacobian of the unrolled steps,
+    d theta_M / d lr_k = -(prod_{j>k} (I - lr_j H_j)) g_k, accumulated backward in O(M P^3)."""
+    from torch.func import hessian
+
+    shapes = [(k, p.shape, p.numel()) for k, p in model.named_parameters()]
+
+    def loss(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        params, i = {}, 0
+        for k, shape, n in shapes:
+            params[k] = flat[i : i + n].reshape(shape)
+            i += n
+        return 0.5 * (functional_call(model, params, (x[None],))[0, 0] - y) ** 2
+
+    grad_fn, hess_fn = grad(loss), hessian(loss)
+    theta0 = flat_params(model)
+    lrs = torch.stack([lr for _, _, lr in pairs]).clone()
+    mu = 1e-3
+    for _ in range(iterations):
+        current = [(x, y, lr) for (x, y, _), lr in zip(pairs, lrs, strict=True)]
+        path = unrolled(model, theta0, current)
+        miss = aim - path[-1]
+        P = theta0.numel()
+        A = torch.eye(P, dtype=theta0.dtype)
+        J = torch.empty(P, len(pairs), dtype=theta0.dtype)
+        for k in reversed(range(len(pairs))):
+            x, y, _ = pairs[k]
+            J[:, k] = -A @ grad_fn(path[k], x, y)
+            A = A @ (torch.eye(P, dtype=theta0.dtype) - lrs[k] * hess_fn(path[k], x, y))
+        JtJ = J.T @ J
+        delta = torch.linalg.solve(JtJ + mu * torch.diag(torch.diag(JtJ)) + 1e-12 * torch.eye(
+            len(pairs), dtype=theta0.dtype), J.T @ miss)
+        trial = lrs + delta
+        new_miss = aim - unrolled(model, theta0, [
+            (x, y, lr) for (x, y, _), lr in zip(pairs, trial, strict=True)
+        ])[-1]
+        if torch.linalg.vector_norm(new_miss) < torch.linalg.vector_norm(miss):
+            lrs, mu = trial, mu / 3
+        else:
+            mu *= 10
+    return [(x, y, lr) for (x, y, _), lr in zip(pairs, lrs, strict=True)]
 
 
 def _inputs(
