@@ -77,18 +77,16 @@ def placement(learner: IterationResult, finals: dict[str, IterationResult]) -> s
     return ", ".join(parts)
 
 
-def _trend(name: str, r: LabResult) -> Trend:
+def _trend(name: str, r: LabResult, compared: tuple[str, ...] = ()) -> Trend:
+    """`compared`: the series the verdict reads, drawn strongest in the report."""
     pts = [Point(i.iteration, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
-    return Trend.of(
-        name,
-        "iteration",
-        "normalized coins on held-out mazes",
-        pts,
-        meta={
-            "samples_used": [i.samples_used for i in r.iterations],
-            "invalid_rate": [round(i.invalid_rate, 4) for i in r.iterations],
-        },
-    )
+    meta: dict[str, object] = {
+        "samples_used": [i.samples_used for i in r.iterations],
+        "invalid_rate": [round(i.invalid_rate, 4) for i in r.iterations],
+    }
+    if name in compared:
+        meta["compared"] = True
+    return Trend.of(name, "iteration", "normalized coins on held-out mazes", pts, meta=meta)
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,9 @@ def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
     m = Runs(shared_compare(ctx, VERY_POOR_METHODS))
     v = judge_very_poor(m)
     few, zero = m.final("few-shot"), m.final("zero-shot")
-    trends = tuple(_trend(k, r) for k, r in m.runs.items() if k != "tabular")
+    trends = tuple(
+        _trend(k, r, ("few-shot", "zero-shot")) for k, r in m.runs.items() if k != "tabular"
+    )
     return Evidence(v, describe_very_poor(m, v), f"few-shot {few.mean:.2f} vs zero-shot "
                     f"{zero.mean:.2f}", trends, m.config())
 
@@ -180,7 +180,9 @@ def run_poor_mans_rl(ctx: RunContext) -> Evidence:
     v = judge_poor(m)
     sft = m.runs["sft-iter"].iterations
     trends = tuple(
-        _trend(k, r) for k, r in m.runs.items() if k in ("sft-iter", "oracle-bc", "random")
+        _trend(k, r, ("sft-iter",))
+        for k, r in m.runs.items()
+        if k in ("sft-iter", "oracle-bc", "random")
     )
     return Evidence(v, describe_poor(m, v), f"{sft[0].mean:.2f} -> {sft[-1].mean:.2f} coins",
                     trends, m.config())

@@ -31,7 +31,9 @@ def _panels(trends: Sequence[Trend]) -> list[list[Trend]]:
     return list(groups.values())
 
 
-def _draw(ax: plt.Axes, t: Trend) -> None:
+def _draw(ax: plt.Axes, t: Trend, emphasis: bool) -> None:
+    """`emphasis`: some series of this panel are the ones the verdict compares; they are drawn
+    strong and the rest light."""
     xs, ys = t.xs, t.ys
     yerr = [
         [max(0.0, y - p.lo) for y, p in zip(ys, t.points, strict=True)],
@@ -45,7 +47,9 @@ def _draw(ax: plt.Axes, t: Trend) -> None:
         yerr=yerr if has_interval else None,
         fmt="o" if markers else ".-",
         ms=4,
-        lw=1.4,
+        lw=(2.6 if t.meta.get("compared") else 1.0) if emphasis else 1.4,
+        alpha=1.0 if not emphasis or t.meta.get("compared") else 0.6,
+        zorder=3 if t.meta.get("compared") else 2,
         elinewidth=0.8,
         capsize=2,
         label=t.name,
@@ -98,8 +102,9 @@ def trends_svg(trends: Sequence[Trend], title: str = "", prefix: str = "fig-") -
         gridspec_kw={"height_ratios": heights},
     )
     for ax, group in zip(axes[:, 0], panels, strict=True):
+        emphasis = any(t.meta.get("compared") for t in group)
         for t in group:
-            _draw(ax, t)
+            _draw(ax, t, emphasis)
         _axes_format(ax, group)
     if title:
         fig.suptitle(title, fontsize=FONT_PT + 1)
