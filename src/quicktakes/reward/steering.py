@@ -347,9 +347,11 @@ def _shortest_path(G: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
 Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def unrolled(model: nn.Module, theta: torch.Tensor, pairs: list[Step]) -> list[torch.Tensor]:
-    """theta after each of the single-pair SGD steps `pairs`, computed functionally (the same
-    arithmetic as `sgd_step`, without touching the model)."""
+FlatLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def flat_loss(model: nn.Module) -> FlatLoss:
+    """1/2 (f(x) - y)^2 as a function of the flat weight vector (for torch.func)."""
     shapes = [(k, p.shape, p.numel()) for k, p in model.named_parameters()]
 
     def loss(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -359,7 +361,13 @@ def unrolled(model: nn.Module, theta: torch.Tensor, pairs: list[Step]) -> list[t
             i += n
         return 0.5 * (functional_call(model, params, (x[None],))[0, 0] - y) ** 2
 
-    grad_fn = grad(loss)
+    return loss
+
+
+def unrolled(model: nn.Module, theta: torch.Tensor, pairs: list[Step]) -> list[torch.Tensor]:
+    """theta after each of the single-pair SGD steps `pairs`, computed functionally (the same
+    arithmetic as `sgd_step`, without touching the model)."""
+    grad_fn = grad(flat_loss(model))
     out = [theta]
     for x, y, lr in pairs:
         out.append(out[-1] - lr * grad_fn(out[-1], x, y))
@@ -372,15 +380,7 @@ def shoot(model: nn.Module, pairs: list[Step], aim: torch.Tensor, iterations: in
     d theta_M / d lr_k = -(prod_{j>k} (I - lr_j H_j)) g_k, accumulated backward in O(M P^3)."""
     from torch.func import hessian
 
-    shapes = [(k, p.shape, p.numel()) for k, p in model.named_parameters()]
-
-    def loss(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        params, i = {}, 0
-        for k, shape, n in shapes:
-            params[k] = flat[i : i + n].reshape(shape)
-            i += n
-        return 0.5 * (functional_call(model, params, (x[None],))[0, 0] - y) ** 2
-
+    loss = flat_loss(model)
     grad_fn, hess_fn = grad(loss), hessian(loss)
     theta0 = flat_params(model)
     lrs = torch.stack([lr for _, _, lr in pairs]).clone()
