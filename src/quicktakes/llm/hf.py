@@ -214,7 +214,8 @@ class HFBackend(Backend):
                     len(ids) - 1
                 )
             else:
-                logits = self.last_logits(self._encode(conversations))
+                enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+                logits = self.last_logits(enc.to(self.device))
         logp = torch.log_softmax(logits.double(), dim=-1)[:, self.candidate_ids(candidates)].cpu()
         self.usage.calls += 1
         self.usage.prompt_tokens += sum(map(len, ids))
