@@ -11,10 +11,10 @@ from rich.table import Table
 from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.config import validated
-from quicktakes.games import ipd, lottery, newcomb
-from quicktakes.rng import make_rng
+from quicktakes.games.populations import POPULATIONS
 
 app = commands()
+
 
 @app.command("lottery", help=about("lottery"))
 def lottery_cmd(
@@ -25,6 +25,8 @@ def lottery_cmd(
     margin: float = typer.Option(0.0, help="count 'more' only above (1 + margin) x sure total"),
     as_json: bool = JSON_OPTION,
 ) -> None:
+    from quicktakes.games import lottery
+
     cfg = validated(
         lottery.LotteryConfig, p=p, prize=prize, sure=sure, presses=presses, margin=margin
     )
@@ -53,7 +55,7 @@ def ipd_cmd(
         None, "--strategy", "-s", help="Axelrod strategy name (repeat); overrides --population"
     ),
     population: str = typer.Option(
-        "classic", help=f"a named population when no -s is given: {', '.join(ipd.POPULATIONS)}"
+        "classic", help=f"a named population when no -s is given: {', '.join(POPULATIONS)}"
     ),
     repetitions: int = typer.Option(5, help="independent repetitions"),
     noise: float = typer.Option(0.0, help="chance each move is flipped"),
@@ -61,6 +63,8 @@ def ipd_cmd(
     list_names: bool = typer.Option(False, "--list", help="list every Axelrod strategy name"),
     as_json: bool = JSON_OPTION,
 ) -> None:
+    from quicktakes.games import ipd
+
     if list_names:
         names = ipd.strategy_names()
         emit_json(names) if as_json else typer.echo("\n".join(names))
@@ -92,6 +96,9 @@ def newcomb_cmd(
     seed: int = typer.Option(0, help="seed of the predictor's noise"),
     as_json: bool = JSON_OPTION,
 ) -> None:
+    from quicktakes.games import newcomb
+    from quicktakes.rng import make_rng
+
     cfg = validated(newcomb.NewcombConfig, rounds=rounds, accuracy=accuracy, predictor=predictor)
     outcomes = newcomb.play_all(cfg, episodes, make_rng(seed, "newcomb"))
     threshold = newcomb.one_shot_threshold(cfg.big, cfg.small)

@@ -123,13 +123,21 @@ def run_lottery(ctx: RunContext) -> Evidence:
         exact("P(risky total < sure total), exact", "p_less"),
         exact("P(risky total = sure total), exact", "p_equal"),
         Trend.of(
-            "P(risky > sure), Monte Carlo", x, y, m.mc, interval="95% Wilson", log_x=True,
+            "P(risky > sure), Monte Carlo",
+            x,
+            y,
+            m.mc,
+            interval="95% Wilson",
+            log_x=True,
             style="markers",
         ),
     )
     measured = f"P(more)={m.odds[-1].p_more:.6f} at n={m.grid[-1]}"
-    config = {**m.study.model_dump(), "lottery": {"p": 0.4, "prize": 3.0, "sure": 1.0},
-              "grid": m.grid}
+    config = {
+        **m.study.model_dump(),
+        "lottery": {"p": 0.4, "prize": 3.0, "sure": 1.0},
+        "grid": m.grid,
+    }
     return Evidence(v, describe_lottery(m, v), measured, trends, config)
 
 
@@ -204,8 +212,7 @@ def _population_run(name: str, study: IPDStudy, ctx: RunContext) -> PopulationRu
     margins, ranks, ratio, beaten = [], [], [], []
     winner = ""
     for n in turns:
-        cfg = ipd.IPDConfig(turns=n, repetitions=study.repetitions,
-                            strategies=ipd.population(name))
+        cfg = ipd.IPDConfig(turns=n, repetitions=study.repetitions, strategies=ipd.population(name))
         res = ipd.tournament(cfg, seed=ctx.subseed(name, str(n)))
         d = res.score_of("Defector")
         others = [s for s in res.standings if s.name != "Defector"]
@@ -283,24 +290,50 @@ def run_ipd(ctx: RunContext) -> Evidence:
     trends: list[Trend] = []
     for r in m.runs:
         trends.append(
-            Trend.of(f"Defector's score / winner's score ({r.name})", x,
-                     "score ratio (per turn)", r.ratio, log_x=True)
+            Trend.of(
+                f"Defector's score / winner's score ({r.name})",
+                x,
+                "score ratio (per turn)",
+                r.ratio,
+                log_x=True,
+            )
         )
-        share = [Point.exact(n, float(np.mean(row > 0))) for n, row in zip(r.turns, r.margins,
-                                                                              strict=True)]
+        share = [
+            Point.exact(n, float(np.mean(row > 0)))
+            for n, row in zip(r.turns, r.margins, strict=True)
+        ]
         trends.append(
-            Trend.of(f"repetitions where some strategy out-scores Defector ({r.name})", x,
-                     "share of repetitions", share, interval="exact per tournament", log_x=True)
+            Trend.of(
+                f"repetitions where some strategy out-scores Defector ({r.name})",
+                x,
+                "share of repetitions",
+                share,
+                interval="exact per tournament",
+                log_x=True,
+            )
         )
     trends.append(
-        Trend.of("TFT share needed to beat AllD: 1/(2n-3)", x, "TFT share x",
-                 [Point.exact(n, th) for n, th, _ in m.shares], interval="exact", log_x=True,
-                 log_y=True)
+        Trend.of(
+            "TFT share needed to beat AllD: 1/(2n-3)",
+            x,
+            "TFT share x",
+            [Point.exact(n, th) for n, th, _ in m.shares],
+            interval="exact",
+            log_x=True,
+            log_y=True,
+        )
     )
     trends.append(
-        Trend.of("TFT share needed, from Axelrod match payoffs", x, "TFT share x",
-                 [Point.exact(n, sim) for n, _, sim in m.shares], interval="exact", log_x=True,
-                 log_y=True, style="markers")
+        Trend.of(
+            "TFT share needed, from Axelrod match payoffs",
+            x,
+            "TFT share x",
+            [Point.exact(n, sim) for n, _, sim in m.shares],
+            interval="exact",
+            log_x=True,
+            log_y=True,
+            style="markers",
+        )
     )
     measured = "; ".join(
         f"{r.name}: beaten at {AT}={r.beaten_at(AT)}, from {r.mean_threshold}" for r in m.runs
@@ -330,8 +363,26 @@ NEWCOMB_SIZES = {
         rounds=(1, 2, 3, 5, 10, 20, 50, 100),
     ),
     Budget.FULL: NewcombStudy(
-        accuracies=(0.5, 0.5002, 0.5004, 0.5006, 0.5008, 0.501, 0.502, 0.505, 0.51, 0.55,
-                    0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99, 1.0),
+        accuracies=(
+            0.5,
+            0.5002,
+            0.5004,
+            0.5006,
+            0.5008,
+            0.501,
+            0.502,
+            0.505,
+            0.51,
+            0.55,
+            0.6,
+            0.7,
+            0.75,
+            0.8,
+            0.9,
+            0.95,
+            0.99,
+            1.0,
+        ),
         rounds=(1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 70, 100, 200),
     ),
 }
@@ -375,8 +426,7 @@ def measure_newcomb(ctx: RunContext) -> NewcombMeasured:
             cells.append(NewcombCell(a, n, per_round, newcomb.plan_text(newcomb.optimal_plan(cfg))))
     base = newcomb.NewcombConfig(predictor=study.predictor)
     thresholds = [
-        (n, newcomb.threshold_accuracy(base.model_copy(update={"rounds": n})))
-        for n in study.rounds
+        (n, newcomb.threshold_accuracy(base.model_copy(update={"rounds": n}))) for n in study.rounds
     ]
     needed = [
         (a, newcomb.rounds_needed(base.model_copy(update={"accuracy": a})))
@@ -446,33 +496,60 @@ def run_newcomb(ctx: RunContext) -> Evidence:
     fig = [c for c in m.cells if c.accuracy == m.study.figure_accuracy]
     y = "expected payoff per round ($), exact"
     trends: list[Trend] = [
-        Trend.of(f"{name} (accuracy {m.study.figure_accuracy:g})", "rounds", y,
-                 [Point.exact(c.rounds, c.per_round[name]) for c in fig], interval="exact",
-                 log_x=True)
+        Trend.of(
+            f"{name} (accuracy {m.study.figure_accuracy:g})",
+            "rounds",
+            y,
+            [Point.exact(c.rounds, c.per_round[name]) for c in fig],
+            interval="exact",
+            log_x=True,
+        )
         for name in newcomb.PLAYERS
     ]
     trends.append(
-        Trend.of("accuracy above which committing to one-box pays", "rounds",
-                 "predictor accuracy", [Point.exact(n, a) for n, a in m.thresholds if a],
-                 interval="exact", log_x=True)
+        Trend.of(
+            "accuracy above which committing to one-box pays",
+            "rounds",
+            "predictor accuracy",
+            [Point.exact(n, a) for n, a in m.thresholds if a],
+            interval="exact",
+            log_x=True,
+        )
     )
     trends.append(
-        Trend.of("fewest rounds from which committing pays", "predictor accuracy - 0.5",
-                 "rounds", [Point.exact(a - 0.5, n) for a, n in m.needed if n and a > 0.5],
-                 interval="exact", log_x=True, log_y=True)
+        Trend.of(
+            "fewest rounds from which committing pays",
+            "predictor accuracy - 0.5",
+            "rounds",
+            [Point.exact(a - 0.5, n) for a, n in m.needed if n and a > 0.5],
+            interval="exact",
+            log_x=True,
+            log_y=True,
+        )
     )
     longest = m.study.rounds[-1]
     trends.append(
-        Trend.of(f"share of rounds backward induction one-boxes ({longest} rounds)",
-                 "predictor accuracy", "share of rounds",
-                 [Point.exact(c.accuracy, c.plan.count("1") / c.rounds) for c in m.cells
-                  if c.rounds == longest], interval="exact")
+        Trend.of(
+            f"share of rounds backward induction one-boxes ({longest} rounds)",
+            "predictor accuracy",
+            "share of rounds",
+            [
+                Point.exact(c.accuracy, c.plan.count("1") / c.rounds)
+                for c in m.cells
+                if c.rounds == longest
+            ],
+            interval="exact",
+        )
     )
     cells = m.informative()
     measured = (
         f"backward induction one-boxes all but the last round in "
         f"{sum(_plan_kind(c.plan).startswith('one-box') for c in cells)}/{len(cells)} cells"
     )
-    config = {**m.study.model_dump(), "big": 1_000_000, "small": 1_000,
-              "players": list(newcomb.PLAYERS)}
+    config = {
+        **m.study.model_dump(),
+        "big": 1_000_000,
+        "small": 1_000,
+        "players": list(newcomb.PLAYERS),
+    }
     return Evidence(v, describe_newcomb(m, v), measured, tuple(trends), config)

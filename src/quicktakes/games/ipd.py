@@ -12,64 +12,18 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from quicktakes.errors import UnknownNameError
+from quicktakes.games.populations import (  # noqa: F401 (re-exported)
+    DEFAULT_POPULATION,
+    FIRST_TOURNAMENT,
+    POPULATIONS,
+    population,
+)
 from quicktakes.stats import mean_ci
 
-DEFAULT_POPULATION: tuple[str, ...] = (
-    # axelrod.basic_strategies
-    "Alternator",
-    "Anti Tit For Tat",
-    "Bully",
-    "Cooperator",
-    "Cycler DC",
-    "Defector",
-    "Suspicious Tit For Tat",
-    "Tit For Tat",
-    "Win-Shift Lose-Stay",
-    "Win-Stay Lose-Shift",
-    # classics from Axelrod's first tournament and after
-    "Grudger",
-    "Tit For 2 Tats",
-    "GTFT",
-    "Prober",
-    "First by Joss",
-    "Random",
-)
-FIRST_TOURNAMENT: tuple[str, ...] = (
-    # axelrod.axelrod_first_strategies (Axelrod's 1980 tournament), plus the strategy in question
-    "Tit For Tat",
-    "First by Tideman and Chieruzzi",
-    "First by Nydegger",
-    "First by Grofman",
-    "First by Shubik",
-    "First by Stein and Rapoport",
-    "Grudger",
-    "First by Davis",
-    "First by Graaskamp",
-    "First by Downing",
-    "First by Feld",
-    "First by Joss",
-    "First by Tullock",
-    "First by Anonymous",
-    "Random",
-    "Defector",
-)
-POPULATIONS: dict[str, tuple[str, ...]] = {
-    "classic": DEFAULT_POPULATION,
-    "axelrod-first": FIRST_TOURNAMENT,
-}
 
-
-def population(name: str) -> tuple[str, ...]:
-    try:
-        return POPULATIONS[name]
-    except KeyError:
-        valid = ", ".join(POPULATIONS)
-        raise UnknownNameError(f"unknown population {name!r}; valid: {valid}") from None
-
-
-def turns_grid(dense_to: int = 30, tail: tuple[int, ...] = (40, 50, 70, 100, 140, 200)) -> tuple[
-    int, ...
-]:
+def turns_grid(
+    dense_to: int = 30, tail: tuple[int, ...] = (40, 50, 70, 100, 140, 200)
+) -> tuple[int, ...]:
     """Every round count up to `dense_to`, so a threshold is exact to the round, then `tail`."""
     return tuple(sorted({*range(1, dense_to + 1), *tail}))
 
