@@ -39,6 +39,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "reward",
         "Steer an MLP's weights to a random target with chosen pairs and learning rates.",
     ),
+    "reversal": (
+        "insights",
+        "The reversal curse: fine-tune on 'name is description' facts, then ask both ways.",
+    ),
+    "rollback": (
+        "insights",
+        "Verified training with rollback: how often one step goes from verified-good to bad.",
+    ),
     "trial": ("trial", "Randomized N-of-1 self-experiments: plan, log, analyse."),
     "maze": ("maze", "The gold-coin maze lab."),
     "llm": ("llm", "Model backends and the sample cache."),

@@ -18,6 +18,7 @@ FAMILIES: tuple[str, ...] = (
     "quicktakes.nof1.catalog",
     "quicktakes.reward.catalog",
     "quicktakes.maze.catalog",
+    "quicktakes.insights.catalog",
 )
 ENTRY_POINTS = "quicktakes.families"
 _CLAIMS: dict[str, Claim] = {}

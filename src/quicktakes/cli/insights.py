@@ -1,0 +1,192 @@
+"""`quicktakes reversal run` and `quicktakes rollback run`."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from quicktakes.cli._app import about, commands
+from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
+from quicktakes.config import validated
+
+app = commands()
+
+reversal_app = typer.Typer(help=about("reversal"), no_args_is_help=True)
+rollback_app = typer.Typer(help=about("rollback"), no_args_is_help=True)
+app.add_typer(reversal_app, name="reversal")
+app.add_typer(rollback_app, name="rollback")
+
+
+def _bar(label: str) -> Progress:
+    return stderr_progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )
+
+
+@reversal_app.command("run")
+def reversal_run(
+    finetune: str = typer.Option("full", help="lora | full"),
+    facts: int = typer.Option(20, help="invented name-description facts"),
+    epochs: int = typer.Option(8, help="passes over the training statements"),
+    eval_every: int = typer.Option(2, help="evaluate after every this many epochs"),
+    lr: float = typer.Option(None, help="learning rate (default: 3e-5 full, 1e-3 LoRA)"),
+    paraphrases: int = typer.Option(6, help="training templates per fact (1-6)"),
+    seed: int = typer.Option(0, help="seed of the facts, the order and the adapter"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fine-tune the embedded model on invented facts stated name first, then rank every
+    candidate both ways: forward (name -> description) and reverse (description -> name)."""
+    from quicktakes.insights.reversal import ReversalSpec, run_reversal
+    from quicktakes.stats import wilson
+
+    spec = validated(
+        ReversalSpec,
+        finetune=finetune,
+        facts=facts,
+        epochs=epochs,
+        eval_every=eval_every,
+        lr=lr,
+        paraphrases=paraphrases,
+        seed=seed,
+    )
+    with _bar("fine-tuning and evaluating") as progress:
+        task = progress.add_task("", total=None)
+        result = run_reversal(
+            spec, on_progress=lambda d, t: progress.update(task, completed=d, total=t)
+        )
+    rows = []
+    for c in result.checkpoints:
+        row: dict[str, object] = {"epoch": c.epoch, "loss": c.loss}
+        for d, s in c.scores.items():
+            k = sum(s.top1)
+            row[d] = {
+                "top1": k,
+                "of": len(s.top1),
+                "interval": wilson(k, len(s.top1)),
+                "exact": sum(s.exact),
+                "logp_right": s.logp_right,
+                "logp_other": s.logp_other,
+            }
+        rows.append(row)
+    if as_json:
+        emit_json(
+            {
+                "spec": spec.model_dump(),
+                "model": result.model,
+                "chance": result.chance,
+                "facts": [f.__dict__ for f in result.facts],
+                "checkpoints": rows,
+            }
+        )
+        return
+    t = Table(
+        "epoch",
+        "loss",
+        "forward top-1",
+        "reverse top-1",
+        "reverse log p right/other",
+        title=f"{spec.facts} facts, {spec.finetune} fine-tuning; chance {result.chance:.2f}",
+    )
+    for c in result.checkpoints:
+        f, r = c.scores["forward"], c.scores["reverse"]
+        t.add_row(
+            str(c.epoch),
+            "" if c.loss is None else f"{c.loss:.3f}",
+            f"{sum(f.top1)}/{len(f.top1)}",
+            f"{sum(r.top1)}/{len(r.top1)}",
+            f"{r.logp_right:.1f} / {r.logp_other:.1f}",
+        )
+    Console().print(t)
+    ctl = result.checkpoints[0].scores["in-context"]
+    typer.echo(
+        f"control, facts in the prompt instead of trained: reverse top-1 "
+        f"{sum(ctl.top1)}/{len(ctl.top1)}"
+    )
+
+
+@rollback_app.command("run")
+def rollback_run(
+    steps: int = typer.Option(150, help="policy-gradient updates per run"),
+    seeds: int = typer.Option(8, help="mazes, one run each (plus one per verifier level)"),
+    samples: list[int] = typer.Option(
+        None,
+        "--samples",
+        "-k",
+        help="states the verifier checks (repeat); default: coverages 5-100% of the states",
+    ),
+    size: int = typer.Option(7, help="maze side"),
+    lr: float = typer.Option(0.01, help="Adam's learning rate"),
+    seed: int = typer.Option(0, help="seed of the mazes, the inits and the verifier"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Train a maze policy whose reward pays for a forbidden shortcut, with and without
+    undoing the updates a sampling verifier rejects; count A -> A, A -> B, A -> C steps."""
+    from quicktakes.insights.claims import measure_rollback
+    from quicktakes.insights.rollback import RollbackSpec, make_worlds, run_rollback
+
+    spec = validated(
+        RollbackSpec,
+        steps=steps,
+        seeds=seeds,
+        size=size,
+        lr=lr,
+        seed=seed,
+        verifier_samples=tuple(samples) if samples else None,
+    )
+    worlds = make_worlds(spec)
+    with _bar("training") as progress:
+        task = progress.add_task("", total=None)
+        result = run_rollback(
+            spec, lambda d, t: progress.update(task, completed=d, total=t), worlds
+        )
+    m = measure_rollback(result)
+    levels = [
+        {
+            "level": lv,
+            "a_to_c": [m.a_to_c[lv].k, m.a_to_c[lv].n],
+            "a_to_b": [m.a_to_b[lv].k, m.a_to_b[lv].n],
+            "kept_good": [m.kept[lv].k, m.kept[lv].n],
+            "undone": m.undone[lv],
+            "cost": m.cost[lv],
+        }
+        for lv in m.levels
+    ]
+    if as_json:
+        emit_json(
+            {
+                "spec": spec.model_dump(),
+                "states": [w.world.n_states for w in result.runs],
+                "without_rollback_kept_good": [m.kept_without.k, m.kept_without.n],
+                "levels": levels,
+            }
+        )
+        return
+    unit = "states" if spec.verifier_samples else "coverage"
+    t = Table(
+        unit,
+        "A->C / steps from A",
+        "A->B / steps from A",
+        "rollback runs kept good",
+        "undone",
+        "cost",
+        title=f"{spec.seeds} mazes x {spec.steps} updates",
+    )
+    for lv in m.levels:
+        t.add_row(
+            f"{lv:g}" if spec.verifier_samples else f"{lv:.0%}",
+            str(m.a_to_c[lv]),
+            str(m.a_to_b[lv]),
+            str(m.kept[lv]),
+            f"{m.undone[lv]:.0%}",
+            f"{m.cost[lv]:+.0%}",
+        )
+    Console().print(t)
+    typer.echo(f"without rollback: {m.kept_without} runs end truly good")

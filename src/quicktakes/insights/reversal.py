@@ -1,0 +1,259 @@
+"""The reversal curse, measured: fine-tune on "<name> is <description>", then ask both ways.
+
+Each test scores every candidate completion (every description, or every name, in the set)
+after a test prompt by its summed log-probability, in one teacher-forced pass; a fact counts
+as recalled when the right candidate ranks first (chance: 1 / number of facts), and as an
+exact match when greedy decoding would write the right completion token for token (every
+completion token is the argmax at its position, read off the same pass). The control gives
+the facts in the prompt instead of training on them (the paper's in-context reversal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field
+
+from quicktakes.insights.facts import (
+    FORWARD_TESTS,
+    REVERSE_TESTS,
+    TRAIN_TEMPLATES,
+    Fact,
+    make_facts,
+    statements,
+)
+from quicktakes.llm.hf import Finetune, HFBackend
+
+Direction = Literal["forward", "reverse", "in-context"]
+
+
+class ReversalSpec(BaseModel):
+    """One reversal-curse experiment: the facts, the fine-tuning, the checkpoints."""
+
+    facts: int = Field(20, ge=2, le=200, description="fictitious name-description facts")
+    epochs: int = Field(8, ge=1, le=100, description="passes over the training statements")
+    eval_every: int = Field(2, ge=1, description="evaluate after every this many epochs")
+    finetune: Finetune = "full"
+    lr: float | None = Field(None, gt=0, description="default: 3e-5 full, 1e-3 LoRA")
+    batch: int = Field(16, ge=1, le=256)
+    paraphrases: int = Field(
+        len(TRAIN_TEMPLATES),
+        ge=1,
+        le=len(TRAIN_TEMPLATES),
+        description="training templates per fact",
+    )
+    test_templates: int = Field(len(FORWARD_TESTS), ge=1, le=len(FORWARD_TESTS))
+    seed: int = 0
+
+    def learning_rate(self) -> float:
+        return self.lr or (3e-5 if self.finetune == "full" else 1e-3)
+
+
+@dataclass(frozen=True)
+class DirectionScore:
+    """One direction at one checkpoint: per-fact outcomes, so intervals are over facts."""
+
+    top1: tuple[bool, ...]
+    exact: tuple[bool, ...]
+    rank: tuple[int, ...]
+    """0-based rank of the right candidate among all of them, per fact (mean over templates)."""
+    logp_right: float
+    """Mean log-probability of the right completion."""
+    logp_other: float
+    """Mean log-probability of the other candidates (the paper's random-name baseline)."""
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.top1))
+
+
+@dataclass
+class Checkpoint:
+    epoch: int
+    scores: dict[str, DirectionScore]
+    loss: float | None = None
+
+
+@dataclass
+class ReversalResult:
+    spec: ReversalSpec
+    facts: list[Fact]
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    model: str = ""
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / len(self.facts)
+
+
+def completion_logprobs(
+    backend: HFBackend, pairs: Sequence[tuple[str, str]], batch: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Summed log-probability of each completion after its prompt, and whether greedy
+    decoding would produce it (every completion token the argmax), in teacher-forced passes."""
+    tok, dev = backend.tokenizer, backend.device
+    logps, greedy = [], []
+    with torch.no_grad():
+        for start in range(0, len(pairs), batch):
+            chunk = pairs[start : start + batch]
+            rows, spans = [], []
+            for prompt, completion in chunk:
+                p = tok(prompt, add_special_tokens=False)["input_ids"]
+                c = tok(completion, add_special_tokens=False)["input_ids"]
+                rows.append(p + c)
+                spans.append((len(p), len(p) + len(c)))
+            width = max(map(len, rows))
+            ids = torch.full((len(rows), width), int(tok.pad_token_id), dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for i, r in enumerate(rows):
+                ids[i, : len(r)] = torch.tensor(r)
+                mask[i, : len(r)] = 1
+            with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
+                logits = backend.model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits
+            logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+            for i, (a, b) in enumerate(spans):
+                target = ids[i, a:b]
+                pred = logp[i, a - 1 : b - 1]
+                logps.append(float(pred.gather(1, target[:, None]).sum()))
+                greedy.append(bool((pred.argmax(dim=1) == target).all()))
+    return np.array(logps), np.array(greedy)
+
+
+def _context(facts: list[Fact], i: int, rng: np.random.Generator, shown: int = 3) -> str:
+    """The fact `i` among `shown - 1` others, in a random order: the in-context control."""
+    others = [j for j in range(len(facts)) if j != i]
+    picks = [i, *rng.choice(others, size=min(shown - 1, len(others)), replace=False)]
+    rng.shuffle(picks)
+    return " ".join(f"{facts[j].name} is {facts[j].desc}." for j in picks) + " "
+
+
+def score_direction(
+    backend: HFBackend,
+    facts: list[Fact],
+    direction: Direction,
+    batch: int = 64,
+    rng: np.random.Generator | None = None,
+    templates: int = len(FORWARD_TESTS),
+) -> DirectionScore:
+    """Rank every candidate for every fact under the first `templates` test templates of
+    `direction`."""
+    n = len(facts)
+    reverse = direction != "forward"
+    tests = (REVERSE_TESTS if reverse else FORWARD_TESTS)[:templates]
+    contexts = [""] * n
+    if direction == "in-context":
+        rng = rng or np.random.default_rng(0)
+        contexts = [_context(facts, i, rng) for i in range(n)]
+    ranks = np.zeros((len(tests), n))
+    top1 = np.zeros((len(tests), n), bool)
+    exact = np.zeros((len(tests), n), bool)
+    right, other = [], []
+    for t, (prompt, completion) in enumerate(tests):
+        pairs = []
+        for i, f in enumerate(facts):
+            for c in facts:
+                fill = {"name": f.name, "desc": f.desc}
+                cand = {"name": c.name, "desc": c.desc}
+                pairs.append((contexts[i] + prompt.format(**fill), completion.format(**cand)))
+        lp, gr = completion_logprobs(backend, pairs, batch)
+        lp, gr = lp.reshape(n, n), gr.reshape(n, n)
+        diag = np.diag(lp)
+        ranks[t] = (lp > diag[:, None]).sum(axis=1)
+        top1[t] = ranks[t] == 0
+        exact[t] = np.diag(gr)
+        right.append(diag.mean())
+        other.append((lp.sum() - diag.sum()) / (n * (n - 1)))
+    return DirectionScore(
+        top1=tuple(bool(x) for x in top1.mean(axis=0) >= 0.5),
+        exact=tuple(bool(x) for x in exact.mean(axis=0) >= 0.5),
+        rank=tuple(int(round(x)) for x in ranks.mean(axis=0)),
+        logp_right=float(np.mean(right)),
+        logp_other=float(np.mean(other)),
+    )
+
+
+def train_epoch(
+    backend: HFBackend,
+    texts: list[str],
+    opt: torch.optim.Optimizer,
+    batch: int,
+    rng: np.random.Generator,
+) -> float:
+    """One pass of next-token cross-entropy over the statements, in a seeded order; the
+    loss is on every token of a statement (the model learns the whole sentence)."""
+    tok, dev = backend.tokenizer, backend.device
+    params = [p for p in backend.model.parameters() if p.requires_grad]
+    order = rng.permutation(len(texts))
+    backend.model.train()
+    losses = []
+    for start in range(0, len(order), batch):
+        chunk = [texts[i] + tok.eos_token for i in order[start : start + batch]]
+        rows = [tok(t, add_special_tokens=False)["input_ids"] for t in chunk]
+        width = max(map(len, rows))
+        ids = torch.full((len(rows), width), int(tok.pad_token_id), dtype=torch.long)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = labels[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
+            out = backend.model(
+                input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)
+            )
+        opt.zero_grad()
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        losses.append(out.loss.item())
+    backend.model.eval()
+    backend.refresh_identity()
+    return float(np.mean(losses))
+
+
+def run_reversal(
+    spec: ReversalSpec,
+    backend: HFBackend | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ReversalResult:
+    """Evaluate, then fine-tune on name-first statements, evaluating every `eval_every`
+    epochs; the in-context control is measured on the untrained model."""
+    rng = np.random.default_rng([spec.seed, 0])
+    facts = make_facts(spec.facts, rng)
+    backend = backend or HFBackend(finetune=spec.finetune, seed=spec.seed)
+    backend.reset()
+    texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
+    result = ReversalResult(spec, facts)
+    evals = [e for e in range(0, spec.epochs + 1) if e % spec.eval_every == 0 or e == spec.epochs]
+    total, done = len(evals) + spec.epochs, 0
+    tick = on_progress or (lambda d, t: None)
+
+    def evaluate(epoch: int, loss: float | None, control: bool = False) -> None:
+        nonlocal done
+        k = spec.test_templates
+        scores = {
+            d: score_direction(backend, facts, d, templates=k) for d in ("forward", "reverse")
+        }
+        if control:
+            scores["in-context"] = score_direction(
+                backend, facts, "in-context", rng=np.random.default_rng([spec.seed, 1]), templates=k
+            )
+        result.checkpoints.append(Checkpoint(epoch, scores, loss))
+        done += 1
+        tick(done, total)
+
+    evaluate(0, None, control=True)
+    params = [p for p in backend.model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=spec.learning_rate(), weight_decay=0.0)
+    order_rng = np.random.default_rng([spec.seed, 2])
+    for epoch in range(1, spec.epochs + 1):
+        loss = train_epoch(backend, texts, opt, spec.batch, order_rng)
+        done += 1
+        tick(done, total)
+        if epoch in evals:
+            evaluate(epoch, loss)
+    result.model = backend.model_id
+    return result
