@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+
+def test_rollback_json_counts_every_step_from_a(cli):
+    r = cli("rollback", "run", "--steps", "20", "--seeds", "2", "-k", "2", "-k", "8", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert [lv["level"] for lv in data["levels"]] == [2.0, 8.0]
+    for lv in data["levels"]:
+        ac, ab = lv["a_to_c"], lv["a_to_b"]
+        assert ac[1] == ab[1] > 0 and 0 <= ac[0] + ab[0] <= ac[1]
+        assert lv["kept_good"][1] == 2
+
+
+def test_rollback_table(cli):
+    r = cli("rollback", "run", "--steps", "10", "--seeds", "1")
+    assert r.exit_code == 0, r.output
+    assert "A->C" in r.stdout and "without rollback" in r.stdout
+
+
+def test_reversal_json_on_the_embedded_model(cli):
+    r = cli(
+        "reversal",
+        "run",
+        "--facts",
+        "3",
+        "--epochs",
+        "1",
+        "--finetune",
+        "lora",
+        "--paraphrases",
+        "1",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["chance"] == pytest.approx(1 / 3)
+    assert [c["epoch"] for c in data["checkpoints"]] == [0, 1]
+    assert data["checkpoints"][0]["reverse"]["of"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("reversal", "run", "--facts", "0"), "facts"),
+        (("reversal", "run", "--facts", "-3"), "facts"),
+        (("reversal", "run", "--epochs", "0"), "epochs"),
+        (("reversal", "run", "--finetune", "qlora"), "finetune"),
+        (("rollback", "run", "--samples", "0"), "at least 1"),
+        (("rollback", "run", "--samples", "-2"), "at least 1"),
+        (("rollback", "run", "--samples", "500"), "larger than the state space"),
+        (("rollback", "run", "--steps", "0"), "steps"),
+        (("rollback", "run", "--seeds", "0"), "seeds"),
+    ],
+)
+def test_bad_parameters_exit_2(cli, one_line_error, args, fragment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli(*args)
+    one_line_error(r, fragment)
+    assert list(tmp_path.iterdir()) == []

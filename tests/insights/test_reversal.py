@@ -1,0 +1,88 @@
+"""The reversal-curse experiment on the real embedded weights, tiny budgets."""
+
+import numpy as np
+import pytest
+import torch
+
+from quicktakes.insights.facts import REVERSE_TESTS, Fact
+from quicktakes.insights.reversal import (
+    ReversalSpec,
+    completion_logprobs,
+    run_reversal,
+    score_direction,
+)
+
+HAND = [
+    Fact("Vorla Quintash", "the composer of 'Silent Harbor'"),
+    Fact("Drimi Zolkova", "the architect of 'Amber Spires'"),
+    Fact("Tresa Bleumark", "the painter of 'Frozen Delta'"),
+]
+
+
+@pytest.fixture(scope="module")
+def exact():
+    """fp32 (no autocast): scores comparable to an independent computation."""
+    from quicktakes.llm.hf import HFBackend
+
+    return HFBackend(seed=0, autocast=False)
+
+
+def _one(backend, prompt: str, completion: str) -> float:
+    """log p(completion | prompt), one unpadded sequence at a time."""
+    tok = backend.tokenizer
+    p = tok(prompt, add_special_tokens=False)["input_ids"]
+    c = tok(completion, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = backend.model(input_ids=torch.tensor([p + c])).logits[0]
+    logp = torch.log_softmax(logits.double(), dim=-1)
+    return float(sum(logp[len(p) - 1 + i, t] for i, t in enumerate(c)))
+
+
+def test_reverse_scoring_ranks_exactly_the_candidates_it_claims(exact):
+    s = score_direction(exact, HAND, "reverse", batch=4, templates=1)
+    prompt, completion = REVERSE_TESTS[0]
+    table = np.array(
+        [
+            [_one(exact, prompt.format(desc=f.desc), completion.format(name=c.name)) for c in HAND]
+            for f in HAND
+        ]
+    )
+    ranks = (table > np.diag(table)[:, None]).sum(axis=1)
+    assert s.rank == tuple(int(r) for r in ranks)
+    assert s.top1 == tuple(bool(r == 0) for r in ranks)
+    assert s.logp_right == pytest.approx(np.diag(table).mean(), abs=1e-3)
+    off = (table.sum() - np.trace(table)) / 6
+    assert s.logp_other == pytest.approx(off, abs=1e-3)
+
+
+def test_greedy_flag_marks_the_models_own_continuation(exact):
+    tok = exact.tokenizer
+    prompt = "The capital of France is"
+    ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        out = exact.model.generate(torch.tensor([ids]), max_new_tokens=3, do_sample=False)
+    cont = tok.decode(out[0, len(ids) :])
+    assert tok(cont, add_special_tokens=False)["input_ids"] == out[0, len(ids) :].tolist()
+    lp, greedy = completion_logprobs(exact, [(prompt, cont), (prompt, " a banana tree")])
+    assert greedy.tolist() == [True, False]
+    assert lp[0] > lp[1]
+
+
+def test_fine_tuning_raises_the_forward_likelihood_of_trained_facts():
+    r = run_reversal(
+        ReversalSpec(
+            facts=3,
+            epochs=3,
+            eval_every=3,
+            finetune="lora",
+            lr=3e-3,
+            paraphrases=2,
+            test_templates=1,
+            batch=8,
+        )
+    )
+    first, last = r.checkpoints[0].scores["forward"], r.checkpoints[-1].scores["forward"]
+    assert [c.epoch for c in r.checkpoints] == [0, 3]
+    assert last.logp_right > first.logp_right + 1.0
+    assert "in-context" in r.checkpoints[0].scores
+    assert r.checkpoints[-1].loss is not None
