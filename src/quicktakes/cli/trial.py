@@ -7,7 +7,6 @@ import json
 import secrets
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,8 +14,7 @@ from rich.table import Table
 from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.errors import ConfigError
-from quicktakes.nof1 import example, importers, trials
-from quicktakes.nof1.analysis import analyze
+from quicktakes.nof1 import trials
 from quicktakes.nof1.store import connect
 
 app = commands()
@@ -254,19 +252,24 @@ def analyze_cmd(
     db: Path = DB,
 ) -> None:
     """The planned analysis: exact randomization tests, effects, posterior, power."""
-    from quicktakes.nof1.plots import analysis_html
+    import numpy as np
+
+    from quicktakes.nof1.analysis import analyze
     from quicktakes.paths import output_file
 
     if html_out:
         output_file(html_out, "--html")
-    data = trials.trial_data(connect(db, create=False), name)
+    con = connect(db, create=False)
+    data = trials.trial_data(con, name)
     try:
         result = analyze(data, np.random.default_rng(seed))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if html_out:
+        from quicktakes.nof1.plots import analysis_html  # matplotlib: only for the page
+
         tmp = html_out.with_suffix(html_out.suffix + ".tmp")
-        page = analysis_html(data, result, trials.versions(connect(db, create=False), name))
+        page = analysis_html(data, result, trials.versions(con, name))
         tmp.write_text(page, encoding="utf-8")
         tmp.replace(html_out)
     if as_json:
@@ -337,6 +340,8 @@ def import_cmd(
     db: Path = DB,
 ) -> None:
     """Import a wearable's export; reports what it took and what it skipped, and why."""
+    from quicktakes.nof1 import importers
+
     con = connect(db, create=False)
     protocol = trials.load(con, name).protocol
     lights = dt.time.fromisoformat(protocol.lights_out) if protocol.lights_out else None
@@ -363,6 +368,8 @@ def example_cmd(
     db: Path = DB,
 ) -> None:
     """Create the seed's devices-and-sleep trial from its raw data."""
+    from quicktakes.nof1 import example, importers
+
     if which != "sleep-devices":
         raise ConfigError(f"unknown example {which!r}; valid: sleep-devices")
     conn = connect(db)

@@ -178,6 +178,20 @@ def contrast_groups(data: TrialData) -> tuple[np.ndarray, np.ndarray, str, str]:
     return b, a, name, f"{'/'.join(group_a)} higher (better) than {'/'.join(group_b)}"
 
 
+
+def accrual(data: TrialData, at: Sequence[int]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The contrast's two groups after each number of analysed days in `at` (in the order
+    the days are stored), skipping counts where a group is still empty."""
+    days = data.analysed()
+    out = []
+    for k in at:
+        sub = TrialData(data.protocol, data.schedule, tuple(days[:k]))
+        a, b, _, _ = contrast_groups(sub)
+        if a.size and b.size:
+            out.append((k, a, b))
+    return out
+
+
 def analyze(data: TrialData, rng: np.random.Generator, with_power: bool = True) -> Analysis:
     p = data.protocol
     days = data.analysed()

@@ -8,7 +8,7 @@ import numpy as np
 
 from quicktakes.ledger import Evidence, Point, RunContext, Trend, Verdict
 from quicktakes.nof1 import example
-from quicktakes.nof1.analysis import TrialData, analyze, contrast_groups, posterior
+from quicktakes.nof1.analysis import TrialData, accrual, analyze, posterior
 from quicktakes.nof1.catalog import SOME_P, SOME_POSTERIOR, STRONG_P, STRONG_POSTERIOR
 from quicktakes.nof1.randomization import contrast
 from quicktakes.stats import mean_ci
@@ -87,13 +87,8 @@ def judge_effect(p_value: float, posterior_above: float) -> Verdict:
 def _accrual(data: TrialData, ctx: RunContext) -> tuple[list[Point], list[Point]]:
     """p-value and posterior as the analysed days accrue, in the synthetic interleaved order."""
     p_pts, post_pts = [], []
-    days = data.analysed()
     rng = ctx.rng("accrual")
-    for k in range(4, len(days) + 1):
-        sub = TrialData(data.protocol, data.schedule, tuple(days[:k]))
-        a, b, _, _ = contrast_groups(sub)
-        if a.size == 0 or b.size == 0:
-            continue
+    for k, a, b in accrual(data, range(4, len(data.analysed()) + 1)):
         p_pts.append(Point.exact(k, contrast(a, b, "b>a").p_value))
         post = posterior(a, b, data.protocol.smallest_effect, rng, draws=20_000)
         q = post["p_effect_above_smallest"]

@@ -61,16 +61,12 @@ def accrual_svg(data: TrialData, points: int = 30) -> str:
     """The contrast's one-sided p-value as the analysed days accrue (at most `points`
     evaluations), on a log axis with alpha drawn."""
     from quicktakes.nof1 import randomization as rt
-    from quicktakes.nof1.analysis import contrast_groups
+    from quicktakes.nof1.analysis import accrual
 
-    days = data.analysed()
-    xs, ps = [], []
-    for k in sorted({int(round(v)) for v in np.linspace(4, len(days), points)}):
-        sub = TrialData(data.protocol, data.schedule, tuple(days[:k]))
-        a, b, _, _ = contrast_groups(sub)
-        if a.size and b.size:
-            xs.append(k)
-            ps.append(rt.contrast(a, b, "b>a").p_value)
+    at = sorted({int(round(v)) for v in np.linspace(4, len(data.analysed()), points)})
+    groups = accrual(data, at)
+    xs = [k for k, _, _ in groups]
+    ps = [rt.contrast(a, b, "b>a").p_value for _, a, b in groups]
     fig, ax = plt.subplots(figsize=(10, 2.8))
     ax.plot(xs, ps, ".-", label="one-sided p of the contrast")
     ax.axhline(data.protocol.alpha, color="grey", ls=":", label=f"alpha {data.protocol.alpha:g}")
