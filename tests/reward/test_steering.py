@@ -104,3 +104,29 @@ def test_shooting_lands_the_unrolled_steps_nearer_their_aim():
     before = torch.linalg.vector_norm(unrolled(model, theta, pairs)[-1] - aim)
     after = torch.linalg.vector_norm(unrolled(model, theta, shoot(model, pairs, aim, 3))[-1] - aim)
     assert after < 0.5 * before
+
+
+def test_the_unrolled_jacobian_matches_finite_differences_of_the_sgd_steps():
+    from quicktakes.reward.steering import flat_params, unrolled, unrolled_jacobian
+
+    torch.manual_seed(1)
+    model = mlp(2, (4,)).double()
+    theta = flat_params(model)
+    g = torch.Generator().manual_seed(2)
+    xs = torch.rand(12, 2, generator=g, dtype=torch.float64) * 6 - 3
+    ys = torch.randn(12, generator=g, dtype=torch.float64)
+    lrs = torch.rand(12, generator=g, dtype=torch.float64) * 0.05
+    pairs = list(zip(xs, ys, lrs, strict=True))
+
+    def end(rates: torch.Tensor) -> torch.Tensor:
+        steps = [(x, y, r) for (x, y, _), r in zip(pairs, rates, strict=True)]
+        return unrolled(model, theta, steps)[-1]
+
+    last, J = unrolled_jacobian(model, theta, pairs)
+    assert torch.equal(last, end(lrs))
+    h = 1e-6
+    for k in range(12):
+        e = torch.zeros(12, dtype=torch.float64)
+        e[k] = h
+        fd = (end(lrs + e) - end(lrs - e)) / (2 * h)
+        assert torch.allclose(J[:, k], fd, atol=1e-7), k
