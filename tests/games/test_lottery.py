@@ -82,3 +82,23 @@ def test_ev_favourable_lotteries_lose_at_most_at_the_hoeffding_rate(p, prize, ev
     c = LotteryConfig(p=p, prize=prize, sure=sure, presses=n)
     assert odds(c).p_less <= hoeffding_bound(c) + 1e-12
     assert hoeffding_bound(c.model_copy(update={"presses": 4 * n})) <= hoeffding_bound(c)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 20_000),
+    p=st.one_of(st.floats(1e-12, 1 - 1e-12), st.sampled_from([0.4, 0.5, 1e-9, 1 - 1e-9])),
+    where=st.floats(0, 1),
+)
+def test_binomial_tails_agree_with_scipy(n, p, where):
+    from scipy import special
+
+    from quicktakes.games.lottery import _at_most, _strict_above
+
+    k = min(n - 1, int(where * n))
+    for ours, ref in ((_at_most(k, n, p), special.bdtr(k, n, p)),
+                      (_strict_above(k, n, p), special.bdtrc(k, n, p))):
+        if ref > 1e-280:
+            assert ours == pytest.approx(float(ref), rel=1e-9)
+        else:
+            assert ours < 1e-270
