@@ -94,30 +94,43 @@ def completion_logprobs(
     backend: HFBackend, pairs: Sequence[tuple[str, str]], batch: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
     """Summed log-probability of each completion after its prompt, and whether greedy
-    decoding would produce it (every completion token the argmax), in teacher-forced passes."""
+    decoding would produce it (every completion token the argmax), in teacher-forced passes.
+
+    Rows are left-padded (positions counted from each row's first real token), so every
+    completion ends at the last position and only the last (longest completion + 1)
+    positions go through the output layer: the scoring of N x N pairs is dominated by
+    the vocabulary projection and its softmax otherwise."""
     tok, dev = backend.tokenizer, backend.device
+    encoded: dict[str, list[int]] = {}
+
+    def ids_of(text: str) -> list[int]:
+        if text not in encoded:
+            encoded[text] = tok(text, add_special_tokens=False)["input_ids"]
+        return encoded[text]
+
     logps, greedy = [], []
     with torch.no_grad():
         for start in range(0, len(pairs), batch):
-            chunk = pairs[start : start + batch]
-            rows, spans = [], []
-            for prompt, completion in chunk:
-                p = tok(prompt, add_special_tokens=False)["input_ids"]
-                c = tok(completion, add_special_tokens=False)["input_ids"]
-                rows.append(p + c)
-                spans.append((len(p), len(p) + len(c)))
-            width = max(map(len, rows))
-            ids = torch.full((len(rows), width), int(tok.pad_token_id), dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, r in enumerate(rows):
-                ids[i, : len(r)] = torch.tensor(r)
-                mask[i, : len(r)] = 1
+            chunk = [(ids_of(p), ids_of(c)) for p, c in pairs[start : start + batch]]
+            width = max(len(p) + len(c) for p, c in chunk)
+            keep = max(len(c) for _, c in chunk) + 1
+            ids = torch.full((len(chunk), width), int(tok.pad_token_id), dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for i, (p, c) in enumerate(chunk):
+                ids[i, width - len(p) - len(c) :] = torch.tensor(p + c)
+                mask[i, width - len(p) - len(c) :] = 1
+            positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
             with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
-                logits = backend.model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits
+                logits = backend.model(
+                    input_ids=ids.to(dev),
+                    attention_mask=mask.to(dev),
+                    position_ids=positions.to(dev),
+                    logits_to_keep=keep,
+                ).logits
             logp = torch.log_softmax(logits.float(), dim=-1).cpu()
-            for i, (a, b) in enumerate(spans):
-                target = ids[i, a:b]
-                pred = logp[i, a - 1 : b - 1]
+            for i, (_, c) in enumerate(chunk):
+                target = torch.tensor(c)
+                pred = logp[i, keep - 1 - len(c) : keep - 1]
                 logps.append(float(pred.gather(1, target[:, None]).sum()))
                 greedy.append(bool((pred.argmax(dim=1) == target).all()))
     return np.array(logps), np.array(greedy)
