@@ -10,12 +10,12 @@ import pytest
 HEAVY = ("torch", "scipy.stats", "matplotlib", "gymnasium", "axelrod", "transformers")
 
 
-def _modules_after(*args: str) -> list[str]:
+def _modules_after(*args: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
     code = (
         "import sys, runpy; sys.argv = ['quicktakes', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('quicktakes.cli', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
@@ -28,6 +28,23 @@ def _modules_after(*args: str) -> list[str]:
 )
 def test_light_commands_import_nothing_heavy(args):
     assert _modules_after(*args) == []
+
+
+def test_lottery_imports_no_scipy():
+    assert _modules_after("lottery", "--presses", "100", heavy=("scipy",)) == []
+
+
+def test_daily_trial_commands_import_no_numerical_library(tmp_path, monkeypatch):
+    """`trial today` and `trial log` run every day: no numpy, scipy or matplotlib."""
+    monkeypatch.setenv("QUICKTAKES_DB", str(tmp_path / "t.db"))
+    subprocess.run(
+        [sys.executable, "-m", "quicktakes.cli", "trial", "new", "t", "--arm", "a", "--arm", "b",
+         "--smallest-effect", "5", "--seed", "1"],
+        check=True, capture_output=True,
+    )
+    light = ("numpy", "scipy", "matplotlib", "torch")
+    assert _modules_after("trial", "today", "t", heavy=light) == []
+    assert _modules_after("trial", "log", "t", "12", heavy=light) == []
 
 
 def test_every_command_is_listed_and_shows_its_own_help(cli):

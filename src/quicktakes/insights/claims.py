@@ -31,7 +31,7 @@ class InsightSizes(BaseModel):
 SIZES = {
     Budget.FAST: InsightSizes(
         facts=12, epochs=6, eval_every=2, paraphrases=3, test_templates=1, lr=1e-4,
-        rollback_seeds=6, rollback_steps=100,
+        rollback_seeds=6, rollback_steps=80,
     ),
     Budget.FULL: InsightSizes(
         facts=24, epochs=10, eval_every=2, paraphrases=6, test_templates=2, lr=3e-5,

@@ -9,16 +9,18 @@ import json
 import math
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError, UnknownNameError
-from quicktakes.nof1.analysis import Day, TrialData, analyze, apply_rules
 from quicktakes.nof1.protocol import Protocol, commitment, draw_schedule
 from quicktakes.nof1.store import transaction
 from quicktakes.sqlite import now
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from quicktakes.nof1.analysis import TrialData
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,8 @@ def _exclusions(db: sqlite3.Connection, trial_id: int) -> dict[str, str]:
 
 
 def trial_data(db: sqlite3.Connection, name: str) -> TrialData:
+    from quicktakes.nof1.analysis import Day, TrialData, apply_rules
+
     t = load(db, name)
     p = t.protocol
     obs = {
@@ -380,6 +384,10 @@ def status(
     today: dt.date | None = None,
     rng: np.random.Generator | None = None,
 ) -> dict[str, Any]:
+    import numpy as np
+
+    from quicktakes.nof1.analysis import analyze
+
     data = trial_data(db, name)
     p = data.protocol
     today = today or dt.date.today()
