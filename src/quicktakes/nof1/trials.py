@@ -410,7 +410,7 @@ def status(
             f"({block}): missing or excluded days fall unevenly"
         )
     try:
-        result = analyze(data, rng or np.random.default_rng(0))
+        result = analyze(data, rng or np.random.default_rng(0), robust=False)
     except ValueError as exc:
         out["estimate"] = None
         out["note"] = str(exc)
