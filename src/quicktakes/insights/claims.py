@@ -54,6 +54,29 @@ SIZES = {
 rollback runs took 36 minutes (scoring 30 x 30 candidates per template dominates)."""
 
 
+@dataclass(frozen=True)
+class Rate:
+    """k of n, with its Wilson interval."""
+
+    k: int
+    n: int
+
+    @property
+    def share(self) -> float:
+        return self.k / self.n if self.n else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.k, self.n) if self.n else (0.0, 1.0)
+
+    def point(self, x: float) -> Point:
+        return Point(x, self.share, *self.interval, self.n)
+
+    def __str__(self) -> str:
+        lo, hi = self.interval
+        return f"{self.k}/{self.n} [{lo:.2f}, {hi:.2f}]"
+
+
 # --- insights.reversal-curse -------------------------------------------------------------
 
 
@@ -72,13 +95,11 @@ def reversal_spec(ctx: RunContext) -> ReversalSpec:
 
 
 def accuracy_trend(r: ReversalResult, direction: str, name: str) -> Trend:
-    points = []
-    for c in r.checkpoints:
-        if direction not in c.scores:
-            continue
-        top1 = c.scores[direction].top1
-        lo, hi = wilson(sum(top1), len(top1))
-        points.append(Point(c.epoch, sum(top1) / len(top1), lo, hi, len(top1)))
+    points = [
+        Rate(sum(c.scores[direction].top1), len(c.scores[direction].top1)).point(c.epoch)
+        for c in r.checkpoints
+        if direction in c.scores
+    ]
     return Trend.of(
         name,
         "epochs of fine-tuning",
@@ -87,26 +108,6 @@ def accuracy_trend(r: ReversalResult, direction: str, name: str) -> Trend:
         interval="95% Wilson over facts",
         meta={"compared": True},
     )
-
-
-@dataclass(frozen=True)
-class Rate:
-    """k of n, with its Wilson interval."""
-
-    k: int
-    n: int
-
-    @property
-    def share(self) -> float:
-        return self.k / self.n if self.n else 0.0
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return wilson(self.k, self.n) if self.n else (0.0, 1.0)
-
-    def __str__(self) -> str:
-        lo, hi = self.interval
-        return f"{self.k}/{self.n} [{lo:.2f}, {hi:.2f}]"
 
 
 def judge_reversal(forward: Rate, reverse: Rate, chance: float) -> Verdict:
@@ -274,12 +275,10 @@ def _over_runs(values: list[list[float]], name: str, y: str) -> Trend:
 
 
 def _share_bad(traces: list[RunTrace], name: str) -> Trend:
-    steps = len(traces[0].bad)
-    pts = []
-    for s in range(steps):
-        k = sum(t.bad[s] for t in traces)
-        lo, hi = wilson(k, len(traces))
-        pts.append(Point(s, k / len(traces), lo, hi, len(traces)))
+    pts = [
+        Rate(sum(t.bad[s] for t in traces), len(traces)).point(s)
+        for s in range(len(traces[0].bad))
+    ]
     return Trend.of(
         name,
         "policy-gradient updates",
@@ -306,7 +305,7 @@ def _rates_trend(
     name: str, x: str, y: str, rates: dict[float, Rate], over: str, compared: bool = False
 ) -> Trend:
     """One rate per verifier level, as markers with Wilson intervals."""
-    points = [Point(lv, r.share, *r.interval, r.n) for lv, r in rates.items()]
+    points = [r.point(lv) for lv, r in rates.items()]
     meta = {"compared": True} if compared else {}
     return Trend.of(
         name, x, y, points, interval=f"95% Wilson over {over}", style="markers", meta=meta

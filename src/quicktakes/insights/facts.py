@@ -133,19 +133,17 @@ def make_facts(n: int, rng: np.random.Generator) -> list[Fact]:
     capacity = len(ROLES) * len(_ADJECTIVES) * len(_NOUNS)
     if n > capacity // 4:
         raise ConfigError(f"facts must be at most {capacity // 4}, got {n}")
-    names: list[str] = []
+    firsts: set[str] = set()
+    lasts: set[str] = set()
     descs: set[str] = set()
     facts: list[Fact] = []
     while len(facts) < n:
         name, desc = _name(rng), _desc(rng)
-        surnames = {x.split()[1] for x in names}
-        if (
-            desc in descs
-            or name.split()[1] in surnames
-            or name.split()[0] in {x.split()[0] for x in names}
-        ):
+        first, last = name.split()
+        if desc in descs or first in firsts or last in lasts:
             continue
-        names.append(name)
+        firsts.add(first)
+        lasts.add(last)
         descs.add(desc)
         facts.append(Fact(name, desc))
     return facts

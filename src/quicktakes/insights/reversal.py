@@ -66,10 +66,6 @@ class DirectionScore:
     logp_other: float
     """Mean log-probability of the other candidates (the paper's random-name baseline)."""
 
-    @property
-    def accuracy(self) -> float:
-        return float(np.mean(self.top1))
-
 
 @dataclass
 class Checkpoint:
@@ -96,7 +92,8 @@ def completion_logprobs(
     """Summed log-probability of each completion after its prompt, and whether greedy
     decoding would produce it (every completion token the argmax), in teacher-forced passes.
 
-    Rows are left-padded (positions counted from each row's first real token), so every
+    Rows are left-padded (the backend's tokenizer pads on the left; positions are counted
+    from each row's first real token), so every
     completion ends at the last position and only the last (longest completion + 1)
     positions go through the output layer: the scoring of N x N pairs is dominated by
     the vocabulary projection and its softmax otherwise."""
@@ -112,13 +109,9 @@ def completion_logprobs(
     with torch.no_grad():
         for start in range(0, len(pairs), batch):
             chunk = [(ids_of(p), ids_of(c)) for p, c in pairs[start : start + batch]]
-            width = max(len(p) + len(c) for p, c in chunk)
             keep = max(len(c) for _, c in chunk) + 1
-            ids = torch.full((len(chunk), width), int(tok.pad_token_id), dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, (p, c) in enumerate(chunk):
-                ids[i, width - len(p) - len(c) :] = torch.tensor(p + c)
-                mask[i, width - len(p) - len(c) :] = 1
+            enc = tok.pad({"input_ids": [p + c for p, c in chunk]}, return_tensors="pt")
+            ids, mask = enc["input_ids"], enc["attention_mask"]
             positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
             with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
                 logits = backend.model(
@@ -206,13 +199,9 @@ def train_epoch(
     for start in range(0, len(order), batch):
         chunk = [texts[i] + tok.eos_token for i in order[start : start + batch]]
         rows = [tok(t, add_special_tokens=False)["input_ids"] for t in chunk]
-        width = max(map(len, rows))
-        ids = torch.full((len(rows), width), int(tok.pad_token_id), dtype=torch.long)
-        labels = torch.full((len(rows), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = labels[i, : len(r)] = torch.tensor(r)
-            mask[i, : len(r)] = 1
+        enc = tok.pad({"input_ids": rows}, padding_side="right", return_tensors="pt")
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        labels = ids.masked_fill(mask == 0, -100)
         with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
             out = backend.model(
                 input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)

@@ -103,9 +103,12 @@ class World:
         return len(self.cells) - 1
 
 
-def _walling_gain(walls: np.ndarray, goal: tuple[int, int], cell: tuple[int, int]) -> int | None:
-    """How many moves walling off `cell` adds over all states, or None if it cuts any off."""
-    before = distances(walls, goal)
+def _walling_gain(
+    walls: np.ndarray, goal: tuple[int, int], before: dict[tuple[int, int], int],
+    cell: tuple[int, int],
+) -> int | None:
+    """How many moves walling off `cell` adds over all states (`before`: the distances to
+    the goal with it open), or None if it cuts any state off."""
     blocked = walls.copy()
     blocked[cell] = True
     after = distances(blocked, goal)
@@ -122,8 +125,9 @@ def make_world(spec: RollbackSpec, run: int) -> World:
     for _ in range(200):
         maze = generate(cfg, rng)
         goal = maze.coins[0]
-        floor = sorted(c for c in distances(maze.walls, goal) if c != goal)
-        gains = {c: _walling_gain(maze.walls, goal, c) for c in floor}
+        open_ = distances(maze.walls, goal)
+        floor = sorted(c for c in open_ if c != goal)
+        gains = {c: _walling_gain(maze.walls, goal, open_, c) for c in floor}
         usable = {c: g for c, g in gains.items() if g}
         if len(floor) >= 8 and usable:
             forbidden = max(usable, key=lambda c: (usable[c], c))
@@ -340,8 +344,7 @@ def train_run(
     trace.bad.append(bool(bad.any()))
     trace.perf.append(performance(world, moves, spec.gamma))
     for _ in range(spec.steps):
-        keep = rollback is not None
-        before = (snapshot(policy), copy.deepcopy(opt.state_dict())) if keep else None
+        before = None if rollback is None else (snapshot(policy), copy.deepcopy(opt.state_dict()))
         reinforce_step(policy, opt, world, spec, train_rng)
         moves = greedy(policy, world)
         bad = truly_bad(world, moves)
@@ -353,12 +356,13 @@ def train_run(
             policy.load_state_dict(before[0])
             opt.load_state_dict(before[1])
             trace.undone += 1
-            moves = greedy(policy, world)
-            bad = truly_bad(world, moves)
+            # the restored weights are the last kept model's, bit for bit: so are its checks
+            trace.bad.append(trace.bad[-1])
+            trace.perf.append(trace.perf[-1])
         else:
             current = landed
-        trace.bad.append(bool(bad.any()))
-        trace.perf.append(performance(world, moves, spec.gamma))
+            trace.bad.append(bool(bad.any()))
+            trace.perf.append(performance(world, moves, spec.gamma))
         if tick:
             tick()
     return trace

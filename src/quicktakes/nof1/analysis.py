@@ -107,20 +107,20 @@ def bootstrap_effects(
     ia = rng.integers(a.size, size=(reps, a.size))
     ib = rng.integers(b.size, size=(reps, b.size))
     ra, rb = a[ia], b[ib]
-    if not robust:
-        lo, hi = np.quantile(rb.mean(1) - ra.mean(1), [0.025, 0.975])
-        est = float(b.mean() - a.mean())
-        return [Effect("difference in means", est, float(min(lo, est)), float(max(hi, est)),
-                       "95% percentile bootstrap")]
-    # each Hodges-Lehmann replicate is a median of |a| x |b| differences: cap the work
-    hl_reps = int(min(1000, max(100, 2.5e7 // max(1, a.size * b.size))))
-    hl = np.array([hodges_lehmann(x, y) for x, y in zip(ra[:hl_reps], rb[:hl_reps], strict=True)])
+    estimates = [("difference in means", b.mean() - a.mean(), rb.mean(1) - ra.mean(1))]
+    if robust:
+        # each Hodges-Lehmann replicate is a median of |a| x |b| differences: cap the work
+        hl_reps = int(min(1000, max(100, 2.5e7 // max(1, a.size * b.size))))
+        hl = np.array(
+            [hodges_lehmann(x, y) for x, y in zip(ra[:hl_reps], rb[:hl_reps], strict=True)]
+        )
+        estimates += [
+            ("difference in medians", np.median(b) - np.median(a),
+             np.median(rb, 1) - np.median(ra, 1)),
+            ("Hodges-Lehmann shift", hodges_lehmann(a, b), hl),
+        ]
     out = []
-    for name, est, boot in (
-        ("difference in means", b.mean() - a.mean(), rb.mean(1) - ra.mean(1)),
-        ("difference in medians", np.median(b) - np.median(a), np.median(rb, 1) - np.median(ra, 1)),
-        ("Hodges-Lehmann shift", hodges_lehmann(a, b), hl),
-    ):
+    for name, est, boot in estimates:
         lo, hi = np.quantile(boot, [0.025, 0.975])
         out.append(
             Effect(
@@ -183,7 +183,6 @@ def contrast_groups(data: TrialData) -> tuple[np.ndarray, np.ndarray, str, str]:
     if p.lower_is_better:
         return a, b, name, f"{'/'.join(group_b)} higher (worse) than {'/'.join(group_a)}"
     return b, a, name, f"{'/'.join(group_a)} higher (better) than {'/'.join(group_b)}"
-
 
 
 def accrual(data: TrialData, at: Sequence[int]) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -101,9 +101,9 @@ class Protocol(BaseModel):
 
 def draw_schedule(p: Protocol, days: int | None = None, seed: int | None = None) -> list[int]:
     """Arm index per day. Sequential draws, so a longer schedule extends a shorter one."""
-    n = p.days if days is None else days
     import numpy as np  # here: `trial today` and `log` never draw a schedule
 
+    n = p.days if days is None else days
     rng = np.random.default_rng(p.seed if seed is None else seed)
     if p.given_schedule is not None and seed is None:
         given = list(p.given_schedule)
