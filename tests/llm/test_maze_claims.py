@@ -61,3 +61,23 @@ def test_every_prompting_claim_runs_at_a_tiny_budget(tiny, monkeypatch, tmp_path
         r = run_claim(get_claim(cid), Budget.FAST, 0)
         assert r.evidence.verdict is not Verdict.ERROR, (cid, r.evidence.finding)
         assert r.evidence.trends and r.evidence.finding
+
+
+def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch, tmp_path):
+    """Iteration 0 is the base model for every method: one stream of episodes (common random
+    numbers), scored once through the sample cache, so all of them report the same point."""
+    from quicktakes.maze import compare
+    from quicktakes.maze.compare import CompareConfig, run_compare
+
+    _fresh_process(monkeypatch, tmp_path, tiny, "base")
+    monkeypatch.setitem(
+        compare.SIZES, "fast", {"iterations": 2, "samples": 2, "train_mazes": 1, "test_mazes": 6}
+    )
+    cfg = CompareConfig(budget="fast", maze=MazeConfig(size=5, wall_density=0.2, coins=3,
+                                                       max_steps=6))
+    runs = run_compare(cfg, tmp_path / "runs", methods=("zero-shot", "few-shot", "oracle-bc",
+                                                        "rl"))
+    firsts = {m: runs[m].iterations[0] for m in ("zero-shot", "few-shot", "oracle-bc", "rl")}
+    assert len({(i.mean, i.lo, i.hi, i.n) for i in firsts.values()}) == 1, firsts
+    assert 0.0 < firsts["rl"].mean < 1.0  # a point that chance alone would not repeat
+    assert len(runs["zero-shot"].iterations) == 1  # the base model's line: one evaluation

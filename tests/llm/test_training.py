@@ -158,8 +158,10 @@ def test_training_resumes_after_an_interruption_without_redoing_finished_iterati
 
 
 def test_more_iterations_train_the_previous_last_one_before_going_on(fresh, tmp_path):
+    # oracle BC: its labels exist whatever the sampled episodes scored
     cfg = spec(
-        method="sft-iter", iterations=1, samples=2, train_mazes=1, test_mazes=1, epochs=1, maze=TINY
+        method="oracle-bc", iterations=1, samples=2, train_mazes=1, test_mazes=1, epochs=1,
+        maze=TINY,
     )
     first = run_training(cfg, fresh, SampleCache(), tmp_path / "run")
     notes: list[str] = []
@@ -170,7 +172,7 @@ def test_more_iterations_train_the_previous_last_one_before_going_on(fresh, tmp_
         tmp_path / "run",
         notes.append,
     )
-    assert "sft-iter: iteration 0 evaluated before; training it now" in notes
+    assert "oracle-bc: iteration 0 evaluated before; training it now" in notes
     trained, evaluated = vars(again.iterations[0]), vars(first.iterations[0])
     assert trained.pop("diagnostics") and not evaluated.pop("diagnostics")
     assert trained == evaluated  # the same evaluation, now followed by its update
@@ -312,3 +314,31 @@ def test_a_shared_few_shot_opening_is_read_once_and_scores_the_same(fresh):
         fresh.autocast = True
     assert np.allclose(shared, plain, atol=1e-3)
     assert np.std(np.array(shared)[:, 0]) > 1e-3  # rows differ: each read its own state
+
+
+def test_the_shared_opening_gives_the_plain_pass_gradients(fresh):
+    """Training reads the system prompt once per batch: the loss and its gradient must equal
+    those of one padded pass over whole prompts (fp32)."""
+    convs = [_conv(fresh, i) for i in range(4)]
+    ids = fresh._ids(convs)
+    cand = fresh.candidate_ids(list("UDLR"))
+    params = [p for p in fresh.model.parameters() if p.requires_grad]
+    torch.manual_seed(0)
+    for p in params:  # B = 0 at the start would leave A without gradient
+        p.data += 0.01 * torch.randn_like(p)
+    before = fresh.usage.extra.get("reused_prompt_tokens", 0.0)
+    fresh.autocast = False
+    grads = []
+    try:
+        for logits in (
+            lambda: fresh.prompt_logits(ids),
+            lambda: fresh.last_logits(fresh.tokenizer.pad({"input_ids": ids}, return_tensors="pt")),
+        ):
+            fresh.model.zero_grad()
+            torch.log_softmax(logits()[:, cand], -1)[:, 0].sum().backward()
+            grads.append(torch.cat([p.grad.flatten() for p in params]).clone())
+    finally:
+        fresh.autocast = True
+    assert fresh.usage.extra["reused_prompt_tokens"] > before  # the shared path ran
+    assert torch.linalg.norm(grads[0]) > 0
+    assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-5)

@@ -52,8 +52,8 @@ class CompareConfig(BaseModel):
 
     def spec(self, method: str) -> LabSpec:
         sizes = self.sizes()
-        if method == "best-of-n":
-            sizes["iterations"] = 1  # repeated draws of the same N: one is the reference
+        if method in ("zero-shot", "best-of-n"):
+            sizes["iterations"] = 1  # the base model does not change: one evaluation is its line
         return LabSpec(
             method=method, obs=self.obs, maze=self.maze, seed=self.seed,
             backend=BackendSpec(kind="hf"), **sizes,

@@ -84,6 +84,14 @@ def episodes(
     return [flat[i * per_maze : (i + 1) * per_maze] for i in range(len(seeds))]
 
 
+def episode_tag(method: str, split: str, iteration: int) -> str:
+    """The seed stream of one batch of episodes. Every method starts from the base model, so
+    iteration 0 is one stream for all of them: the learners and the prompting methods begin
+    from the very same episodes (common random numbers; the sample cache scores them once),
+    and differ only in what they do with them."""
+    return f"base-{split}0" if iteration == 0 else f"{method}-{split}{iteration}"
+
+
 def summarize(
     it: int, used: int, groups: list[list[float]], invalid: float, shots: int = 0
 ) -> IterationResult:
@@ -142,7 +150,7 @@ def run_prompting(
     if spec.method == "zero-shot":
         for it in range(spec.iterations):
             note(f"zero-shot, iteration {it}")
-            trajs = episodes(policy, mazes, test, 1, spec.seed, f"zero{it}")
+            trajs = episodes(policy, mazes, test, 1, spec.seed, episode_tag("zero", "test", it))
             used += len(test)
             result.iterations.append(
                 summarize(it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs))
@@ -151,7 +159,8 @@ def run_prompting(
     if spec.method == "best-of-n":
         for it in range(spec.iterations):
             note(f"best-of-{spec.samples}, iteration {it}")
-            trajs = episodes(policy, mazes, test, spec.samples, spec.seed, f"bon{it}")
+            tag = episode_tag("bon", "test", it)
+            trajs = episodes(policy, mazes, test, spec.samples, spec.seed, tag)
             used += spec.samples * len(test)
             best_scores = [[max(t.normalized for t in g)] for g in trajs]
             result.iterations.append(summarize(it, used, best_scores, invalid_rate(trajs)))
@@ -159,7 +168,7 @@ def run_prompting(
     # few-shot: very poor man's RL
     for it in range(spec.iterations):
         note(f"few-shot, iteration {it}: evaluating on {len(test)} test mazes")
-        trajs = episodes(policy, mazes, test, 1, spec.seed, f"fewtest{it}")
+        trajs = episodes(policy, mazes, test, 1, spec.seed, episode_tag("few", "test", it))
         used += len(test)
         result.iterations.append(
             summarize(
@@ -173,7 +182,8 @@ def run_prompting(
         if it == spec.iterations - 1:
             break
         note(f"few-shot, iteration {it}: sampling {spec.samples} x {len(train)} training mazes")
-        train_trajs = episodes(policy, mazes, train, spec.samples, spec.seed, f"fewtrain{it}")
+        tag = episode_tag("few", "train", it)
+        train_trajs = episodes(policy, mazes, train, spec.samples, spec.seed, tag)
         used += spec.samples * len(train)
         best = [max(g, key=lambda t: t.normalized) for g in train_trajs]
         policy.examples = best_examples(best, spec.shots, spec.mode)

@@ -40,7 +40,14 @@ from quicktakes.llm.hf import HFBackend
 from quicktakes.llm.remote import ServedAdapters
 from quicktakes.maze.env import observation
 from quicktakes.maze.grid import MOVES, maze_seeds
-from quicktakes.maze.methods import IterationResult, LabResult, episodes, invalid_rate, summarize
+from quicktakes.maze.methods import (
+    IterationResult,
+    LabResult,
+    episode_tag,
+    episodes,
+    invalid_rate,
+    summarize,
+)
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import LLMPolicy, Trajectory
 from quicktakes.maze.spec import LabSpec
@@ -370,16 +377,16 @@ def _iterate(
         _publish(served, backend, run_dir / (f"iter-{it - 1}" if it else "base"))
         if record is None:
             note(f"{cfg.method}: iteration {it}, evaluating on {len(test)} test mazes")
-            trajs = episodes(policy, mazes, test, 1, cfg.seed, f"{cfg.method}-test{it}")
+            tag = episode_tag(cfg.method, "test", it)
+            trajs = episodes(policy, mazes, test, 1, cfg.seed, tag)
             used += len(test)
             summary = summarize(
                 it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs)
             )
         if it < last:
             note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
-            groups = episodes(
-                policy, mazes, train, cfg.samples, cfg.seed, f"{cfg.method}-train{it}"
-            )
+            tag = episode_tag(cfg.method, "train", it)
+            groups = episodes(policy, mazes, train, cfg.samples, cfg.seed, tag)
             used += cfg.samples * len(train)
             data = update_data(cfg, policy, mazes, groups, rng)
             if cfg.restart:
