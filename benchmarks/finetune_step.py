@@ -1,6 +1,7 @@
 """Seconds per AdamW step on the embedded SmolLM2-135M: LoRA vs full fine-tuning, fp32 vs
 bf16 autocast, on the lab's prompts (the compact `coins` observation and the `grid` one), and
-whether the two precisions choose the same moves.
+whether the two precisions choose the same moves; then, for LoRA under autocast, the batch's
+shared opening (system prompt and chat markup) read once against every row reading it.
 
 Usage: python benchmarks/finetune_step.py [STEPS]
 """
@@ -13,6 +14,7 @@ import time
 import numpy as np
 import torch
 
+import quicktakes.llm.hf as hf
 from quicktakes.llm import SampleCache
 from quicktakes.llm.hf import HFBackend
 from quicktakes.maze.env import OBSERVATIONS, start_state
@@ -64,6 +66,24 @@ def main(steps: int) -> None:
                 "states",
                 flush=True,
             )
+
+    backend = HFBackend(seed=0)
+    for obs in ("coins", "grid"):
+        convs = convs_for(backend, obs, 8 * steps)
+        times = {}
+        for minimum in (10**9, hf.PREFIX_MIN):  # never shared, then the backend's rule
+            saved, hf.PREFIX_MIN = hf.PREFIX_MIN, minimum
+            try:
+                backend.reset()
+                times[minimum] = step_seconds(backend, convs, "lora", steps)
+            finally:
+                hf.PREFIX_MIN = saved
+        plain, shared = times[10**9], times[hf.PREFIX_MIN]
+        print(
+            f"lora {obs:5} bf16: every row reads the whole prompt {plain:.2f} s/step, the "
+            f"shared opening read once {shared:.2f} s/step, ratio {plain / shared:.2f}x",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -107,6 +107,8 @@ def alike(rl_sft, shuffled, few_sft, base_sft, dim=10_000) -> Alike:
         (alike((0.0, 0.01), (0.05, 0.05), (0.6, 0.05), (0.3, 0.05)), Verdict.FAILS),
         (alike((0.6, 0.1), (0.05, 0.05), (0.6, 0.05), (0.3, 0.05)), Verdict.PARTLY),
         (alike((0.15, 0.1), (0.1, 0.05), (0.1, 0.02), (0.4, 0.05)), Verdict.INCONCLUSIVE),
+        # a wide control interval does not turn an unresolved cosine into 'no'
+        (alike((0.1, 0.6), (0.28, 0.8), (0.76, 0.06), (0.52, 0.05)), Verdict.INCONCLUSIVE),
     ],
 )
 def test_updates_alike_judged_every_way(m, verdict):

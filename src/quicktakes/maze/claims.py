@@ -292,15 +292,17 @@ def _outcome(yes: bool, no: bool) -> str:
 def alike_parts(m: Alike) -> tuple[str, str]:
     """(weights, behaviour), each 'yes' / 'no' / 'unresolved'.
     Weights: RL's update is alike SFT's if cos(SFT, RL)'s interval lies above both controls
-    that share no signal (shuffled moves, and the random-direction band); 'no' if its upper
-    end does not reach them. Behaviour: few-shot is alike SFT if KL(few-shot || SFT) lies
-    below KL(base || SFT) (the prompt moves the model toward the fine-tuned one); 'no' if
-    it lies above."""
+    that share no signal (shuffled moves' upper end, and the random-direction band); 'no' if
+    its upper end does not reach the controls' value (a wide control interval makes neither
+    answer easier). Behaviour: few-shot is alike SFT if KL(few-shot || SFT) lies below
+    KL(base || SFT) (the prompt moves the model toward the fine-tuned one); 'no' if it lies
+    above."""
     from quicktakes.maze.alike import random_band
 
     _, lo, hi, _ = m.last("cosines", "sft vs rl")
-    ctrl = max(m.last("cosines", "sft vs shuffled moves")[2], random_band(max(m.dim, 1)))
-    weights = _outcome(lo > ctrl, hi < ctrl)
+    shuffled, _, shuffled_hi, _ = m.last("cosines", "sft vs shuffled moves")
+    band = random_band(max(m.dim, 1))
+    weights = _outcome(lo > max(shuffled_hi, band), hi < max(shuffled, band))
     _, few_lo, few_hi, _ = m.last("kl", "few-shot vs sft")
     _, base_lo, base_hi, _ = m.last("kl", "base vs sft")
     behaviour = _outcome(few_hi < base_lo, few_lo > base_hi)
