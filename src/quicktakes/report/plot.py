@@ -31,9 +31,11 @@ def _panels(trends: Sequence[Trend]) -> list[list[Trend]]:
     return list(groups.values())
 
 
-def _draw(ax: plt.Axes, t: Trend, emphasis: bool) -> None:
+def _draw(ax: plt.Axes, t: Trend, emphasis: bool, span: tuple[float, float]) -> None:
     """`emphasis`: some series of this panel are the ones the verdict compares; they are drawn
-    strong and the rest light."""
+    strong and the rest light. A one-point line series among longer ones (a reference measured
+    once, such as the base model) is carried across the panel's x range as a dashed level, so
+    it is not a dot hidden under another series' first point."""
     xs, ys = t.xs, t.ys
     yerr = [
         [max(0.0, y - p.lo) for y, p in zip(ys, t.points, strict=True)],
@@ -41,7 +43,7 @@ def _draw(ax: plt.Axes, t: Trend, emphasis: bool) -> None:
     ]
     has_interval = any(a > 0 or b > 0 for a, b in zip(*yerr, strict=True))
     markers = t.style == "markers"
-    ax.errorbar(
+    bars = ax.errorbar(
         xs,
         ys,
         yerr=yerr if has_interval else None,
@@ -54,6 +56,11 @@ def _draw(ax: plt.Axes, t: Trend, emphasis: bool) -> None:
         capsize=2,
         label=t.name,
     )
+    if len(t.points) == 1 and not markers and span[1] > span[0]:
+        ax.hlines(
+            ys[0], *span, colors=bars.lines[0].get_color(), linestyles="--",
+            lw=(2.0 if t.meta.get("compared") else 1.0), alpha=0.8, zorder=2,
+        )
 
 
 def _axes_format(ax: plt.Axes, group: list[Trend]) -> None:
@@ -103,8 +110,9 @@ def trends_svg(trends: Sequence[Trend], title: str = "", prefix: str = "fig-") -
     )
     for ax, group in zip(axes[:, 0], panels, strict=True):
         emphasis = any(t.meta.get("compared") for t in group)
+        xs = [x for t in group for x in t.xs]
         for t in group:
-            _draw(ax, t, emphasis)
+            _draw(ax, t, emphasis, (min(xs), max(xs)))
         _axes_format(ax, group)
     if title:
         fig.suptitle(title, fontsize=FONT_PT + 1)
