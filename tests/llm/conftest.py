@@ -23,6 +23,7 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def local_backend():
+    pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed")
     from quicktakes.llm.local import LocalBackend
 
     backend = LocalBackend()
@@ -39,6 +40,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory) -> Iterator[str]:
     """`python -m llama_cpp.server` serving the embedded GGUF on a free loopback port."""
+    pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed")
     from quicktakes.llm.local import embedded_model_path
 
     port = _free_port()

@@ -40,6 +40,7 @@ def reversal_run(
     lr: float = typer.Option(None, help="learning rate (default: 3e-5 full, 1e-3 LoRA)"),
     paraphrases: int = typer.Option(6, help="training templates per fact (1-6)"),
     seed: int = typer.Option(0, help="seed of the facts, the order and the adapter"),
+    precision: str = typer.Option("auto", help="auto | bf16 | fp32 (auto: bf16 where native)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fine-tune the embedded model on invented facts stated name first, then rank every
@@ -55,8 +56,12 @@ def reversal_run(
         eval_every=eval_every,
         lr=lr,
         paraphrases=paraphrases,
+        precision=precision,
         seed=seed,
     )
+    from quicktakes.llm.precision import resolve
+
+    resolve(spec.precision)  # bf16 where it cannot run: one line, before the model loads
     with _bar("fine-tuning and evaluating") as progress:
         task = progress.add_task("", total=None)
         result = run_reversal(

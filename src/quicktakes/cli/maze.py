@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from quicktakes.cli._app import about, commands
-from quicktakes.cli.output import JSON_OPTION, emit_json, noter, stderr_progress
+from quicktakes.cli.output import JSON_OPTION, emit_json, noting, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import MOVES, MazeConfig, maze_for_seed
@@ -62,6 +62,13 @@ def _renamed(exc: ConfigError) -> ConfigError:
     for field, flag in _FLAGS.items():
         msg = msg.replace(f"maze.{field}:", f"{flag}:").replace(f"{field}:", f"{flag}:")
     return ConfigError(msg)
+
+
+def check_precision(name: str) -> None:
+    """bf16 asked for where it cannot run fails here, before any folder is made."""
+    from quicktakes.llm.precision import resolve
+
+    resolve(name)
 
 
 def _maze_cfg(
@@ -209,9 +216,10 @@ def run_cmd(
     mode: str = _spec_opt("mode"),
     obs: str = _spec_opt("obs"),
     backend: str = typer.Option(
-        "local",
-        help="local (embedded SmolLM2, llama.cpp) | hf (the same weights in torch, batched "
-        "scoring) | openai (a server)",
+        BackendSpec.model_fields["kind"].default,
+        help="hf (the embedded SmolLM2 in torch, batched scoring, step mode) | local (the "
+        "same GGUF in llama.cpp, the quicktakes[llamacpp] extra; plan mode too) | openai "
+        "(a server)",
     ),
     model: str = typer.Option(None, help="a GGUF path (local) or a served model id (openai)"),
     base_url: str = typer.Option(None, envvar="OPENAI_BASE_URL", help="OpenAI-compatible URL"),
@@ -302,9 +310,11 @@ def run_cmd(
         except ConfigError as exc:
             raise _renamed(exc) from None
         spec_name = f"{method}-{spec.mode}-{spec.obs}"
+        if spec.trains or spec.backend.kind == "hf":
+            check_precision(spec.precision)
         output_dir(folder)  # after the spec is valid: bad input leaves no folder behind
-        with _progress() as (progress, task):
-            result = run(spec, noter(progress, task), folder / run_dir_name(spec))
+        with _progress() as (progress, task), noting(progress, task) as note:
+            result = run(spec, note, folder / run_dir_name(spec))
     data = result.to_dict() | {"method": method, "seconds": round(time.perf_counter() - start, 2)}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{spec_name}-{int(time.time())}.json"
@@ -360,6 +370,7 @@ def compare_cmd(
     budget: str = typer.Option("fast", help="fast | full (sizes in quicktakes.maze.compare)"),
     obs: str = typer.Option("coins", help="what every model reads: grid | coins | nearest"),
     seed: int = typer.Option(0, help="the comparison's seed"),
+    precision: str = typer.Option("auto", help="auto | bf16 | fp32 (auto: bf16 where native)"),
     out: Path = typer.Option(None, help="where to write compare.json and compare.svg"),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -368,11 +379,12 @@ def compare_cmd(
     from quicktakes.maze.lab import runs_root
     from quicktakes.report.plot import trends_svg
 
-    cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs)
+    cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs, precision=precision)
+    check_precision(cfg.precision)
     folder = output_dir(out) if out else runs_root()
     start = time.perf_counter()
-    with _progress() as (progress, task):
-        runs = run_compare(cfg, note=noter(progress, task))
+    with _progress() as (progress, task), noting(progress, task) as note:
+        runs = run_compare(cfg, note=note)
     data = {
         "config": cfg.model_dump(),
         "seconds": round(time.perf_counter() - start, 1),

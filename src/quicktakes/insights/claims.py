@@ -123,7 +123,7 @@ def judge_reversal(forward: Rate, reverse: Rate, chance: float) -> Verdict:
 
 
 def run_reversal_curse(ctx: RunContext) -> Evidence:
-    r = run_reversal(reversal_spec(ctx))
+    r = run_reversal(reversal_spec(ctx), on_progress=ctx.ticker("fine-tuning and evaluating"))
     last = r.checkpoints[-1]
     fwd, rev = (Rate(sum(last.scores[d].top1), len(r.facts)) for d in ("forward", "reverse"))
     control = r.checkpoints[0].scores["in-context"]
@@ -317,7 +317,7 @@ def _label(spec: RollbackSpec, level: float) -> str:
 
 
 def run_verified_rollback(ctx: RunContext) -> Evidence:
-    r = run_rollback(rollback_spec(ctx))
+    r = run_rollback(rollback_spec(ctx), on_progress=ctx.ticker("training runs"))
     m = measure_rollback(r)
     v = judge_rollback(m)
     x = "verifier sample size" if r.spec.verifier_samples else "verifier coverage (share of states)"

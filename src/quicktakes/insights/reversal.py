@@ -27,6 +27,7 @@ from quicktakes.insights.facts import (
     statements,
 )
 from quicktakes.llm.hf import Finetune, HFBackend
+from quicktakes.llm.precision import Precision
 
 Direction = Literal["forward", "reverse", "in-context"]
 
@@ -47,6 +48,7 @@ class ReversalSpec(BaseModel):
         description="training templates per fact",
     )
     test_templates: int = Field(len(FORWARD_TESTS), ge=1, le=len(FORWARD_TESTS))
+    precision: Precision = Field("auto", description="torch passes: bf16 autocast or fp32")
     seed: int = 0
 
     def learning_rate(self) -> float:
@@ -225,7 +227,8 @@ def run_reversal(
     epochs; the in-context control is measured on the untrained model."""
     rng = np.random.default_rng([spec.seed, 0])
     facts = make_facts(spec.facts, rng)
-    backend = backend or HFBackend(finetune=spec.finetune, seed=spec.seed)
+    backend = backend or HFBackend(finetune=spec.finetune, seed=spec.seed,
+                                   precision=spec.precision)
     backend.reset()
     texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
     result = ReversalResult(spec, facts)

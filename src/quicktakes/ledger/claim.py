@@ -32,10 +32,26 @@ class RunContext:
     budget: Budget
     seed: int
     claim_id: str = ""
+    note: Callable[[str], None] = field(default=lambda text: None, compare=False, repr=False)
+    """Where a long claim says which phase it is in (method, iteration, update, evaluation):
+    the CLI shows it on a bar, or as a timed line in a log. Never part of any number."""
 
     @property
     def fast(self) -> bool:
         return self.budget is Budget.FAST
+
+    def ticker(self, label: str, steps: int = 10) -> Callable[[int, int], None]:
+        """A (done, total) callback that notes `label` with the share done, `steps` times in
+        all: a claim counting thousands of updates says so ten times, not a thousand."""
+        last = {"step": -1}
+
+        def tick(done: int, total: int) -> None:
+            step = done * steps // max(total, 1)
+            if step > last["step"]:
+                last["step"] = step
+                self.note(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)")
+
+        return tick
 
     def rng(self, *names: str) -> np.random.Generator:
         """A Generator private to this claim and `names`, so running a subset changes nothing."""

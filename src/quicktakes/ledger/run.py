@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
@@ -51,6 +51,7 @@ class Report:
             "version": __version__,
             "seed": self.seed,
             "budget": str(self.budget),
+            "versions": self.versions,
             "claims": [r.to_dict() for r in self.results],
         }
 
@@ -65,9 +66,34 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def run_claim(claim: Claim, budget: Budget, seed: int) -> ClaimResult:
+def machine() -> dict[str, str]:
+    """What decides a number besides the seed: the thread count, and where torch ran, its
+    precision and the CPU's capability (read only when a claim loaded torch)."""
+    import os
+    import sys
+
+    out = {"cpu": platform.processor() or platform.machine(), "cores": str(os.cpu_count())}
+    from quicktakes.llm.threads import ENV as THREADS
+
+    if os.environ.get(THREADS):
+        out["threads"] = os.environ[THREADS]
+    if "torch" in sys.modules:
+        import torch
+
+        from quicktakes.llm.precision import provenance
+
+        out |= provenance()
+        out["torch_threads"] = str(torch.get_num_threads())
+    return out
+
+
+def run_claim(
+    claim: Claim, budget: Budget, seed: int, note: Callable[[str], None] | None = None
+) -> ClaimResult:
     seed_torch(seed)
     ctx = RunContext(budget=budget, seed=seed, claim_id=claim.id)
+    if note is not None:
+        ctx = replace(ctx, note=lambda text: note(f"{claim.id}: {text}"))
     start = time.perf_counter()
     try:
         evidence = claim.experiment()(ctx)
@@ -93,15 +119,17 @@ def reproduce(
     seed: int = 0,
     on_start: Callable[[Claim], None] | None = None,
     on_done: Callable[[ClaimResult], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Report:
-    """Run the chosen claims (all by default) and gather their results."""
+    """Run the chosen claims (all by default) and gather their results; `on_note` hears each
+    claim's phases."""
     claims = resolve(ids)
     results = []
     for claim in claims:
         if on_start:
             on_start(claim)
-        result = run_claim(claim, budget, seed)
+        result = run_claim(claim, budget, seed, on_note)
         results.append(result)
         if on_done:
             on_done(result)
-    return Report(seed, budget, tuple(results), library_versions())
+    return Report(seed, budget, tuple(results), library_versions() | machine())

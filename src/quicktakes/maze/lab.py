@@ -28,7 +28,12 @@ def runs_root() -> Path:
 
 
 def run_dir_name(spec: LabSpec) -> str:
-    return f"{spec.method}-{spec.finetune}-{spec.obs}-seed{spec.seed}"
+    """Named by what decides its numbers, the precision included (a bf16 run and an fp32 one
+    never resume each other)."""
+    from quicktakes.llm.precision import resolve
+
+    precision = resolve(spec.precision) if spec.trains else spec.precision
+    return f"{spec.method}-{spec.finetune}-{spec.obs}-{precision}-seed{spec.seed}"
 
 
 def run(
@@ -62,9 +67,13 @@ def _prompting(
     be: Backend
     if b.kind == "hf":
         if spec.mode != "step":
-            raise ConfigError("--backend hf scores moves: it needs --mode step")
+            raise ConfigError(
+                "--backend hf scores moves: it needs --mode step (plan mode generates text: "
+                "--backend local or openai)"
+            )
         be = trainer or make_trainer(spec, _existing(b.model) if b.model else None)
         be.reset()
+        spec = resolved(spec, be)
     else:
         be = make_backend(b.kind, b.model, b.base_url, None, b.concurrency)
     try:
@@ -79,8 +88,7 @@ def make_trainer(spec: LabSpec, weights: Path | None = None) -> HFBackend:
     """The torch backend a spec asks for (the embedded weights unless `weights`)."""
     from quicktakes.llm.hf import HFBackend
 
-    return HFBackend(weights, seed=spec.seed, finetune=spec.finetune,
-                     autocast=spec.precision == "bf16")
+    return HFBackend(weights, seed=spec.seed, finetune=spec.finetune, precision=spec.precision)
 
 
 def _training(
@@ -111,7 +119,13 @@ def _training(
         trainer = make_trainer(spec, weights)
     else:
         trainer.reset()
-    return run_training(spec, trainer, cache, run_dir, note, served)
+    return run_training(resolved(spec, trainer), trainer, cache, run_dir, note, served)
+
+
+def resolved(spec: LabSpec, trainer: HFBackend) -> LabSpec:
+    """The spec as it runs: the precision the torch backend picked, so a run's recorded
+    config says bf16 or fp32, never auto."""
+    return spec.model_copy(update={"precision": trainer.precision})
 
 
 def _existing(path: str) -> Path:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from quicktakes.llm.precision import Precision
 from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import MazeConfig
 
@@ -39,10 +40,11 @@ class BackendSpec(BaseModel):
     """Which model samples the episodes and, for the fine-tuning methods, which weights train."""
 
     kind: Literal["local", "hf", "openai"] = Field(
-        "local",
-        description="local: the embedded SmolLM2 through llama.cpp (scores and generates); "
-        "hf: the same weights in torch (scores whole lockstep batches at once, step mode "
-        "only; the weights the fine-tuning methods train); openai: a server",
+        "hf",
+        description="hf: the embedded SmolLM2 in torch (scores whole lockstep batches at "
+        "once, step mode only; the weights the fine-tuning methods train); local: the same "
+        "GGUF through llama.cpp, an optional extra (scores and generates: plan mode); "
+        "openai: a server",
     )
     model: str | None = Field(
         None, description="a GGUF path (local) or a served model id (openai)"
@@ -78,10 +80,11 @@ class LabSpec(BaseModel):
         96, ge=1, description="(state, move) pairs per update, subsampled (equal for learners)"
     )
     restart: bool = Field(False, description="sft-iter: re-fine-tune from the base (ReST-EM)")
-    precision: Literal["bf16", "fp32"] = Field(
-        "bf16",
-        description="torch forward passes: bf16 autocast (1.3-1.9x faster steps on a CPU; "
-        "greedy moves agree on coins prompts, 81% on grid ones) or fp32",
+    precision: Precision = Field(
+        "auto",
+        description="torch forward passes: bf16 autocast or fp32; auto: bf16 only where the "
+        "CPU or GPU does it natively (5.7x slower than fp32 where it is emulated), or "
+        "$QUICKTAKES_PRECISION",
     )
     clip: float = Field(0.2, gt=0.0, le=10.0, description="rl: PPO ratio clip")
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
