@@ -304,14 +304,14 @@ def test_a_shared_few_shot_opening_is_read_once_and_scores_the_same(fresh):
     shots = [(t, "ULDR"[i % 4]) for i, t in enumerate(texts[8:])]
     policy = LLMPolicy(fresh, SampleCache(), obs=OBSERVATIONS["coins"], examples=shots)
     convs = [policy.messages(t) for t in texts[:8]]
-    fresh.autocast = False
+    precision, fresh.autocast = fresh.autocast, False
     try:
         before = fresh.usage.extra.get("reused_prompt_tokens", 0.0)
         shared = fresh.score_batch(convs, list("UDLR"))
         assert fresh.usage.extra["reused_prompt_tokens"] > before  # the shared path ran
         plain = [fresh.score_batch([c], list("UDLR"))[0] for c in convs]
     finally:
-        fresh.autocast = True
+        fresh.autocast = precision
     assert np.allclose(shared, plain, atol=1e-3)
     assert np.std(np.array(shared)[:, 0]) > 1e-3  # rows differ: each read its own state
 
@@ -327,7 +327,7 @@ def test_the_shared_opening_gives_the_plain_pass_gradients(fresh):
     for p in params:  # B = 0 at the start would leave A without gradient
         p.data += 0.01 * torch.randn_like(p)
     before = fresh.usage.extra.get("reused_prompt_tokens", 0.0)
-    fresh.autocast = False
+    precision, fresh.autocast = fresh.autocast, False
     grads = []
     try:
         for logits in (
@@ -338,7 +338,7 @@ def test_the_shared_opening_gives_the_plain_pass_gradients(fresh):
             torch.log_softmax(logits()[:, cand], -1)[:, 0].sum().backward()
             grads.append(torch.cat([p.grad.flatten() for p in params]).clone())
     finally:
-        fresh.autocast = True
+        fresh.autocast = precision
     assert fresh.usage.extra["reused_prompt_tokens"] > before  # the shared path ran
     assert torch.linalg.norm(grads[0]) > 0
     assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-5)
