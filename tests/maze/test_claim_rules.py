@@ -1,5 +1,8 @@
 """Every maze claim's judge on hand-made measurements, for each verdict it can return."""
 
+import itertools
+
+import numpy as np
 import pytest
 
 from quicktakes.ledger import Verdict
@@ -9,19 +12,32 @@ from quicktakes.maze.claims import (
     describe_alike,
     describe_rl_vs,
     describe_very_poor,
+    gain,
     improvement,
     judge_alike,
     judge_poor,
     judge_rl_vs,
     judge_very_poor,
+    link,
+    margin,
+    paired,
     separation,
 )
 from quicktakes.maze.methods import IterationResult, LabResult
 from quicktakes.maze.spec import LabSpec
 
+MAZES = 16
+_draws = itertools.count()
+
 
 def it(mean: float, half: float, k: int = 0) -> IterationResult:
-    return IterationResult(k, 8, mean, mean - half, mean + half, 8, 0.0)
+    """An iteration whose 16 per-maze scores have exactly this mean and a spread that gives
+    about this 95% half-width; every call draws its own maze-to-maze noise."""
+    noise = np.random.default_rng(next(_draws)).standard_normal(MAZES)
+    noise = (noise - noise.mean()) / noise.std(ddof=1)
+    scores = mean + noise * half * np.sqrt(MAZES) / 2.13
+    return IterationResult(k, 8, mean, mean - half, mean + half, MAZES, 0.0,
+                           scores=[float(x) for x in scores])
 
 
 def lab(*points: tuple[float, float]) -> LabResult:
@@ -30,10 +46,12 @@ def lab(*points: tuple[float, float]) -> LabResult:
     return r
 
 
-def runs(**finals: tuple[float, float]) -> Runs:
+def runs(**finals) -> Runs:
+    """A comparison: each value one (mean, half) iteration, or several (start, ..., final)."""
     base = {"random": (0.25, 0.03), "heuristic": (0.7, 0.03), "zero-shot": (0.2, 0.03),
-            "best-of-n": (0.4, 0.03), "oracle-bc": (0.8, 0.03)}
-    return Runs({k: lab(v) for k, v in (base | finals).items()})
+            "best-of-n": (0.4, 0.03), "oracle-bc": ((0.2, 0.03), (0.8, 0.03))}
+    return Runs({k: lab(*v) if isinstance(v[0], tuple) else lab(v)
+                 for k, v in (base | finals).items()})
 
 
 def test_separation_needs_narrow_intervals_to_call_methods_close():
@@ -43,22 +61,29 @@ def test_separation_needs_narrow_intervals_to_call_methods_close():
     assert separation(it(0.3, 0.05), it(0.8, 0.3)) == "below"
 
 
-def test_improvement_needs_separated_intervals():
+def test_improvement_reads_the_paired_per_maze_difference():
     assert improvement(it(0.8, 0.05), it(0.3, 0.05)) is Verdict.HOLDS
     assert improvement(it(0.3, 0.05), it(0.8, 0.05)) is Verdict.FAILS
     assert improvement(it(0.5, 0.2), it(0.4, 0.2)) is Verdict.INCONCLUSIVE
+    a = it(0.5, 0.2)
+    same_mazes = IterationResult(1, 8, 0.53, 0.3, 0.76, MAZES, 0.0,
+                                 scores=[x + 0.03 for x in a.scores])
+    # the intervals overlap almost wholly, yet every maze gained 0.03: paired, it shows
+    assert improvement(same_mazes, a) is Verdict.HOLDS
+    with pytest.raises(ValueError, match="same held-out mazes"):
+        paired(it(0.5, 0.1), IterationResult(0, 8, 0.5, 0.4, 0.6, 3, 0.0, scores=[0.5] * 3))
 
 
 @pytest.mark.parametrize(
     "few, verdict",
     [((0.6, 0.05), Verdict.HOLDS), ((0.05, 0.02), Verdict.FAILS),
-     ((0.25, 0.1), Verdict.INCONCLUSIVE)],
+     ((0.25, 0.2), Verdict.INCONCLUSIVE)],
 )
 def test_very_poor_mans_rl_judged_both_ways(few, verdict):
     m = runs(**{"few-shot": few})
     assert judge_very_poor(m) is verdict
     text = describe_very_poor(m, verdict)
-    assert f"{few[0]:.2f}" in text and "vs oracle BC 0.80" in text
+    assert f"{few[0]:.2f}" in text and "vs oracle BC 0.80" in text and "paired over 16" in text
 
 
 @pytest.mark.parametrize(
@@ -71,20 +96,48 @@ def test_poor_mans_rl_judged_both_ways(points, verdict):
     assert judge_poor(m) is verdict
 
 
+def _learners(rl, sft, few, start=0.2, half=0.03):
+    return runs(rl=((start, half), rl), **{"sft-iter": ((start, half), sft), "few-shot": few})
+
+
 @pytest.mark.parametrize(
     "rl, sft, few, verdict",
     [
-        ((0.6, 0.05), (0.62, 0.05), (0.6, 0.05), Verdict.HOLDS),
-        ((0.2, 0.05), (0.62, 0.05), (0.6, 0.05), Verdict.PARTLY),
-        ((0.1, 0.05), (0.5, 0.05), (0.9, 0.05), Verdict.FAILS),
-        ((0.5, 0.2), (0.55, 0.2), (0.5, 0.2), Verdict.INCONCLUSIVE),
+        ((0.6, 0.03), (0.62, 0.03), (0.6, 0.03), Verdict.HOLDS),
+        ((0.35, 0.03), (0.7, 0.03), (0.7, 0.03), Verdict.PARTLY),
+        ((0.3, 0.03), (0.6, 0.03), (0.9, 0.03), Verdict.FAILS),
+        ((0.6, 0.03), (0.8, 0.03), (0.6, 0.03), Verdict.INCONCLUSIVE),  # at the margin
+        ((0.2, 0.03), (0.62, 0.03), (0.6, 0.03), Verdict.INCONCLUSIVE),  # RL did not learn
+        ((0.5, 0.2), (0.55, 0.2), (0.5, 0.2), Verdict.INCONCLUSIVE),  # too wide to tell
     ],
 )
 def test_rl_vs_poor_mans_rl_judged_every_way(rl, sft, few, verdict):
-    m = runs(rl=rl, **{"sft-iter": sft, "few-shot": few})
+    m = _learners(rl, sft, few)
+    assert margin(m) == pytest.approx(0.2)  # a third of oracle BC's 0.6 gain
     assert judge_rl_vs(m) is verdict
     text = describe_rl_vs(m, verdict)
-    assert ("Unresolved at this budget" in text) == (verdict is Verdict.INCONCLUSIVE)
+    assert ("did not learn in this run" in text) == any(gain(m, k).lo <= 0
+                                                        for k in ("rl", "sft-iter", "few-shot"))
+
+
+def test_overlapping_intervals_are_not_equivalence():
+    """The old rule: overlap with half-widths <= 0.1 held. Means 0.15 apart with half-widths
+    0.09 overlap, yet the paired difference is shown outside a 0.1 margin."""
+    m = runs(rl=((0.2, 0.09), (0.45, 0.09)), **{"sft-iter": ((0.2, 0.09), (0.6, 0.09)),
+             "few-shot": (0.6, 0.09), "oracle-bc": ((0.2, 0.03), (0.4, 0.03))})
+    rl, sft = m.final("rl"), m.final("sft-iter")
+    assert rl.hi > sft.lo  # the intervals overlap
+    assert margin(m) == pytest.approx(0.1)  # the floor: oracle BC gained only 0.2
+    state, d = link(m, "rl", "sft-iter")
+    assert state != "equivalent" and d.mean == pytest.approx(-0.15)
+    assert judge_rl_vs(m) is not Verdict.HOLDS
+
+
+def test_a_run_without_learning_is_inconclusive_however_close():
+    m = _learners((0.2, 0.03), (0.2, 0.03), (0.2, 0.03))
+    assert link(m, "rl", "sft-iter")[0] == "equivalent"  # alike, because nothing moved
+    assert judge_rl_vs(m) is Verdict.INCONCLUSIVE
+    assert "did not learn" in describe_rl_vs(m, Verdict.INCONCLUSIVE)
 
 
 def alike(rl_sft, shuffled, few_sft, base_sft, dim=10_000) -> Alike:

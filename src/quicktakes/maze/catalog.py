@@ -9,8 +9,15 @@ from quicktakes.ledger.registry import register
 
 TAKE = "In praise of prompting"
 RESOLUTION = 0.1
-"""A 95% half-width above this is too wide to tell "close" from "far": the comparison is
-"unresolved at this budget" (the full budget's held-out mazes bring it near 0.08)."""
+"""A 95% half-width above this is too wide to tell "close" from "far" when a finding places a
+learner against a reference line (the full budget's held-out mazes bring it near 0.08)."""
+MARGIN_FLOOR = 0.1
+"""The equivalence margin is a third of oracle BC's paired gain over the base model (what
+this model can learn here), and never less than this."""
+MARGIN_SHARE = 1 / 3
+EQUIVALENCE_LEVEL = 0.90
+"""Two one-sided tests at 5% each: the 90% interval of the paired difference inside the
+margin."""
 
 
 VERY_POOR = register(
@@ -23,8 +30,8 @@ VERY_POOR = register(
             "in your prompt."
         ),
         holds_if=(
-            "on held-out mazes, the prompt built from the model's own best samples beats "
-            "zero-shot with non-overlapping 95% intervals"
+            "on the same held-out mazes, the prompt built from the model's own best samples "
+            "beats zero-shot: the 95% interval of the per-maze paired difference lies above 0"
         ),
         run="quicktakes.maze.claims:run_very_poor_mans_rl",
     )
@@ -40,8 +47,8 @@ POOR = register(
             "that led to the most gold coins, supervised fine-tune the model on that and repeat."
         ),
         holds_if=(
-            "held-out coins after the last SFT iteration exceed the base model's, with "
-            "non-overlapping 95% intervals"
+            "held-out coins after the last SFT iteration exceed iteration 0's on the same "
+            "mazes: the 95% interval of the per-maze paired difference lies above 0"
         ),
         run="quicktakes.maze.claims:run_poor_mans_rl",
     )
@@ -57,9 +64,13 @@ RL_VS = register(
             "are kind of similar), and poor man's RL is quite similar to prompting"
         ),
         holds_if=(
-            "with equal sample budgets, RL's and poor man's RL's final 95% intervals overlap, "
-            "and so do poor man's RL's and few-shot prompting's, each half-width at most "
-            f"{RESOLUTION:g}"
+            "with equal sample budgets, RL, poor man's RL and few-shot each learned (paired "
+            "per-maze gain over iteration 0, 95% interval above 0), and RL ~ poor man's RL "
+            "and poor man's RL ~ few-shot are equivalent: the "
+            f"{EQUIVALENCE_LEVEL:.0%} interval of the paired difference within ± the "
+            f"margin, max({MARGIN_FLOOR:g}, {MARGIN_SHARE:.2g} x oracle BC's paired gain) "
+            "(two one-sided tests); partly if one link is equivalent and the other shown "
+            "different; fails if both are different"
         ),
         run="quicktakes.maze.claims:run_rl_vs_poor_mans_rl",
     )

@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quicktakes.ledger import Evidence, Point, RunContext, Trend, Verdict
-from quicktakes.maze.catalog import RESOLUTION
+from quicktakes.maze.catalog import (
+    EQUIVALENCE_LEVEL,
+    MARGIN_FLOOR,
+    MARGIN_SHARE,
+    RESOLUTION,
+)
 from quicktakes.maze.methods import IterationResult, LabResult
 
 SHARED = "prompting.compare"
@@ -40,12 +45,41 @@ def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> dict[str, LabRe
     return {m: _RUNS[key(m)] for m in (*methods, "tabular") if key(m) in _RUNS}
 
 
+@dataclass(frozen=True)
+class Paired:
+    """The mean per-maze difference of two runs' scores on the same held-out mazes, with its
+    Student-t interval over mazes."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}]"
+
+
+def paired(after: IterationResult, before: IterationResult, level: float = 0.95) -> Paired:
+    """`after` minus `before`, maze by maze: the same mazes make the comparison paired, so
+    what the mazes share (how hard each is) cancels."""
+    import numpy as np
+
+    from quicktakes.stats import mean_ci
+
+    a, b = np.array(after.scores), np.array(before.scores)
+    if a.size == 0 or a.size != b.size:
+        raise ValueError("a paired comparison needs per-maze scores on the same held-out mazes")
+    m, lo, hi = mean_ci(a - b, level)
+    return Paired(m, lo, hi, int(a.size))
+
+
 def improvement(after: IterationResult, before: IterationResult) -> Verdict:
-    """An improvement needs `after`'s 95% interval to clear `before`'s; the reverse is a
-    failure; overlap shows nothing either way."""
-    if after.lo > before.hi:
+    """An improvement needs the paired difference's 95% interval above 0; below 0 is a
+    failure; an interval across 0 shows nothing either way."""
+    d = paired(after, before)
+    if d.lo > 0:
         return Verdict.HOLDS
-    if after.hi < before.lo:
+    if d.hi < 0:
         return Verdict.FAILS
     return Verdict.INCONCLUSIVE
 
@@ -63,10 +97,6 @@ def separation(a: IterationResult, b: IterationResult) -> str:
 
 def _fmt(i: IterationResult) -> str:
     return f"{i.mean:.2f} [{i.lo:.2f}, {i.hi:.2f}]"
-
-
-def _half(i: IterationResult) -> float:
-    return (i.hi - i.lo) / 2
 
 
 def placement(learner: IterationResult, finals: dict[str, IterationResult]) -> str:
@@ -124,15 +154,16 @@ def judge_very_poor(m: Runs) -> Verdict:
 
 def describe_very_poor(m: Runs, v: Verdict) -> str:
     few, zero = m.final("few-shot"), m.final("zero-shot")
+    d = paired(few, zero)
     outcome = {
         Verdict.HOLDS: "the examples help.",
         Verdict.FAILS: "the examples hurt.",
-        Verdict.INCONCLUSIVE: f"the intervals overlap (half-widths {_half(few):.2f}, "
-        f"{_half(zero):.2f}): no effect shown at this budget.",
+        Verdict.INCONCLUSIVE: "the interval spans 0: no effect shown at this budget.",
     }[v]
     return (
         f"Few-shot from the model's own best samples reaches {_fmt(few)} after "
-        f"{few.iteration} iterations vs zero-shot {_fmt(zero)}; {outcome} Few-shot "
+        f"{few.iteration} iterations vs zero-shot {_fmt(zero)}; paired over {d.n} held-out "
+        f"mazes, few-shot minus zero-shot {d}: {outcome} Few-shot "
         f"{placement(few, m.finals())}; best-of-N {m.final('best-of-n').mean:.2f}, "
         f"nearest-coin walk {m.final('heuristic').mean:.2f}."
     )
@@ -164,15 +195,16 @@ def judge_poor(m: Runs) -> Verdict:
 def describe_poor(m: Runs, v: Verdict) -> str:
     sft = m.runs["sft-iter"].iterations
     first, last = sft[0], sft[-1]
+    d = paired(last, first)
     outcome = {
-        Verdict.HOLDS: "an improvement beyond the intervals.",
-        Verdict.FAILS: "worse, beyond the intervals.",
-        Verdict.INCONCLUSIVE: f"the intervals overlap (half-width {_half(last):.2f}) at this "
-        "budget.",
+        Verdict.HOLDS: "an improvement.",
+        Verdict.FAILS: "worse.",
+        Verdict.INCONCLUSIVE: "the interval spans 0: no change shown at this budget.",
     }[v]
     return (
         f"SFT on each training maze's best of N samples takes held-out coins from "
-        f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s): {outcome} "
+        f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s); paired over "
+        f"{d.n} held-out mazes, the change is {d}: {outcome} "
         f"Final interval {placement(last, m.finals())}."
     )
 
@@ -194,34 +226,78 @@ def run_poor_mans_rl(ctx: RunContext) -> Evidence:
 
 # --- RL vs poor man's RL vs prompting: the comparison --------------------------------------
 
+COMPARED = ("rl", "sft-iter", "few-shot")
+LINKS = (("rl", "sft-iter"), ("sft-iter", "few-shot"))
+"""The take's chain: RL ~ poor man's RL, and poor man's RL ~ prompting."""
+
+
+def gain(m: Runs, method: str) -> Paired:
+    """What `method` learned: its final scores minus the base model's on the same mazes
+    (few-shot's start is zero-shot; the learners' is their own iteration 0, the same
+    base-model episodes)."""
+    start = m.final("zero-shot") if method == "few-shot" else m.runs[method].iterations[0]
+    return paired(m.final(method), start)
+
+
+def margin(m: Runs) -> float:
+    """How close is "close": a share of what this model can learn here (oracle BC's paired
+    gain), never below the floor."""
+    return max(MARGIN_FLOOR, MARGIN_SHARE * gain(m, "oracle-bc").mean)
+
+
+def link(m: Runs, a: str, b: str) -> tuple[str, Paired]:
+    """'equivalent' (the 90% interval of a - b inside +-margin: two one-sided tests at 5%),
+    'different' (the interval wholly outside the margin), else 'unresolved'."""
+    d, e = paired(m.final(a), m.final(b), EQUIVALENCE_LEVEL), margin(m)
+    if -e < d.lo and d.hi < e:
+        return "equivalent", d
+    if d.lo >= e or d.hi <= -e:
+        return "different", d
+    return "unresolved", d
+
+
+def not_learned(m: Runs) -> list[str]:
+    return [k for k in COMPARED if gain(m, k).lo <= 0]
+
+
 def judge_rl_vs(m: Runs) -> Verdict:
-    """Both links of the take's chain (RL ~ SFT, SFT ~ few-shot) must be close: overlapping
-    final intervals, each narrow enough to mean it. Wide ones are unresolved, not close."""
-    links = [
-        separation(m.final("rl"), m.final("sft-iter")),
-        separation(m.final("sft-iter"), m.final("few-shot")),
-    ]
-    if all(link == "overlap" for link in links):
-        return Verdict.HOLDS
-    if "unresolved" in links and not any(link in ("above", "below") for link in links):
+    """Learning before likeness: methods that did not learn are not "close" for the take's
+    reason, so any of them leaves the claim inconclusive. Then both links must be shown
+    equivalent (holds), both different (fails), or one each (partly)."""
+    if not_learned(m):
         return Verdict.INCONCLUSIVE
-    if any(link == "overlap" for link in links):
+    links = [link(m, a, b)[0] for a, b in LINKS]
+    if links == ["equivalent", "equivalent"]:
+        return Verdict.HOLDS
+    if links == ["different", "different"]:
+        return Verdict.FAILS
+    if set(links) == {"equivalent", "different"}:
         return Verdict.PARTLY
-    return Verdict.FAILS
+    return Verdict.INCONCLUSIVE
+
+
+_NAMES = {"rl": "RL", "sft-iter": "poor man's RL", "few-shot": "few-shot"}
 
 
 def describe_rl_vs(m: Runs, v: Verdict) -> str:
-    rl, sft, few = m.final("rl"), m.final("sft-iter"), m.final("few-shot")
-    half = max(_half(rl), _half(sft), _half(few))
-    text = (
-        f"Final held-out coins: RL {_fmt(rl)}, poor man's RL {_fmt(sft)}, few-shot {_fmt(few)}; "
-        f"RL vs poor man's RL: {separation(rl, sft)}; poor man's RL vs few-shot: "
-        f"{separation(sft, few)}."
+    gains = "; ".join(f"{_NAMES[k]} {gain(m, k)}" for k in COMPARED)
+    links = "; ".join(
+        f"{_NAMES[a]} - {_NAMES[b]} {d} ({state})"
+        for (a, b), (state, d) in ((ab, link(m, *ab)) for ab in LINKS)
     )
-    if v is Verdict.INCONCLUSIVE:
-        text += f" Unresolved at this budget: half-widths up to {half:.2f} > {RESOLUTION}."
+    text = (
+        f"Paired over {gain(m, 'rl').n} held-out mazes, learned (final minus start, 95%): "
+        f"{gains}; oracle BC {gain(m, 'oracle-bc')}. Differences ({EQUIVALENCE_LEVEL:.0%} "
+        f"intervals, margin ±{margin(m):.2f}): {links}."
+    )
+    missing = not_learned(m)
+    if missing:
+        text += (
+            f" {', '.join(_NAMES[k] for k in missing)} did not learn in this run, so how "
+            "close the methods are says nothing about the take."
+        )
     learners = "; ".join(
-        f"{k} {placement(m.final(k), m.finals())}" for k in ("few-shot", "sft-iter", "rl")
+        f"{_NAMES[k]} {placement(m.final(k), m.finals())}" for k in COMPARED
     )
     return text + f" Placed: {learners}."
 
@@ -231,14 +307,18 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
 
     m = Runs(shared_compare(ctx, METHODS))
     v = judge_rl_vs(m)
+    missing = not_learned(m)
     measured = (
-        f"RL~PMRL: {separation(m.final('rl'), m.final('sft-iter'))}; "
-        f"PMRL~few-shot: {separation(m.final('sft-iter'), m.final('few-shot'))}"
+        f"RL~PMRL: {link(m, 'rl', 'sft-iter')[0]}; PMRL~few-shot: "
+        f"{link(m, 'sft-iter', 'few-shot')[0]}"
+        + (f"; did not learn: {', '.join(missing)}" if missing else "")
     )
     config = m.config() | {
-        "rule": f"close = final 95% intervals overlap with half-widths <= {RESOLUTION}; holds "
-        "if both RL~SFT and SFT~few-shot are close, partly if one is, inconclusive if too wide "
-        "to tell, fails if separated",
+        "rule": f"learned = paired 95% gain interval above 0; equivalent = paired "
+        f"{EQUIVALENCE_LEVEL:.0%} interval within ±margin (TOST); margin = max("
+        f"{MARGIN_FLOOR:g}, {MARGIN_SHARE:.2g} x oracle BC's paired gain)",
+        "margin": round(margin(m), 4),
+        "gains": {k: str(gain(m, k)) for k in (*COMPARED, "oracle-bc")},
     }
     return Evidence(v, describe_rl_vs(m, v), measured, tuple(comparison_trends(m.runs)), config)
 

@@ -81,7 +81,8 @@ def tabular_reference(
         m, lo, hi = mean_ci(np.array(scores))
         out.iterations.append(
             IterationResult(
-                k, episodes * len(test), m, max(lo, 0.0), min(hi, 1.0), len(scores), 0.0
+                k, episodes * len(test), m, max(lo, 0.0), min(hi, 1.0), len(scores), 0.0,
+                scores=[round(float(x), 6) for x in scores],
             )
         )
     return out

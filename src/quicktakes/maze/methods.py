@@ -50,6 +50,9 @@ class IterationResult:
     examples: int = 0
     diagnostics: dict[str, float] = field(default_factory=dict)
     """Training diagnostics of the update that followed (loss, entropy, advantages, KL)."""
+    scores: list[float] = field(default_factory=list)
+    """Each held-out maze's score (the mean of its episodes), in the held-out mazes' order:
+    every method and iteration plays the same mazes, so the claims compare them in pairs."""
 
 
 @dataclass
@@ -97,8 +100,10 @@ def summarize(
 ) -> IterationResult:
     scores = np.array([x for g in groups for x in g])
     m, lo, hi = mean_ci(scores)
+    per_maze = [round(float(np.mean(g)), 6) for g in groups]
     return IterationResult(
-        it, used, m, max(0.0, lo), min(1.0, hi), int(scores.size), invalid, shots
+        it, used, m, max(0.0, lo), min(1.0, hi), int(scores.size), invalid, shots,
+        scores=per_maze,
     )
 
 
