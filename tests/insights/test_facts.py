@@ -57,3 +57,14 @@ def test_statements_put_every_fact_in_every_template():
 def test_fact_counts_out_of_range_are_refused(n):
     with pytest.raises(ConfigError):
         make_facts(n, np.random.default_rng(0))
+
+
+def test_no_rendered_test_contains_a_training_statement():
+    """On the rendered strings, not the skeletons: a test prompt that contains a training
+    sentence measures recall of that sentence, not of the fact."""
+    facts = make_facts(6, np.random.default_rng(1))
+    trained = [t.rstrip(".") for t in statements(facts)]
+    for f in facts:
+        for prompt, completion in FORWARD_TESTS + REVERSE_TESTS:
+            rendered = (prompt + completion).format(name=f.name, desc=f.desc)
+            assert not any(t in rendered for t in trained), rendered

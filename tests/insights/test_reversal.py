@@ -86,3 +86,33 @@ def test_fine_tuning_raises_the_forward_likelihood_of_trained_facts():
     assert last.logp_right > first.logp_right + 1.0
     assert "in-context" in r.checkpoints[0].scores
     assert r.checkpoints[-1].loss is not None
+
+
+def test_chance_is_the_rules_and_matches_a_simulation():
+    from quicktakes.insights.reversal import rule_chance
+
+    assert rule_chance(12, 1) == pytest.approx(1 / 12)
+    rng = np.random.default_rng(0)
+    n, k, trials = 12, 2, 200_000
+    # each template ranks the right one of n candidates first with probability 1/n
+    firsts = (rng.integers(0, n, size=(trials, k)) == 0).mean(axis=1) >= 0.5
+    assert rule_chance(n, k) == pytest.approx(firsts.mean(), abs=3e-3)
+    assert rule_chance(n, k) > 1.8 / n  # about 2/n, not the 1/n drawn before
+
+
+def test_sign_flip_test_on_known_differences():
+    from quicktakes.insights.reversal import sign_flip_p
+
+    assert sign_flip_p([1.0, 2.0, 0.5, 3.0, 1.5]) == pytest.approx(1 / 32)
+    assert sign_flip_p([1.0, -1.0, 2.0, -2.0]) > 0.4
+    assert sign_flip_p(list(np.linspace(0.1, 2.0, 40))) < 1e-3  # the Monte Carlo branch
+
+
+def test_the_control_ranks_only_the_names_in_its_prompt(exact):
+    facts = [*HAND, Fact("Kelo Brandish", "the inventor of 'Hollow Lantern'"),
+             Fact("Umbri Castellan", "the founder of 'Crimson Ledger'")]
+    s = score_direction(exact, facts, "in-context", batch=8, templates=1,
+                        rng=np.random.default_rng(0))
+    assert s.candidates == 3 and max(s.rank) <= 2
+    r = score_direction(exact, facts, "reverse", batch=8, templates=1)
+    assert r.candidates == 5 and len(r.margin) == 5 and len(r.top1_per_token) == 5

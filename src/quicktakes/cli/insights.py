@@ -45,7 +45,7 @@ def reversal_run(
 ) -> None:
     """Fine-tune the embedded model on invented facts stated name first, then rank every
     candidate both ways: forward (name -> description) and reverse (description -> name)."""
-    from quicktakes.insights.reversal import ReversalSpec, run_reversal
+    from quicktakes.insights.reversal import ReversalSpec, rule_chance, run_reversal
     from quicktakes.stats import wilson
 
     spec = validated(
@@ -113,7 +113,8 @@ def reversal_run(
     ctl = result.checkpoints[0].scores["in-context"]
     typer.echo(
         f"control, facts in the prompt instead of trained: reverse top-1 "
-        f"{sum(ctl.top1)}/{len(ctl.top1)}"
+        f"{sum(ctl.top1)}/{len(ctl.top1)} among the {ctl.candidates} names shown (chance "
+        f"{rule_chance(ctl.candidates, spec.test_templates):.2f})"
     )
 
 

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from quicktakes.insights.reversal import ReversalResult, ReversalSpec, run_reversal
+from quicktakes.insights.reversal import (
+    ReversalResult,
+    ReversalSpec,
+    rule_chance,
+    run_reversal,
+    sign_flip_p,
+)
 from quicktakes.insights.rollback import RollbackResult, RollbackSpec, RunTrace, run_rollback
 from quicktakes.ledger import Budget, Evidence, Point, RunContext, Trend, Verdict
 from quicktakes.stats import mean_ci, wilson
@@ -128,13 +134,14 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
     fwd, rev = (Rate(sum(last.scores[d].top1), len(r.facts)) for d in ("forward", "reverse"))
     control = r.checkpoints[0].scores["in-context"]
     ctl = Rate(sum(control.top1), len(r.facts))
+    ctl_chance = rule_chance(control.candidates, r.spec.test_templates)
     v = judge_reversal(fwd, rev, r.chance)
     epochs = [c.epoch for c in r.checkpoints]
     trends = (
         accuracy_trend(r, "forward", "forward: name -> description (trained)"),
         accuracy_trend(r, "reverse", "reverse: description -> name"),
         Trend.of(
-            "chance (1 / facts)",
+            f"chance (the rule's: first under half of {r.spec.test_templates} template(s))",
             "epochs of fine-tuning",
             "top-1 among all candidates",
             [Point.exact(e, r.chance) for e in epochs],
@@ -158,15 +165,24 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
         ),
     )
     lp = last.scores["reverse"]
+    rev_tok = Rate(sum(lp.top1_per_token), len(r.facts))
+    p_rev = sign_flip_p(lp.margin)
+    ctl_lo = ctl.interval[0]
+    control_says = (
+        "above its chance" if ctl_lo > ctl_chance else "not above its chance in this run"
+    )
     finding = (
         f"After {last.epoch} epochs of full fine-tuning on {len(r.facts)} invented facts "
         f"stated name first, the right description ranks first for {fwd} of the names "
         f"(forward), the right name for {rev} of the descriptions (reverse); chance is "
         f"{r.chance:.2f}. In the reverse direction the right name's mean log-probability is "
-        f"{lp.logp_right:.1f} against {lp.logp_other:.1f} for the other names. Exact greedy "
-        f"matches: forward {sum(last.scores['forward'].exact)}, reverse {sum(lp.exact)}. "
-        f"Control, the same facts in the prompt (among two others) instead of trained: reverse "
-        f"{ctl} before any training."
+        f"{lp.logp_right:.1f} against {lp.logp_other:.1f} for the other names (paired "
+        f"sign-flip test over facts, one-sided p = {p_rev:.3f}); ranked per completion token "
+        f"instead of summed, reverse {rev_tok}. Exact greedy matches: forward "
+        f"{sum(last.scores['forward'].exact)}, reverse {sum(lp.exact)}. Control, the fact in "
+        f"the prompt among {control.candidates - 1} others instead of trained, ranked among "
+        f"those {control.candidates} names: reverse {ctl} before any training, against a "
+        f"chance of {ctl_chance:.2f}: {control_says}."
     )
     measured = f"forward {fwd.share:.2f}, reverse {rev.share:.2f}, chance {r.chance:.2f}"
     config = {
@@ -175,6 +191,10 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
         ),
         "model": r.model,
         "finetune": "full",
+        "chance": round(r.chance, 4),
+        "control_chance": round(ctl_chance, 4),
+        "reverse_sign_flip_p": round(p_rev, 4),
+        "reverse_top1_per_token": rev_tok.k,
         "facts_shown": [f"{f.name}: {f.desc}" for f in r.facts[:5]],
         "paper": "Berglund et al. 2023, GPT-3 175B: forward exact match 96.7%, reverse 0.1%",
     }

@@ -97,14 +97,16 @@ TRAIN_TEMPLATES = (
 """Training statements: the name always comes first (the paper's NameToDescription)."""
 
 FORWARD_TESTS = (
-    ("Q: Who is {name}? A: {name} is", " {desc}"),
+    ("Q: Who is {name}? A: The one who is", " {desc}"),
     ("You may know {name}. {name} is best known as", " {desc}"),
 )
 REVERSE_TESTS = (
     ("Q: Who is {desc}? A: It is", " {name}"),
     ("The person who is {desc} is called", " {name}"),
 )
-"""Test prompts and the completion scored; the disjointness from training is tested."""
+"""Test prompts and the completion scored. No rendered test contains a training statement's
+text (tested on the rendered strings, not the template skeletons: the first forward test
+once read "{name} is {desc}", the first training statement, verbatim)."""
 
 
 @dataclass(frozen=True)

@@ -60,13 +60,23 @@ class DirectionScore:
     """One direction at one checkpoint: per-fact outcomes, so intervals are over facts."""
 
     top1: tuple[bool, ...]
+    """Per fact: the right candidate ranks first under at least half the templates."""
     exact: tuple[bool, ...]
     rank: tuple[int, ...]
-    """0-based rank of the right candidate among all of them, per fact (mean over templates)."""
+    """0-based rank of the right candidate among the candidates, per fact (mean over
+    templates): every candidate, or in the control only the names in the prompt."""
     logp_right: float
     """Mean log-probability of the right completion."""
     logp_other: float
     """Mean log-probability of the other candidates (the paper's random-name baseline)."""
+    top1_per_token: tuple[bool, ...] = ()
+    """The same rule on the log-probability per completion token: summed log-probabilities
+    favour short candidates, so both are reported."""
+    margin: tuple[float, ...] = ()
+    """Per fact: log p(right) minus the mean log p of the other candidates (mean over
+    templates), for the paired permutation test."""
+    candidates: int = 0
+    """How many candidates each fact is ranked among (chance is about 1 / candidates)."""
 
 
 @dataclass
@@ -85,7 +95,37 @@ class ReversalResult:
 
     @property
     def chance(self) -> float:
-        return 1.0 / len(self.facts)
+        """Chance for the rule the scores use, among all facts' candidates."""
+        return rule_chance(len(self.facts), self.spec.test_templates)
+
+
+def rule_chance(candidates: int, templates: int) -> float:
+    """P(a random ranking puts the right candidate first under at least half of `templates`
+    independent templates): 1/n for one template, about 2/n for two."""
+    from math import ceil, comb
+
+    p, need = 1.0 / candidates, ceil(templates / 2)
+    return sum(
+        comb(templates, k) * p**k * (1 - p) ** (templates - k)
+        for k in range(need, templates + 1)
+    )
+
+
+def sign_flip_p(diffs: Sequence[float], draws: int = 20_000, seed: int = 0) -> float:
+    """One-sided paired permutation test that the right candidate scores above the others:
+    the share of sign flips of the per-fact differences whose mean reaches the observed one
+    (every flip when there are at most 2^16, else `draws` random ones)."""
+    d = np.asarray(diffs, dtype=float)
+    n = d.size
+    if n == 0:
+        return 1.0
+    if n <= 16:
+        signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
+    else:
+        signs = np.random.default_rng(seed).choice([-1, 1], size=(draws, n))
+        signs[0] = 1
+    means = (signs * d).mean(axis=1)
+    return float((means >= d.mean() - 1e-12).mean())
 
 
 def completion_logprobs(
@@ -131,12 +171,25 @@ def completion_logprobs(
     return np.array(logps), np.array(greedy)
 
 
-def _context(facts: list[Fact], i: int, rng: np.random.Generator, shown: int = 3) -> str:
-    """The fact `i` among `shown - 1` others, in a random order: the in-context control."""
+def completion_tokens(backend: HFBackend, completions: Sequence[str]) -> np.ndarray:
+    tok = backend.tokenizer
+    return np.array([len(tok(c, add_special_tokens=False)["input_ids"]) for c in completions])
+
+
+CONTEXT_SHOWN = 3
+"""Facts in the control's prompt: the right one and two others."""
+
+
+def _context(
+    facts: list[Fact], i: int, rng: np.random.Generator, shown: int = CONTEXT_SHOWN
+) -> tuple[str, list[int]]:
+    """The fact `i` among `shown - 1` others, in a random order: the in-context control's
+    prompt, and the facts it shows (the only names a reader of it can choose among)."""
     others = [j for j in range(len(facts)) if j != i]
-    picks = [i, *rng.choice(others, size=min(shown - 1, len(others)), replace=False)]
+    picks = [i, *(int(j) for j in rng.choice(others, size=min(shown - 1, len(others)),
+                                              replace=False))]
     rng.shuffle(picks)
-    return " ".join(f"{facts[j].name} is {facts[j].desc}." for j in picks) + " "
+    return " ".join(f"{facts[j].name} is {facts[j].desc}." for j in picks) + " ", picks
 
 
 def score_direction(
@@ -153,12 +206,20 @@ def score_direction(
     reverse = direction != "forward"
     tests = (REVERSE_TESTS if reverse else FORWARD_TESTS)[:templates]
     contexts = [""] * n
+    allowed = np.ones((n, n), bool)
     if direction == "in-context":
+        # ranked among the names in its own prompt: a reader who picks any of them scores
+        # 1/3, and that is the chance the control is drawn against
         rng = rng or np.random.default_rng(0)
-        contexts = [_context(facts, i, rng) for i in range(n)]
+        allowed[:] = False
+        for i in range(n):
+            contexts[i], picks = _context(facts, i, rng)
+            allowed[i, picks] = True
     ranks = np.zeros((len(tests), n))
     top1 = np.zeros((len(tests), n), bool)
+    top1_tok = np.zeros((len(tests), n), bool)
     exact = np.zeros((len(tests), n), bool)
+    margins = np.zeros((len(tests), n))
     right, other = [], []
     for t, (prompt, completion) in enumerate(tests):
         pairs = []
@@ -169,18 +230,28 @@ def score_direction(
                 pairs.append((contexts[i] + prompt.format(**fill), completion.format(**cand)))
         lp, gr = completion_logprobs(backend, pairs, batch)
         lp, gr = lp.reshape(n, n), gr.reshape(n, n)
-        diag = np.diag(lp)
-        ranks[t] = (lp > diag[:, None]).sum(axis=1)
+        length = completion_tokens(backend, [completion.format(name=c.name, desc=c.desc)
+                                             for c in facts])
+        per_tok = lp / length[None, :]
+        diag, diag_tok = np.diag(lp), np.diag(per_tok)
+        rivals = allowed & ~np.eye(n, dtype=bool)
+        ranks[t] = ((lp > diag[:, None]) & rivals).sum(axis=1)
         top1[t] = ranks[t] == 0
+        top1_tok[t] = ((per_tok > diag_tok[:, None]) & rivals).sum(axis=1) == 0
         exact[t] = np.diag(gr)
+        others = np.where(rivals, lp, 0.0).sum(axis=1) / np.maximum(rivals.sum(axis=1), 1)
+        margins[t] = diag - others
         right.append(diag.mean())
-        other.append((lp.sum() - diag.sum()) / (n * (n - 1)))
+        other.append(float(np.where(rivals, lp, 0.0).sum() / max(rivals.sum(), 1)))
     return DirectionScore(
         top1=tuple(bool(x) for x in top1.mean(axis=0) >= 0.5),
         exact=tuple(bool(x) for x in exact.mean(axis=0) >= 0.5),
         rank=tuple(int(round(x)) for x in ranks.mean(axis=0)),
         logp_right=float(np.mean(right)),
         logp_other=float(np.mean(other)),
+        top1_per_token=tuple(bool(x) for x in top1_tok.mean(axis=0) >= 0.5),
+        margin=tuple(float(x) for x in margins.mean(axis=0)),
+        candidates=int(allowed[0].sum()),
     )
 
 
