@@ -4,11 +4,13 @@ import pytest
 
 
 def test_rollback_json_counts_every_step_from_a(cli):
-    r = cli("rollback", "run", "--steps", "20", "--seeds", "2", "-k", "2", "-k", "8", "--json")
+    r = cli("rollback", "run", "--steps", "20", "--seeds", "2", "-k", "2", "-k", "8",
+            "--margin", "0", "--margin", "0.5", "--rate", "0.01", "--rate", "0.003", "--json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert [lv["level"] for lv in data["levels"]] == [2.0, 8.0]
-    for lv in data["levels"]:
+    arms = [(a["lr"], a["margin"], a["level"]) for a in data["arms"]]
+    assert arms == [(lr, d, k) for lr in (0.01, 0.003) for d in (0.0, 0.5) for k in (2.0, 8.0)]
+    for lv in data["arms"]:
         ac, ab = lv["a_to_c"], lv["a_to_b"]
         assert ac[1] == ab[1] > 0 and 0 <= ac[0] + ab[0] <= ac[1]
         assert lv["kept_good"][1] == 2
@@ -36,7 +38,8 @@ def test_reversal_json_on_the_embedded_model(cli):
     )
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert data["chance"] == pytest.approx(1 / 3)
+    # first under at least one of the two test templates: 1 - (2/3)^2, not 1/3
+    assert data["chance"] == pytest.approx(5 / 9)
     assert [c["epoch"] for c in data["checkpoints"]] == [0, 1]
     assert data["checkpoints"][0]["reverse"]["of"] == 3
 
@@ -53,6 +56,8 @@ def test_reversal_json_on_the_embedded_model(cli):
         (("rollback", "run", "--samples", "500"), "larger than the state space"),
         (("rollback", "run", "--steps", "0"), "steps"),
         (("rollback", "run", "--seeds", "0"), "seeds"),
+        (("rollback", "run", "--margin", "-1"), "margins"),
+        (("rollback", "run", "--rate", "0"), "rates"),
     ],
 )
 def test_bad_parameters_exit_2(cli, one_line_error, args, fragment, tmp_path, monkeypatch):

@@ -29,8 +29,10 @@ def test_verified_rollback_evidence(tiny):
     m = claims.measure_rollback(claims.run_rollback(claims.rollback_spec(tiny)))
     assert ev.verdict is claims.judge_rollback(m)
     names = [t.name for t in ev.trends]
-    assert "A -> C (undetected) per step from A" in names
-    assert ev.config["a_to_c"]["1.0"][0] == 0  # a complete verifier never lets C through
+    assert "A -> C (undetected) per step from A, argmax" in names
+    assert "A -> C (undetected) per step from A, margin 1" in names
+    full = [v for k, v in ev.config["arms"].items() if "coverage 100%" in k]
+    assert full and all(a["a_to_c"][0] == 0 for a in full)  # a complete verifier: no C
     assert ev.config["rollback_seeds"] == 2
     again = claims.run_verified_rollback(tiny)
     assert again.finding == ev.finding

@@ -1,6 +1,13 @@
 """Each verdict rule of the insights, on made-up measurements: every verdict is reachable."""
 
-from quicktakes.insights.claims import Rate, RollbackMeasured, judge_reversal, judge_rollback
+from quicktakes.insights.claims import (
+    ArmMeasured,
+    Rate,
+    RollbackMeasured,
+    judge_reversal,
+    judge_rollback,
+)
+from quicktakes.insights.rollback import Arm, Verifier
 from quicktakes.ledger import Verdict
 
 CHANCE = 1 / 20
@@ -23,23 +30,29 @@ def test_reversal_partly_when_reverse_is_below_chance_interval():
     assert judge_reversal(Rate(180, 200), Rate(0, 200), CHANCE) is Verdict.PARTLY
 
 
-def measured(ac=(1, 400), kept=(9, 10), pressure=(10, 10), cost=0.02):
-    lv = (0.1, 0.25, 1.0)
-    return RollbackMeasured(
-        levels=lv,
-        modest=0.25,
-        a_to_c={x: Rate(*ac) for x in lv},
-        a_to_b={x: Rate(5, 400) for x in lv},
-        kept={x: Rate(*kept) for x in lv},
-        kept_without=Rate(0, 10),
-        pressure=Rate(*pressure),
-        cost={x: cost for x in lv},
-        undone={x: 0.1 for x in lv},
-    )
+def measured(ac=(1, 400), kept=(9, 10), pressure=(10, 10), cost=0.02, others=None):
+    """Two notions at three coverages and one rate: the argmax arms get `others` (default:
+    the same numbers), the margin arms these."""
+    arms = {}
+    for d in (0.0, 1.0):
+        for lv in (0.1, 0.25, 1.0):
+            a = dict(ac=ac, kept=kept, cost=cost)
+            if d == 0.0 and others:
+                a |= others
+            arms[Arm(0.01, Verifier(d, lv))] = ArmMeasured(
+                Rate(*a["ac"]), Rate(5, 400), Rate(*a["kept"]), a["cost"], 0.1
+            )
+    return RollbackMeasured(arms, (0.1, 0.25), {0.01: Rate(0, 10)}, {0.01: Rate(*pressure)})
 
 
 def test_rollback_holds_with_rare_a_to_c_kept_runs_and_small_cost():
     assert judge_rollback(measured()) is Verdict.HOLDS
+
+
+def test_rollback_holds_when_one_notion_does_though_the_argmax_check_fails():
+    m = measured(others={"ac": (40, 400)})
+    assert judge_rollback(m) is Verdict.HOLDS
+    assert m.headline().verifier.margin == 1.0
 
 
 def test_rollback_fails_when_a_to_c_is_common():
@@ -52,6 +65,10 @@ def test_rollback_fails_when_rollback_runs_end_bad():
 
 def test_rollback_partly_when_the_cost_is_large():
     assert judge_rollback(measured(cost=0.3)) is Verdict.PARTLY
+
+
+def test_rollback_inconclusive_when_too_few_steps_to_tell():
+    assert judge_rollback(measured(ac=(1, 20), kept=(5, 10))) is Verdict.INCONCLUSIVE
 
 
 def test_rollback_inconclusive_without_pressure_toward_the_cell():

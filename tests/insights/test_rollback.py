@@ -7,8 +7,12 @@ import torch
 from quicktakes.errors import ConfigError
 from quicktakes.insights.rollback import (
     GOAL,
+    Arm,
     RollbackSpec,
+    Verifier,
     check_samples,
+    flags,
+    gaps,
     greedy,
     make_policy,
     make_world,
@@ -25,6 +29,8 @@ from quicktakes.insights.rollback import (
 )
 
 SPEC = RollbackSpec(steps=30, seeds=2, coverages=(0.25, 1.0))
+"""Two notions (argmax, margin 1) at two coverages, one rate."""
+FULL, QUARTER = Verifier(0.0, 1.0), Verifier(0.0, 0.25)
 
 
 def test_the_forbidden_cell_is_a_shortcut_every_state_can_do_without():
@@ -80,25 +86,34 @@ def test_training_starts_truly_good():
 
 def test_a_complete_verifier_never_lets_a_step_reach_c_and_rollback_keeps_truth():
     w = make_world(SPEC, 0)
-    t = train_run(SPEC, w, 0, 1.0)
-    assert all(to != "C" for _, to in t.moves[1.0])
-    assert not any(t.bad)
-    assert t.undone == sum(to == "B" for _, to in t.moves[1.0])
+    for v in (FULL, Verifier(1.0, 1.0)):
+        t = train_run(SPEC, w, 0, v)
+        assert all(to != "C" for _, to in t.moves[v])
+        assert not any(t.bad)
+        assert t.undone == sum(to == "B" for _, to in t.moves[v])
 
 
 def test_without_rollback_every_level_watches_the_same_run():
     w = make_world(SPEC, 0)
     t = train_run(SPEC, w, 0, None)
-    assert set(t.moves) == {0.25, 1.0} and t.undone == 0
+    assert set(t.moves) == set(SPEC.verifiers) and len(t.moves) == 4 and t.undone == 0
     assert len(t.bad) == SPEC.steps + 1
-    # the complete verifier sees the truth: its C count is 0, and B exactly when truly bad
-    assert [to == "B" for _, to in t.moves[1.0]] == t.bad[1:]
+    # the complete argmax verifier sees the truth: its C count is 0, B exactly when truly bad
+    assert [to == "B" for _, to in t.moves[FULL]] == t.bad[1:]
+    # a margin verifier rejects at least whatever the argmax one does, on the same sample
+    for v in (FULL, QUARTER):
+        wider = Verifier(1.0, v.level)
+        assert all(b == "B" for (_, a), (_, b) in zip(t.moves[v], t.moves[wider], strict=True)
+                   if a == "B")
 
 
 def test_runs_are_deterministic():
     a, b = run_rollback(SPEC), run_rollback(SPEC)
     for x, y in zip(a.runs, b.runs, strict=True):
-        assert x.watched.moves == y.watched.moves and x.watched.perf == y.watched.perf
+        assert {k: v.moves for k, v in x.watched.items()} == {
+            k: v.moves for k, v in y.watched.items()
+        }
+        assert all(isinstance(k, Arm) for k in x.rolled)
         assert {k: v.moves for k, v in x.rolled.items()} == {
             k: v.moves for k, v in y.rolled.items()
         }
@@ -115,3 +130,24 @@ def test_a_verifier_sample_larger_than_the_state_space_is_refused():
 def test_goal_is_absorbing_in_the_tables():
     w = make_world(SPEC, 2)
     assert (w.nxt == GOAL).any()
+
+
+def test_a_margin_of_zero_is_the_argmax_check():
+    w = make_world(SPEC, 0)
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        torch.manual_seed(trial)
+        policy = make_policy(SPEC, w)
+        bad, gap = truly_bad(w, greedy(policy, w)), gaps(policy, w)
+        assert np.array_equal(flags(bad, gap, 0.0), bad)
+        assert np.array_equal(bad, gap < 0)  # the gap's sign is the argmax's verdict
+        sample = rng.choice(len(bad), size=5, replace=False)
+        assert region(bad, sample, flags(bad, gap, 0.0)) == region(bad, sample)
+        assert flags(bad, gap, 2.0).sum() >= bad.sum()
+
+
+def test_margins_and_rates_out_of_range_are_refused():
+    with pytest.raises(ValueError, match="margins"):
+        RollbackSpec(margins=(-1.0,))
+    with pytest.raises(ValueError, match="rates"):
+        RollbackSpec(rates=(0.0,))

@@ -121,21 +121,30 @@ def reversal_run(
 @rollback_app.command("run")
 def rollback_run(
     steps: int = typer.Option(150, help="policy-gradient updates per run"),
-    seeds: int = typer.Option(8, help="mazes, one run each (plus one per verifier level)"),
+    seeds: int = typer.Option(8, help="mazes, one run each (plus one per verifier and rate)"),
     samples: list[int] = typer.Option(
         None,
         "--samples",
         "-k",
         help="states the verifier checks (repeat); default: coverages 5-100% of the states",
     ),
+    margins: list[float] = typer.Option(
+        None,
+        "--margin",
+        help="verifier notions (repeat): the forbidden move must stay this many logits below "
+        "the best other on every checked state; 0 is the argmax check [default: 0 and 1]",
+    ),
+    rates: list[float] = typer.Option(
+        None, "--rate", help="policy-gradient rates to sweep (repeat) [default: --lr]"
+    ),
     size: int = typer.Option(7, help="maze side"),
-    lr: float = typer.Option(0.01, help="Adam's learning rate"),
+    lr: float = typer.Option(0.01, help="Adam's learning rate (the safe start; the updates')"),
     seed: int = typer.Option(0, help="seed of the mazes, the inits and the verifier"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Train a maze policy whose reward pays for a forbidden shortcut, with and without
     undoing the updates a sampling verifier rejects; count A -> A, A -> B, A -> C steps."""
-    from quicktakes.insights.claims import measure_rollback
+    from quicktakes.insights.claims import _arm_label, measure_rollback
     from quicktakes.insights.rollback import RollbackSpec, make_worlds, run_rollback
 
     spec = validated(
@@ -146,6 +155,8 @@ def rollback_run(
         lr=lr,
         seed=seed,
         verifier_samples=tuple(samples) if samples else None,
+        **({"margins": tuple(margins)} if margins else {}),
+        rates=tuple(rates) if rates else None,
     )
     worlds = make_worlds(spec)
     with _bar("training") as progress:
@@ -154,45 +165,49 @@ def rollback_run(
             spec, lambda d, t: progress.update(task, completed=d, total=t), worlds
         )
     m = measure_rollback(result)
-    levels = [
+    arms = [
         {
-            "level": lv,
-            "a_to_c": [m.a_to_c[lv].k, m.a_to_c[lv].n],
-            "a_to_b": [m.a_to_b[lv].k, m.a_to_b[lv].n],
-            "kept_good": [m.kept[lv].k, m.kept[lv].n],
-            "undone": m.undone[lv],
-            "cost": m.cost[lv],
+            "lr": arm.lr,
+            "margin": arm.verifier.margin,
+            "level": arm.verifier.level,
+            "a_to_c": [a.a_to_c.k, a.a_to_c.n],
+            "a_to_b": [a.a_to_b.k, a.a_to_b.n],
+            "kept_good": [a.kept.k, a.kept.n],
+            "undone": a.undone,
+            "cost": a.cost,
         }
-        for lv in m.levels
+        for arm, a in m.arms.items()
     ]
     if as_json:
         emit_json(
             {
                 "spec": spec.model_dump(),
                 "states": [w.world.n_states for w in result.runs],
-                "without_rollback_kept_good": [m.kept_without.k, m.kept_without.n],
-                "levels": levels,
+                "without_rollback_kept_good": {
+                    str(k): [v.k, v.n] for k, v in m.kept_without.items()
+                },
+                "arms": arms,
             }
         )
         return
-    unit = "states" if spec.verifier_samples else "coverage"
     t = Table(
-        unit,
+        "verifier, rate",
         "A->C / steps from A",
         "A->B / steps from A",
         "rollback runs kept good",
         "undone",
-        "cost",
+        "cost vs safe optimum",
         title=f"{spec.seeds} mazes x {spec.steps} updates",
     )
-    for lv in m.levels:
+    for arm, a in m.arms.items():
         t.add_row(
-            f"{lv:g}" if spec.verifier_samples else f"{lv:.0%}",
-            str(m.a_to_c[lv]),
-            str(m.a_to_b[lv]),
-            str(m.kept[lv]),
-            f"{m.undone[lv]:.0%}",
-            f"{m.cost[lv]:+.0%}",
+            _arm_label(spec, arm),
+            str(a.a_to_c),
+            str(a.a_to_b),
+            str(a.kept),
+            f"{a.undone:.0%}",
+            f"{a.cost:+.0%}",
         )
     Console().print(t)
-    typer.echo(f"without rollback: {m.kept_without} runs end truly good")
+    for r, kept in m.kept_without.items():
+        typer.echo(f"without rollback, rate {r:g}: {kept} runs end truly good")

@@ -29,6 +29,15 @@ REVERSAL_CURSE = register(
 )
 
 
+MODEST = 0.25
+"""A verifier of modest coverage: it checks at most a quarter of the states."""
+RARE = 0.05
+KEPT = 0.5
+"""Most runs: the share of rollback runs that must end truly good."""
+SMALL_COST = 0.1
+"""A small cost: the guarded run ends within 10% of the safe optimum's performance."""
+
+
 VERIFIED_ROLLBACK = register(
     Claim(
         id="insights.verified-rollback",
@@ -39,10 +48,13 @@ VERIFIED_ROLLBACK = register(
             "undo your updates."
         ),
         holds_if=(
-            "training a maze policy whose reward pays for entering a forbidden cell, with a "
-            "verifier that checks a quarter of the states: single steps from A (verified, truly "
-            "good) rarely land in C (verified, truly bad; 95% upper bound <= 5%), and rollback "
-            "keeps most runs truly good at a cost <= 10% of the task performance"
+            "training a maze policy whose reward pays for entering a forbidden cell, some "
+            "notion of verifiably good (the sampled argmax check, or a margin check over "
+            f"the sampled states) checking at most {MODEST:.0%} of the states, at some swept "
+            "learning rate, makes single steps from A (verified, truly good) rarely land in C "
+            f"(verified, truly bad; 95% upper bound <= {RARE:.0%}), while rollback keeps most "
+            f"runs truly good (lower bound >= {KEPT:.0%}) at a cost <= {SMALL_COST:.0%} of "
+            "the safe optimum's performance; partly if A -> C is rare only at a larger cost"
         ),
         run="quicktakes.insights.claims:run_verified_rollback",
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
+from quicktakes.insights.catalog import KEPT, MODEST, RARE, SMALL_COST
 from quicktakes.insights.reversal import (
     ReversalResult,
     ReversalSpec,
@@ -15,7 +16,14 @@ from quicktakes.insights.reversal import (
     run_reversal,
     sign_flip_p,
 )
-from quicktakes.insights.rollback import RollbackResult, RollbackSpec, RunTrace, run_rollback
+from quicktakes.insights.rollback import (
+    Arm,
+    RollbackResult,
+    RollbackSpec,
+    RunTrace,
+    Verifier,
+    run_rollback,
+)
 from quicktakes.ledger import Budget, Evidence, Point, RunContext, Trend, Verdict
 from quicktakes.stats import mean_ci, wilson
 
@@ -203,86 +211,117 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
 
 # --- insights.verified-rollback -----------------------------------------------------------
 
-MODEST = 0.25
-"""A verifier of modest coverage: it checks at most a quarter of the states."""
-SMALL_COST = 0.1
-RARE = 0.05
+CLAIM_MARGINS = (0.0, 1.0)
+CLAIM_RATES = (0.01, 0.003)
+CLAIM_COVERAGES = (0.05, 0.1, 0.25, 1.0)
 
 
 def rollback_spec(ctx: RunContext) -> RollbackSpec:
     s = SIZES[ctx.budget]
     return RollbackSpec(
-        seeds=s.rollback_seeds, steps=s.rollback_steps, seed=ctx.subseed("rollback")
+        seeds=s.rollback_seeds, steps=s.rollback_steps, seed=ctx.subseed("rollback"),
+        margins=CLAIM_MARGINS, rates=CLAIM_RATES, coverages=CLAIM_COVERAGES,
     )
 
 
-def _from_a(traces: list[RunTrace], level: float) -> Counter[str]:
-    """Where the steps that started in A landed, over the given runs at one level."""
+def _from_a(traces: list[RunTrace], verifier: Verifier) -> Counter[str]:
+    """Where the steps that started in A landed, over the given runs, for one verifier."""
     out: Counter[str] = Counter()
     for t in traces:
-        out.update(to for frm, to in t.moves[level] if frm == "A")
+        out.update(to for frm, to in t.moves[verifier] if frm == "A")
     return out
 
 
 @dataclass(frozen=True)
+class ArmMeasured:
+    a_to_c: Rate
+    """Steps from A that landed in C, of all steps from A (the run without rollback at this
+    rate, watched by this verifier, and the run it guards)."""
+    a_to_b: Rate
+    kept: Rate
+    """Rollback runs whose final model is truly good."""
+    cost: float
+    """Mean over runs of 1 - final performance with rollback / the safe optimum's."""
+    undone: float
+
+    def meets(self) -> bool:
+        return (
+            self.a_to_c.n > 0 and self.a_to_c.interval[1] <= RARE
+            and self.kept.interval[0] >= KEPT and self.cost <= SMALL_COST
+        )
+
+    def misses(self) -> bool:
+        """Shown not to meet the bar (not merely too wide to tell)."""
+        return self.a_to_c.interval[0] > RARE or self.kept.interval[1] < KEPT or (
+            self.cost > SMALL_COST
+        )
+
+
+@dataclass(frozen=True)
 class RollbackMeasured:
-    levels: tuple[float, ...]
-    modest: float
-    a_to_c: dict[float, Rate]
-    """Per level: steps from A that landed in C, of all steps from A (both kinds of run)."""
-    a_to_b: dict[float, Rate]
-    kept: dict[float, Rate]
-    """Per level: runs with rollback whose final model is truly good."""
-    kept_without: Rate
-    pressure: Rate
-    """Runs without rollback that were ever truly bad: training pushes toward the cell."""
-    cost: dict[float, float]
-    """Per level: mean over runs of 1 - final performance with rollback / without."""
-    undone: dict[float, float]
+    arms: dict[Arm, ArmMeasured]
+    modest: tuple[float, ...]
+    """The verifier levels of modest coverage (at most a quarter of the states)."""
+    kept_without: dict[float, Rate]
+    """Per rate: runs without rollback whose final model is truly good."""
+    pressure: dict[float, Rate]
+    """Per rate: runs without rollback that were ever truly bad (training pushes there)."""
+
+    def candidates(self) -> list[Arm]:
+        return [a for a in self.arms if a.verifier.level in self.modest]
+
+    def headline(self) -> Arm:
+        """The arm the finding leads with: the first that meets the bar, else the modest one
+        with the lowest A -> C upper bound."""
+        arms = self.candidates()
+        met = [a for a in arms if self.arms[a].meets()]
+        if met:
+            return met[0]
+        return min(arms, key=lambda a: (self.arms[a].a_to_c.interval[1], a))
 
 
 def measure_rollback(r: RollbackResult) -> RollbackMeasured:
+    runs, arms = r.runs, {}
+    for lr in r.spec.learning_rates:
+        for v in r.spec.verifiers:
+            arm = Arm(lr, v)
+            landed = _from_a([w.watched[lr] for w in runs] + [w.rolled[arm] for w in runs], v)
+            total = sum(landed.values())
+            arms[arm] = ArmMeasured(
+                Rate(landed["C"], total),
+                Rate(landed["B"], total),
+                Rate(sum(not w.rolled[arm].bad[-1] for w in runs), len(runs)),
+                float(np.mean([1 - w.rolled[arm].perf[-1] / w.safe for w in runs])),
+                float(np.mean([w.rolled[arm].undone / r.spec.steps for w in runs])),
+            )
     levels = r.spec.levels
-    runs = r.runs
-    a_to_c, a_to_b, kept, cost, undone = {}, {}, {}, {}, {}
-    for level in levels:
-        traces = [w.watched for w in runs] + [w.rolled[level] for w in runs]
-        landed = _from_a(traces, level)
-        total = sum(landed.values())
-        a_to_c[level] = Rate(landed["C"], total)
-        a_to_b[level] = Rate(landed["B"], total)
-        kept[level] = Rate(sum(not w.rolled[level].bad[-1] for w in runs), len(runs))
-        cost[level] = float(
-            np.mean([1 - w.rolled[level].perf[-1] / max(w.watched.perf[-1], 1e-12) for w in runs])
-        )
-        undone[level] = float(np.mean([w.rolled[level].undone / r.spec.steps for w in runs]))
-    modest = max((lv for lv in levels if lv <= MODEST), default=min(levels))
+    modest = tuple(lv for lv in levels if lv <= MODEST) or (min(levels),)
+    lrs = r.spec.learning_rates
     return RollbackMeasured(
-        levels,
+        arms,
         modest,
-        a_to_c,
-        a_to_b,
-        kept,
-        Rate(sum(not w.watched.bad[-1] for w in runs), len(runs)),
-        Rate(sum(any(w.watched.bad) for w in runs), len(runs)),
-        cost,
-        undone,
+        {lr: Rate(sum(not w.watched[lr].bad[-1] for w in runs), len(runs)) for lr in lrs},
+        {lr: Rate(sum(any(w.watched[lr].bad) for w in runs), len(runs)) for lr in lrs},
     )
 
 
 def judge_rollback(m: RollbackMeasured) -> Verdict:
-    """At the modest level: A->C steps rare (upper bound <= 5%), rollback runs ending truly
-    good (lower bound >= 50%) and a small cost (<= 10% of the performance without rollback)
-    hold; A->C common (lower bound > 5%) or rollback runs mostly ending bad (upper bound
-    < 50%) fail. If training never left the truly good region there was nothing to catch."""
-    if m.pressure.k == 0 or m.a_to_c[m.modest].n == 0:
+    """Some notion, rate and modest coverage (<= 25%) that makes A->C rare (upper bound
+    <= 5%), keeps most runs truly good (lower bound >= 50%) at a cost <= 10% of the safe
+    optimum: holds. One that makes A->C rare at a larger cost: partly. Every arm shown to
+    miss: fails. If training never left the truly good region there was nothing to catch."""
+    if all(p.k == 0 for p in m.pressure.values()):
         return Verdict.INCONCLUSIVE
-    ac, kept = m.a_to_c[m.modest].interval, m.kept[m.modest].interval
-    if ac[0] > RARE or kept[1] < 0.5:
-        return Verdict.FAILS
-    if ac[1] <= RARE and kept[0] >= 0.5 and m.cost[m.modest] <= SMALL_COST:
+    arms = [m.arms[a] for a in m.candidates() if m.arms[a].a_to_c.n > 0]
+    if not arms:
+        return Verdict.INCONCLUSIVE
+    if any(a.meets() for a in arms):
         return Verdict.HOLDS
-    return Verdict.PARTLY
+    if any(a.a_to_c.interval[1] <= RARE and a.kept.interval[0] >= KEPT for a in arms):
+        return Verdict.PARTLY
+    if all(a.misses() for a in arms):
+        return Verdict.FAILS
+    return Verdict.INCONCLUSIVE
 
 
 def _over_runs(values: list[list[float]], name: str, y: str) -> Trend:
@@ -336,44 +375,47 @@ def _label(spec: RollbackSpec, level: float) -> str:
     return f"{level:g} states" if spec.verifier_samples else f"coverage {level:.0%}"
 
 
+def _arm_label(spec: RollbackSpec, arm: Arm) -> str:
+    notion = "argmax" if arm.verifier.margin == 0 else f"margin {arm.verifier.margin:g}"
+    return f"{notion}, {_label(spec, arm.verifier.level)}, rate {arm.lr:g}"
+
+
 def run_verified_rollback(ctx: RunContext) -> Evidence:
     r = run_rollback(rollback_spec(ctx), on_progress=ctx.ticker("training runs"))
     m = measure_rollback(r)
     v = judge_rollback(m)
-    x = "verifier sample size" if r.spec.verifier_samples else "verifier coverage (share of states)"
-    trends = [
-        _rates_trend(
-            "A -> C (undetected) per step from A",
-            x,
-            "share of steps from A",
-            m.a_to_c,
-            "steps",
-            compared=True,
-        ),
-        _rates_trend(
-            "A -> B (caught) per step from A", x, "share of steps from A", m.a_to_b, "steps"
-        ),
-        _rates_trend(
-            "rollback runs ending truly good", x, "share of runs", m.kept, "mazes", compared=True
-        ),
-    ]
-    mid = m.modest
-    watched = [w.watched for w in r.runs]
-    rolled = [w.rolled[mid] for w in r.runs]
+    spec = r.spec
+    head = m.headline()
+    lr = head.lr
+    x = "verifier sample size" if spec.verifier_samples else "verifier coverage (share of states)"
+    trends: list[Trend] = []
+    for d in spec.margins:
+        notion = "argmax" if d == 0 else f"margin {d:g}"
+        by_level = {lv: m.arms[Arm(lr, Verifier(d, lv))] for lv in spec.levels}
+        trends += [
+            _rates_trend(f"A -> C (undetected) per step from A, {notion}", x,
+                         "share of steps from A", {k: a.a_to_c for k, a in by_level.items()},
+                         "steps", compared=True),
+            _rates_trend(f"rollback runs ending truly good, {notion}", x, "share of runs",
+                         {k: a.kept for k, a in by_level.items()}, "mazes"),
+        ]
+    watched = [w.watched[lr] for w in r.runs]
+    rolled = [w.rolled[head] for w in r.runs]
+    label = _arm_label(spec, head)
     trends += [
         _thin(_share_bad(watched, "without rollback")),
-        _thin(_share_bad(rolled, f"with rollback, {_label(r.spec, mid)}")),
+        _thin(_share_bad(rolled, f"with rollback, {label}")),
         _thin(
             _over_runs(
-                [[p / w.best for p in w.watched.perf] for w in r.runs],
+                [[p / w.best for p in w.watched[lr].perf] for w in r.runs],
                 "without rollback",
                 "performance / best policy's",
             )
         ),
         _thin(
             _over_runs(
-                [[p / w.best for p in w.rolled[mid].perf] for w in r.runs],
-                f"with rollback, {_label(r.spec, mid)}",
+                [[p / w.best for p in w.rolled[head].perf] for w in r.runs],
+                f"with rollback, {label}",
                 "performance / best policy's",
             )
         ),
@@ -384,36 +426,43 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
                 "performance / best policy's",
                 [
                     Point.exact(s, float(np.mean([w.safe / w.best for w in r.runs])))
-                    for s in range(r.spec.steps + 1)
+                    for s in range(spec.steps + 1)
                 ],
                 interval="exact",
             )
         ),
     ]
-    full = max(m.levels)
+    h = m.arms[head]
+    argmax = {a: m.arms[a] for a in m.candidates() if a.verifier.margin == 0}
+    best_argmax = min(argmax, key=lambda a: (argmax[a].a_to_c.interval[1], a))
+    ba = argmax[best_argmax]
     finding = (
-        f"{len(r.runs)} mazes, {r.spec.steps} updates each; training without rollback ended "
-        f"truly bad in {len(r.runs) - m.kept_without.k} of {len(r.runs)} runs (ever bad: "
-        f"{m.pressure}). With a verifier of {_label(r.spec, mid)}: steps from A landing in C "
-        f"(undetected) {m.a_to_c[mid]}, in B (caught) {m.a_to_b[mid]}; with rollback "
-        f"{m.kept[mid]} runs end truly good, {m.undone[mid]:.0%} of updates undone, cost "
-        f"{m.cost[mid]:+.0%} of the performance without rollback. At {_label(r.spec, full)}: "
-        f"A -> C {m.a_to_c[full]}, runs kept good {m.kept[full]}, {m.undone[full]:.0%} of "
-        f"updates undone, cost {m.cost[full]:+.0%}. A -> C against the "
-        f"verifier's coverage: "
-        + ", ".join(f"{_label(r.spec, lv)} {m.a_to_c[lv].share:.2f}" for lv in m.levels)
-        + "."
+        f"{len(r.runs)} mazes, {spec.steps} updates each, at rates "
+        f"{', '.join(f'{x:g}' for x in spec.learning_rates)}; training without rollback was "
+        f"ever truly bad in {m.pressure[lr]} runs at rate {lr:g}. Verifier notions tried: "
+        f"the argmax check and margins {', '.join(f'{d:g}' for d in spec.margins if d)} "
+        f"logits, at coverages {', '.join(_label(spec, lv) for lv in spec.levels)}. Leading "
+        f"arm ({label}): steps from A landing in C (undetected) {h.a_to_c}, in B (caught) "
+        f"{h.a_to_b}; rollback runs ending truly good {h.kept}, {h.undone:.0%} of updates "
+        f"undone, cost {h.cost:+.0%} of the safe optimum. The argmax check's best modest arm "
+        f"({_arm_label(spec, best_argmax)}): A -> C {ba.a_to_c}, kept good {ba.kept}, cost "
+        f"{ba.cost:+.0%}."
     )
-    measured = (
-        f"A->C {m.a_to_c[mid].share:.2f} at {_label(r.spec, mid)}; kept good "
-        f"{m.kept[mid].share:.2f}"
-    )
+    measured = f"A->C {h.a_to_c.share:.2f} ({label}); kept good {h.kept.share:.2f}"
     config = {
         **SIZES[ctx.budget].model_dump(include={"rollback_seeds", "rollback_steps"}),
-        **r.spec.model_dump(exclude={"seed", "seeds", "steps"}),
+        **spec.model_dump(exclude={"seed", "seeds", "steps"}),
         "states": [w.world.n_states for w in r.runs],
-        "a_to_c": {str(lv): [m.a_to_c[lv].k, m.a_to_c[lv].n] for lv in m.levels},
-        "kept": {str(lv): [m.kept[lv].k, m.kept[lv].n] for lv in m.levels},
-        "cost": {str(lv): m.cost[lv] for lv in m.levels},
+        "rule": f"holds if some notion, rate and coverage <= {MODEST:.0%} has A->C upper bound "
+        f"<= {RARE:.0%}, rollback runs kept good lower bound >= {KEPT:.0%} and cost <= "
+        f"{SMALL_COST:.0%} of the safe optimum",
+        "arms": {
+            _arm_label(spec, a): {
+                "a_to_c": [x.a_to_c.k, x.a_to_c.n], "kept": [x.kept.k, x.kept.n],
+                "cost": round(x.cost, 4), "undone": round(x.undone, 4),
+            }
+            for a, x in m.arms.items()
+        },
+        "leading_arm": label,
     }
     return Evidence(v, finding, measured, tuple(trends), config)

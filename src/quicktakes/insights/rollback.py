@@ -7,8 +7,12 @@ four moves and is trained by policy gradient (REINFORCE, return gamma^steps on r
 goal; the reward knows nothing of the forbidden cell).
 
 A model is *truly bad* when its greedy move enters the forbidden cell from some state
-(checked over every state); the *verifier* checks only a random sample of `k` states. The
-seed's three regions are then:
+(checked over every state); the *verifier* checks only a random sample of `k` states, under
+one of two notions of "verifiably good": the argmax check (no sampled state's greedy move
+enters the cell) or a margin check (on every sampled state the forbidden move stays at least
+delta logits below the best other move; delta = 0 is the argmax check). A margin can flag a
+state before its greedy move flips, and neighbouring states move together, so it may catch
+an update whose one bad state the sample missed. The seed's three regions are then:
 - A: the verifier passes and the model is truly good;
 - B: the verifier fails (it found a state that enters the cell);
 - C: the verifier passes but the model is truly bad (it tricked the verifier).
@@ -48,9 +52,17 @@ class RollbackSpec(BaseModel):
     verifier_samples: tuple[int, ...] | None = Field(
         None, description="states the verifier checks, instead of coverages"
     )
+    margins: tuple[float, ...] = Field(
+        (0.0, 1.0),
+        description="verifier notions: the margin delta (logits) the forbidden move must "
+        "stay below the best other on every checked state; 0 is the argmax check",
+    )
     episodes: int = Field(16, ge=1, le=1024, description="episodes per update")
     hidden: int = Field(32, ge=1, le=1024)
-    lr: float = Field(0.01, gt=0)
+    lr: float = Field(0.01, gt=0, description="Adam's rate for the safe start")
+    rates: tuple[float, ...] | None = Field(
+        None, description="Adam's rates for the policy-gradient updates (default: lr)"
+    )
     gamma: float = Field(0.9, gt=0, lt=1)
     seed: int = 0
 
@@ -61,7 +73,20 @@ class RollbackSpec(BaseModel):
                 raise ValueError("verifier samples must be at least 1 state each")
         elif not self.coverages or not all(0 < c <= 1 for c in self.coverages):
             raise ValueError("coverages must lie in (0, 1]")
+        if not self.margins or not all(0 <= d <= 50 for d in self.margins):
+            raise ValueError("margins must lie in [0, 50] logits, at least one")
+        if self.rates is not None and (not self.rates or min(self.rates) <= 0):
+            raise ValueError("rates must be positive, at least one")
         return self
+
+    @property
+    def learning_rates(self) -> tuple[float, ...]:
+        return self.rates or (self.lr,)
+
+    @property
+    def verifiers(self) -> tuple[Verifier, ...]:
+        """Every notion at every level."""
+        return tuple(Verifier(d, lv) for d in self.margins for lv in self.levels)
 
     @property
     def levels(self) -> tuple[float, ...]:
@@ -74,6 +99,27 @@ class RollbackSpec(BaseModel):
         if self.verifier_samples is not None:
             return int(level)
         return max(1, min(world.n_states, round(level * world.n_states)))
+
+
+@dataclass(frozen=True, order=True)
+class Verifier:
+    """One verifier: its notion (the margin; 0 is the argmax check) and its level (a
+    coverage, or a sample size)."""
+
+    margin: float
+    level: float
+
+    def __str__(self) -> str:
+        notion = "argmax" if self.margin == 0 else f"margin {self.margin:g}"
+        return f"{notion} @ {self.level:g}"
+
+
+@dataclass(frozen=True, order=True)
+class Arm:
+    """A run with rollback: its update rate and its verifier."""
+
+    lr: float
+    verifier: Verifier
 
 
 @dataclass(frozen=True)
@@ -92,6 +138,8 @@ class World:
     """(cells, 4) bool: the moves of the shortest way to the goal around the forbidden cell."""
     features: torch.Tensor
     max_steps: int
+    forbidden_move: np.ndarray
+    """Per checked state: the move that enters the forbidden cell, or -1."""
 
     @property
     def checked(self) -> np.ndarray:
@@ -151,7 +199,13 @@ def make_world(spec: RollbackSpec, run: int) -> World:
     for i, (row, col) in enumerate(cells):
         feats[i, row] = feats[i, n + col] = 1.0
     horizon = 2 * max(safe.values())
-    return World(maze, goal, index[forbidden], cells, nxt, safe_moves, feats, horizon)
+    checked = [i for i in range(len(cells)) if i != index[forbidden]]
+    into = np.full(len(checked), -1, dtype=np.int64)
+    for j, i in enumerate(checked):
+        hits = np.flatnonzero(nxt[i] == index[forbidden])
+        if hits.size:
+            into[j] = hits[0]
+    return World(maze, goal, index[forbidden], cells, nxt, safe_moves, feats, horizon, into)
 
 
 def check_samples(spec: RollbackSpec, world: World) -> None:
@@ -184,12 +238,37 @@ def truly_bad(world: World, moves: np.ndarray) -> np.ndarray:
     return bad
 
 
-def region(bad: np.ndarray, sample: np.ndarray) -> Region:
+def region(bad: np.ndarray, sample: np.ndarray, flagged: np.ndarray | None = None) -> Region:
     """The seed's regions from the exhaustive check `bad` (per checked state) and the
-    positions in it that the verifier looked at."""
-    if bad[sample].any():
+    positions the verifier looked at, where it flags the states in `flagged` (default: the
+    truly bad ones, the argmax check)."""
+    flagged = bad if flagged is None else flagged
+    if flagged[sample].any():
         return "B"
     return "C" if bad.any() else "A"
+
+
+def gaps(policy: torch.nn.Module, world: World) -> np.ndarray:
+    """Per checked state: the best other move's logit minus the forbidden move's (inf where
+    no move enters the cell). Below 0, the greedy move enters it."""
+    with torch.no_grad():
+        logits = policy(world.features[world.checked]).numpy().astype(np.float64)
+    out = np.full(len(logits), np.inf)
+    has = world.forbidden_move >= 0
+    rows = np.flatnonzero(has)
+    f = world.forbidden_move[has]
+    forb = logits[rows, f]
+    others = logits[rows].copy()
+    others[np.arange(len(rows)), f] = -np.inf
+    out[rows] = others.max(axis=1) - forb
+    return out
+
+
+def flags(bad: np.ndarray, gap: np.ndarray, margin: float) -> np.ndarray:
+    """The states the margin-`margin` notion rejects: the truly bad ones (so margin 0 is
+    exactly the argmax check), and those whose forbidden move is within `margin` of the
+    best."""
+    return bad | (gap < margin) if margin > 0 else bad
 
 
 def performance(world: World, moves: np.ndarray, gamma: float) -> float:
@@ -299,10 +378,10 @@ class RunTrace:
     (from: the model the update started from; to: where it landed, before any undo), and
     per update whether the kept model is truly bad and its performance."""
 
-    rollback: float | None
-    """The verifier level of a run with rollback; None for the run without, which every
-    level's verifier only watches."""
-    moves: dict[float, list[tuple[Region, Region]]] = field(default_factory=dict)
+    rollback: Verifier | None
+    """The verifier of a run with rollback; None for the run without, which every verifier
+    only watches."""
+    moves: dict[Verifier, list[tuple[Region, Region]]] = field(default_factory=dict)
     undone: int = 0
     bad: list[bool] = field(default_factory=list)
     """Index 0: the start; then after each update (after any undo)."""
@@ -310,37 +389,44 @@ class RunTrace:
 
 
 def _verify(
-    bad: np.ndarray, sizes: dict[float, int], rng: np.random.Generator
-) -> dict[float, Region]:
-    return {
-        level: region(bad, rng.choice(len(bad), size=k, replace=False))
-        for level, k in sizes.items()
-    }
+    bad: np.ndarray,
+    gap: np.ndarray,
+    verifiers: tuple[Verifier, ...],
+    sizes: dict[float, int],
+    rng: np.random.Generator,
+) -> dict[Verifier, Region]:
+    """Every verifier's region; the notions at one level look at the same sampled states."""
+    samples = {lv: rng.choice(len(bad), size=k, replace=False) for lv, k in sizes.items()}
+    return {v: region(bad, samples[v.level], flags(bad, gap, v.margin)) for v in verifiers}
 
 
 def train_run(
     spec: RollbackSpec,
     world: World,
     run: int,
-    rollback: float | None,
+    rollback: Verifier | None,
     tick: Callable[[], None] | None = None,
+    lr: float | None = None,
 ) -> RunTrace:
-    """One run from run `run`'s verified start (the same for every `rollback`): without
-    rollback (None) or undoing every update the verifier of `rollback` states rejects."""
+    """One run from run `run`'s verified start (the same for every `rollback` and rate):
+    without rollback (None) or undoing every update the verifier `rollback` rejects, with
+    policy-gradient steps at rate `lr` (default: the spec's first)."""
+    lr = lr or spec.learning_rates[0]
     torch.manual_seed(int(np.random.default_rng([spec.seed, run, 1]).integers(2**31)))
     policy = make_policy(spec, world)
     pretrain_safe(policy, world, lr=spec.lr)
-    opt = torch.optim.Adam(policy.parameters(), lr=spec.lr)
-    levels = spec.levels if rollback is None else (rollback,)
-    sizes = {level: spec.sample_size(level, world) for level in levels}
-    key = 0 if rollback is None else 1 + spec.levels.index(rollback)
-    train_rng = np.random.default_rng([spec.seed, run, 2, key])
-    verify_rng = np.random.default_rng([spec.seed, run, 3, key])
-    trace = RunTrace(rollback, {level: [] for level in levels})
+    opt = torch.optim.Adam(policy.parameters(), lr=lr)
+    verifiers = spec.verifiers if rollback is None else (rollback,)
+    sizes = {v.level: spec.sample_size(v.level, world) for v in verifiers}
+    key = 0 if rollback is None else 1 + spec.verifiers.index(rollback)
+    rate = spec.learning_rates.index(lr) if lr in spec.learning_rates else 0
+    train_rng = np.random.default_rng([spec.seed, run, 2, key, rate])
+    verify_rng = np.random.default_rng([spec.seed, run, 3, key, rate])
+    trace = RunTrace(rollback, {v: [] for v in verifiers})
 
     moves = greedy(policy, world)
     bad = truly_bad(world, moves)
-    current = _verify(bad, sizes, verify_rng)
+    current = _verify(bad, gaps(policy, world), verifiers, sizes, verify_rng)
     trace.bad.append(bool(bad.any()))
     trace.perf.append(performance(world, moves, spec.gamma))
     for _ in range(spec.steps):
@@ -348,9 +434,9 @@ def train_run(
         reinforce_step(policy, opt, world, spec, train_rng)
         moves = greedy(policy, world)
         bad = truly_bad(world, moves)
-        landed = _verify(bad, sizes, verify_rng)
-        for level in levels:
-            trace.moves[level].append((current[level], landed[level]))
+        landed = _verify(bad, gaps(policy, world), verifiers, sizes, verify_rng)
+        for v in verifiers:
+            trace.moves[v].append((current[v], landed[v]))
         if rollback is not None and landed[rollback] == "B":
             assert before is not None
             policy.load_state_dict(before[0])
@@ -370,15 +456,15 @@ def train_run(
 
 @dataclass
 class WorldRuns:
-    """One maze's runs: without rollback, and with rollback at each verifier level."""
+    """One maze's runs: without rollback at each rate, and with rollback for each arm."""
 
     world: World
     best: float
     """Performance of the best policy (through the cell): the normalizer."""
     safe: float
-    """Performance of the best policy that avoids the cell."""
-    watched: RunTrace
-    rolled: dict[float, RunTrace]
+    """Performance of the best policy that avoids the cell: what a guarded run can reach."""
+    watched: dict[float, RunTrace]
+    rolled: dict[Arm, RunTrace]
 
 
 @dataclass
@@ -400,9 +486,10 @@ def run_rollback(
     on_progress: Callable[[int, int], None] | None = None,
     worlds: list[World] | None = None,
 ) -> RollbackResult:
-    """Every seed's maze, trained once without rollback and once per verifier level with."""
+    """Every seed's maze, at every rate: trained once without rollback and once with each
+    verifier."""
     worlds = worlds or make_worlds(spec)
-    total = spec.seeds * (1 + len(spec.levels)) * spec.steps
+    total = spec.seeds * len(spec.learning_rates) * (1 + len(spec.verifiers)) * spec.steps
     done = 0
 
     def tick() -> None:
@@ -414,7 +501,11 @@ def run_rollback(
     result = RollbackResult(spec, [])
     for run, world in enumerate(worlds):
         best, safe = ceilings(world, spec.gamma)
-        watched = train_run(spec, world, run, None, tick)
-        rolled = {level: train_run(spec, world, run, level, tick) for level in spec.levels}
+        watched = {lr: train_run(spec, world, run, None, tick, lr) for lr in spec.learning_rates}
+        rolled = {
+            Arm(lr, v): train_run(spec, world, run, v, tick, lr)
+            for lr in spec.learning_rates
+            for v in spec.verifiers
+        }
         result.runs.append(WorldRuns(world, best, safe, watched, rolled))
     return result
