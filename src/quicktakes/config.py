@@ -11,7 +11,7 @@ from quicktakes.errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
-def validated(model: type[M], **values: Any) -> M:
+def validated(model: type[M], /, **values: Any) -> M:
     """Build `model` from `values`, or raise ConfigError naming the first bad field."""
     try:
         return model(**{k: v for k, v in values.items() if v is not None})

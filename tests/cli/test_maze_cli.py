@@ -74,6 +74,8 @@ def test_bad_maze_parameters(cli, one_line_error):
     one_line_error(cli("maze", "show", "--size", "2"), "size")
     one_line_error(cli("maze", "run", "--method", "ppo"), "method")
     one_line_error(cli("maze", "run", "--backend", "ollama", "--method", "zero-shot"), "backend")
+    one_line_error(cli("maze", "run", "--method", "zero-shot", "--concurrency", "0"),
+                   "--concurrency")
 
 
 def test_q_table_reference_runs_and_improves_with_episodes(cli, tmp_path):

@@ -29,6 +29,7 @@ maze_app = typer.Typer(help=about("maze"), no_args_is_help=True)
 app.add_typer(maze_app, name="maze")
 
 _FLAGS = {
+    "concurrency": "--concurrency",
     "size": "--size",
     "wall_density": "--walls",
     "coins": "--coins",
@@ -277,13 +278,17 @@ def run_cmd(
             )
         if backend not in ("local", "hf", "openai"):
             raise ConfigError(f"unknown backend {backend!r}; valid: local, hf, openai")
-        b = BackendSpec(
-            kind=backend,
-            model=model,
-            base_url=base_url,
-            concurrency=concurrency,
-            train_model=train_model,
-        )
+        try:
+            b = validated(
+                BackendSpec,
+                kind=backend,
+                model=model,
+                base_url=base_url,
+                concurrency=concurrency,
+                train_model=train_model,
+            )
+        except ConfigError as exc:
+            raise _renamed(exc) from None
         opts = dict(
             method=method,
             mode=mode,
