@@ -342,3 +342,12 @@ def test_the_shared_opening_gives_the_plain_pass_gradients(fresh):
     assert fresh.usage.extra["reused_prompt_tokens"] > before  # the shared path ran
     assert torch.linalg.norm(grads[0]) > 0
     assert torch.allclose(grads[0], grads[1], rtol=1e-3, atol=1e-5)
+
+
+def test_sft_records_how_many_of_its_targets_are_optimal(fresh, tmp_path):
+    cfg = spec(iterations=2, samples=2, train_mazes=2, test_mazes=1, epochs=1)
+    r = run_training(cfg, fresh, SampleCache(), tmp_path / "run")
+    d = r.iterations[0].diagnostics
+    assert 0.0 <= d["optimal_share_sampled"] <= 1.0
+    if "pairs" in d:  # some best episode collected a coin: its targets were measured too
+        assert 0.0 <= d["optimal_share_targets"] <= 1.0

@@ -75,6 +75,17 @@ class Trajectory:
     def normalized(self) -> float:
         return self.coins / self.optimum if self.optimum else 0.0
 
+    def scoring_moves(self) -> int:
+        """How many moves lead up to and include the last coin collected (0 without coins):
+        the moves after it earned nothing, so they carry no credit as SFT targets."""
+        if not self.moves:
+            return 0
+        if len(self.visited) != len(self.moves):  # plan mode: one state, many moves
+            return len(self.moves) if self.coins else 0
+        after = [s.coins for s in self.visited[1:]] + [self.coins]
+        gains = [i for i, (s, a) in enumerate(zip(self.visited, after, strict=True)) if a > s.coins]
+        return gains[-1] + 1 if gains else 0
+
 
 @dataclass
 class LLMPolicy:

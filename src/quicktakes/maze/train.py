@@ -196,16 +196,32 @@ def _onehot(moves: Sequence[int]) -> np.ndarray:
 
 
 def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> Update:
-    """(conversation, move) pairs of each maze's best episode, episodes with coins only."""
+    """(conversation, move) pairs of each maze's best episode up to its last coin (the moves
+    after it earned nothing), episodes with coins only."""
     convs, moves = [], []
     for t in best:
-        if t.coins == 0:
-            continue
-        for state, move in zip(t.states, t.moves, strict=False):
+        n = t.scoring_moves()
+        for state, move in zip(t.states[:n], t.moves[:n], strict=True):
             if move >= 0:
                 convs.append(policy.messages(state))
                 moves.append(move)
     return Update(convs, _onehot(moves))
+
+
+def optimal_share(mazes: MazeBank, trajs: Sequence[Trajectory], upto_last_coin: bool) -> float:
+    """The share of the moves in `trajs` that are optimal moves (the oracle knows), counted
+    over states where some move is better than another; NaN when there are none."""
+    hits = total = 0
+    for t in trajs:
+        sol = mazes(t.maze_seed)
+        n = t.scoring_moves() if upto_last_coin else len(t.moves)
+        for state, move in zip(t.visited[:n], t.moves[:n], strict=False):
+            best = sol.optimal_moves(state)
+            if move < 0 or len(best) == 4:
+                continue
+            total += 1
+            hits += move in best
+    return hits / total if total else float("nan")
 
 
 def rl_data(policy: LLMPolicy, groups: list[list[Trajectory]]) -> Update:
@@ -281,6 +297,22 @@ def update_data(
     else:
         data = rl_data(policy, groups)
     return data.capped(spec.max_pairs, rng)
+
+
+def target_quality(
+    spec: LabSpec, mazes: MazeBank, groups: list[list[Trajectory]]
+) -> dict[str, float]:
+    """For SFT on best samples: how many of its targets are optimal moves, against the share
+    among every sampled move; a selection that carries credit raises the first above the
+    second."""
+    if spec.method != "sft-iter":
+        return {}
+    best = [max(g, key=lambda t: t.normalized) for g in groups]
+    shares = {
+        "optimal_share_targets": optimal_share(mazes, [t for t in best if t.coins], True),
+        "optimal_share_sampled": optimal_share(mazes, [t for g in groups for t in g], False),
+    }
+    return {k: round(v, 4) for k, v in shares.items() if v == v}  # NaN: no such states
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
@@ -394,6 +426,7 @@ def _iterate(
             if len(data):
                 note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
                 summary.diagnostics = train_steps(backend, data, cfg, rng)
+            summary.diagnostics |= target_quality(cfg, mazes, groups)
             backend.save(done)
         result.iterations.append(summary)
         record = {"result": asdict(summary), "used_after": used, "trained": it < last}
