@@ -40,6 +40,10 @@ class InsightSizes(BaseModel):
     """Full fine-tuning's AdamW rate: the fast budget trains fewer epochs at a higher rate."""
     rollback_seeds: int
     rollback_steps: int
+    rollback_margins: tuple[float, ...] = (0.0, 1.0)
+    """The verifier notions swept: the argmax check (0) and margins in logits."""
+    rollback_rates: tuple[float, ...] = (0.01, 0.003)
+    """The policy-gradient rates swept."""
 
 
 SIZES = {
@@ -62,6 +66,8 @@ SIZES = {
         lr=3e-5,
         rollback_seeds=16,
         rollback_steps=200,
+        rollback_margins=(0.0, 0.5, 1.0, 2.0),
+        rollback_rates=(0.01, 0.003),
     ),
 }
 """The full budget fits the issue's 30 minutes on the 2-core machine: 30 facts and 24 x 300
@@ -211,8 +217,6 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
 
 # --- insights.verified-rollback -----------------------------------------------------------
 
-CLAIM_MARGINS = (0.0, 1.0)
-CLAIM_RATES = (0.01, 0.003)
 CLAIM_COVERAGES = (0.05, 0.1, 0.25, 1.0)
 
 
@@ -220,7 +224,7 @@ def rollback_spec(ctx: RunContext) -> RollbackSpec:
     s = SIZES[ctx.budget]
     return RollbackSpec(
         seeds=s.rollback_seeds, steps=s.rollback_steps, seed=ctx.subseed("rollback"),
-        margins=CLAIM_MARGINS, rates=CLAIM_RATES, coverages=CLAIM_COVERAGES,
+        margins=s.rollback_margins, rates=s.rollback_rates, coverages=CLAIM_COVERAGES,
     )
 
 
@@ -451,7 +455,9 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
     measured = f"A->C {h.a_to_c.share:.2f} ({label}); kept good {h.kept.share:.2f}"
     config = {
         **SIZES[ctx.budget].model_dump(include={"rollback_seeds", "rollback_steps"}),
-        **spec.model_dump(exclude={"seed", "seeds", "steps"}),
+        **spec.model_dump(exclude={"seed", "seeds", "steps", "margins", "rates"}),
+        "margins": list(spec.margins),
+        "rates": list(spec.learning_rates),
         "states": [w.world.n_states for w in r.runs],
         "rule": f"holds if some notion, rate and coverage <= {MODEST:.0%} has A->C upper bound "
         f"<= {RARE:.0%}, rollback runs kept good lower bound >= {KEPT:.0%} and cost <= "
