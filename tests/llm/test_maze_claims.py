@@ -34,6 +34,8 @@ def tiny(monkeypatch):
 def _fresh_process(monkeypatch, tmp_path, claims, name):
     """What a new `quicktakes reproduce` would see: no runs in memory, on disk or cached."""
     claims._RUNS.clear()
+    # one thread whatever else the machine runs: another count sums in another order
+    monkeypatch.setenv("QUICKTAKES_THREADS", "1")
     monkeypatch.setenv("QUICKTAKES_RUNS", str(tmp_path / name / "runs"))
     monkeypatch.setenv("QUICKTAKES_LLM_CACHE", str(tmp_path / name / "samples.db"))
 
