@@ -163,3 +163,16 @@ def test_heuristic_reference_runs_without_a_model(cli, tmp_path):
     assert r.exit_code == 0, r.output
     it = json.loads(r.stdout)["iterations"][0]
     assert 0.3 < it["mean"] < 1.0 and json.loads(r.stdout)["config"]["obs"] == "coins"
+
+
+def test_the_local_backend_without_llama_cpp_says_how_to_install_it(cli, one_line_error,
+                                                                     tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    out = tmp_path / "runs"
+    one_line_error(cli("maze", "run", "--method", "zero-shot", "--backend", "local",
+                       "--out", str(out)), "quicktakes[llamacpp]")
+    assert not out.exists()

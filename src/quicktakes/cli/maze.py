@@ -317,6 +317,10 @@ def run_cmd(
         spec_name = f"{method}-{spec.mode}-{spec.obs}"
         if spec.trains or spec.backend.kind == "hf":
             check_precision(spec.precision)
+        if spec.backend.kind == "local" and spec.needs_model and not spec.trains:
+            from quicktakes.llm.local import require_llama_cpp
+
+            require_llama_cpp()  # before any folder is made
         output_dir(folder)  # after the spec is valid: bad input leaves no folder behind
         with _progress() as (progress, task), noting(progress, task) as note:
             result = run(spec, note, folder / run_dir_name(spec))
