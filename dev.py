@@ -61,14 +61,14 @@ def ensure_env(extras: tuple[str, ...] = ("dev",)) -> None:
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     env = dict(os.environ)
     if "llamacpp" in extras:
-        print("installing quicktakes with llama.cpp into .venv (the first time about 10 "
-              "minutes on 2 cores, 7 of them compiling llama-cpp-python; pip caches it)",
+        print("installing quicktakes with llama.cpp into .venv (the first time 5-12 minutes "
+              "on 2 cores, most of it compiling llama-cpp-python; pip caches it)",
               file=sys.stderr)
         if platform.machine() in ("x86_64", "AMD64"):
             env.setdefault("CMAKE_ARGS", LLAMA_CMAKE_ARGS)
     else:
-        print("installing quicktakes and its dependencies into .venv (the first time about "
-              "3 minutes; torch is the largest)", file=sys.stderr)
+        print("installing quicktakes and its dependencies into .venv (the first time 1-3 "
+              "minutes; torch is the largest)", file=sys.stderr)
     if not have:
         subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[{','.join(extras)}]"], check=True, env=env)
