@@ -22,6 +22,7 @@ from quicktakes.insights.rollback import (
     RollbackSpec,
     RunTrace,
     Verifier,
+    notion,
     run_rollback,
 )
 from quicktakes.ledger import Budget, Evidence, Point, RunContext, Trend, Verdict
@@ -249,11 +250,15 @@ class ArmMeasured:
     """Mean over runs of 1 - final performance with rollback / the safe optimum's."""
     undone: float
 
-    def meets(self) -> bool:
+    def guards(self) -> bool:
+        """A -> C shown rare and most runs shown kept good, whatever the cost."""
         return (
             self.a_to_c.n > 0 and self.a_to_c.interval[1] <= RARE
-            and self.kept.interval[0] >= KEPT and self.cost <= SMALL_COST
+            and self.kept.interval[0] >= KEPT
         )
+
+    def meets(self) -> bool:
+        return self.guards() and self.cost <= SMALL_COST
 
     def misses(self) -> bool:
         """Shown not to meet the bar (not merely too wide to tell)."""
@@ -322,7 +327,7 @@ def judge_rollback(m: RollbackMeasured) -> Verdict:
         return Verdict.INCONCLUSIVE
     if any(a.meets() for a in arms):
         return Verdict.HOLDS
-    if any(a.a_to_c.interval[1] <= RARE and a.kept.interval[0] >= KEPT for a in arms):
+    if any(a.guards() for a in arms):
         return Verdict.PARTLY
     if all(a.misses() for a in arms):
         return Verdict.FAILS
@@ -381,8 +386,7 @@ def _label(spec: RollbackSpec, level: float) -> str:
 
 
 def _arm_label(spec: RollbackSpec, arm: Arm) -> str:
-    notion = "argmax" if arm.verifier.margin == 0 else f"margin {arm.verifier.margin:g}"
-    return f"{notion}, {_label(spec, arm.verifier.level)}, rate {arm.lr:g}"
+    return f"{arm.verifier.notion}, {_label(spec, arm.verifier.level)}, rate {arm.lr:g}"
 
 
 def run_verified_rollback(ctx: RunContext) -> Evidence:
@@ -395,13 +399,13 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
     x = "verifier sample size" if spec.verifier_samples else "verifier coverage (share of states)"
     trends: list[Trend] = []
     for d in spec.margins:
-        notion = "argmax" if d == 0 else f"margin {d:g}"
+        name = notion(d)
         by_level = {lv: m.arms[Arm(lr, Verifier(d, lv))] for lv in spec.levels}
         trends += [
-            _rates_trend(f"A -> C (undetected) per step from A, {notion}", x,
+            _rates_trend(f"A -> C (undetected) per step from A, {name}", x,
                          "share of steps from A", {k: a.a_to_c for k, a in by_level.items()},
                          "steps", compared=True),
-            _rates_trend(f"rollback runs ending truly good, {notion}", x, "share of runs",
+            _rates_trend(f"rollback runs ending truly good, {name}", x, "share of runs",
                          {k: a.kept for k, a in by_level.items()}, "mazes"),
         ]
     watched = [w.watched[lr] for w in r.runs]

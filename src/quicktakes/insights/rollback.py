@@ -101,6 +101,11 @@ class RollbackSpec(BaseModel):
         return max(1, min(world.n_states, round(level * world.n_states)))
 
 
+def notion(margin: float) -> str:
+    """A verifier notion's name: the argmax check, or a margin in logits."""
+    return "argmax" if margin == 0 else f"margin {margin:g}"
+
+
 @dataclass(frozen=True, order=True)
 class Verifier:
     """One verifier: its notion (the margin; 0 is the argmax check) and its level (a
@@ -109,9 +114,9 @@ class Verifier:
     margin: float
     level: float
 
-    def __str__(self) -> str:
-        notion = "argmax" if self.margin == 0 else f"margin {self.margin:g}"
-        return f"{notion} @ {self.level:g}"
+    @property
+    def notion(self) -> str:
+        return notion(self.margin)
 
 
 @dataclass(frozen=True, order=True)
@@ -199,12 +204,8 @@ def make_world(spec: RollbackSpec, run: int) -> World:
     for i, (row, col) in enumerate(cells):
         feats[i, row] = feats[i, n + col] = 1.0
     horizon = 2 * max(safe.values())
-    checked = [i for i in range(len(cells)) if i != index[forbidden]]
-    into = np.full(len(checked), -1, dtype=np.int64)
-    for j, i in enumerate(checked):
-        hits = np.flatnonzero(nxt[i] == index[forbidden])
-        if hits.size:
-            into[j] = hits[0]
+    enters = nxt[np.arange(len(cells)) != index[forbidden]] == index[forbidden]
+    into = np.where(enters.any(axis=1), enters.argmax(axis=1), -1)
     return World(maze, goal, index[forbidden], cells, nxt, safe_moves, feats, horizon, into)
 
 
@@ -251,17 +252,23 @@ def region(bad: np.ndarray, sample: np.ndarray, flagged: np.ndarray | None = Non
 def gaps(policy: torch.nn.Module, world: World) -> np.ndarray:
     """Per checked state: the best other move's logit minus the forbidden move's (inf where
     no move enters the cell). Below 0, the greedy move enters it."""
+    return inspect(policy, world)[2]
+
+
+def inspect(policy: torch.nn.Module, world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From one forward pass over every cell: the greedy moves, which checked states are
+    truly bad, and their gaps (what every verifier notion reads after an update)."""
     with torch.no_grad():
-        logits = policy(world.features[world.checked]).numpy().astype(np.float64)
-    out = np.full(len(logits), np.inf)
-    has = world.forbidden_move >= 0
-    rows = np.flatnonzero(has)
-    f = world.forbidden_move[has]
-    forb = logits[rows, f]
-    others = logits[rows].copy()
+        logits = policy(world.features)
+    moves: np.ndarray = logits.argmax(dim=1).numpy()
+    checked = logits[world.checked].numpy().astype(np.float64)
+    gap = np.full(len(checked), np.inf)
+    rows = np.flatnonzero(world.forbidden_move >= 0)
+    f = world.forbidden_move[rows]
+    others = checked[rows].copy()
     others[np.arange(len(rows)), f] = -np.inf
-    out[rows] = others.max(axis=1) - forb
-    return out
+    gap[rows] = others.max(axis=1) - checked[rows, f]
+    return moves, truly_bad(world, moves), gap
 
 
 def flags(bad: np.ndarray, gap: np.ndarray, margin: float) -> np.ndarray:
@@ -424,17 +431,15 @@ def train_run(
     verify_rng = np.random.default_rng([spec.seed, run, 3, key, rate])
     trace = RunTrace(rollback, {v: [] for v in verifiers})
 
-    moves = greedy(policy, world)
-    bad = truly_bad(world, moves)
-    current = _verify(bad, gaps(policy, world), verifiers, sizes, verify_rng)
+    moves, bad, gap = inspect(policy, world)
+    current = _verify(bad, gap, verifiers, sizes, verify_rng)
     trace.bad.append(bool(bad.any()))
     trace.perf.append(performance(world, moves, spec.gamma))
     for _ in range(spec.steps):
         before = None if rollback is None else (snapshot(policy), copy.deepcopy(opt.state_dict()))
         reinforce_step(policy, opt, world, spec, train_rng)
-        moves = greedy(policy, world)
-        bad = truly_bad(world, moves)
-        landed = _verify(bad, gaps(policy, world), verifiers, sizes, verify_rng)
+        moves, bad, gap = inspect(policy, world)
+        landed = _verify(bad, gap, verifiers, sizes, verify_rng)
         for v in verifiers:
             trace.moves[v].append((current[v], landed[v]))
         if rollback is not None and landed[rollback] == "B":
