@@ -88,7 +88,7 @@ def measure_alike(
     from quicktakes.maze.env import observation
     from quicktakes.maze.methods import best_examples, episodes
     from quicktakes.maze.oracle import MazeBank, optimal_rollout
-    from quicktakes.maze.policy import LLMPolicy
+    from quicktakes.maze.policy import LLMPolicy, best_per_maze
     from quicktakes.maze.train import (
         Update,
         batched_log_probs,
@@ -137,7 +137,7 @@ def measure_alike(
             say(f"updates-alike: iteration {it}, batch {r + 1}/{cfg.reps}")
             backend.restore(anchor)
             groups = episodes(policy, mazes, train, cfg.samples, cfg.seed, f"alike{it}-{r}")
-            best = [max(g, key=lambda t: t.normalized) for g in groups]
+            best = best_per_maze(groups)
             sft, rl = sft_data(policy, best), rl_data(policy, groups)
             if len(sft) < 4 or len(rl) < 2:
                 continue

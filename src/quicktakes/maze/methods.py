@@ -30,6 +30,7 @@ from quicktakes.maze.policy import (
     NearestCoinPolicy,
     RandomPolicy,
     Trajectory,
+    best_per_maze,
     rollouts,
 )
 from quicktakes.maze.spec import LabSpec
@@ -190,6 +191,6 @@ def run_prompting(
         tag = episode_tag("few", "train", it)
         train_trajs = episodes(policy, mazes, train, spec.samples, spec.seed, tag)
         used += spec.samples * len(train)
-        best = [max(g, key=lambda t: t.normalized) for g in train_trajs]
+        best = best_per_maze(train_trajs)
         policy.examples = best_examples(best, spec.shots, spec.mode)
     return result

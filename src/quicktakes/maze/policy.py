@@ -87,6 +87,12 @@ class Trajectory:
         return gains[-1] + 1 if gains else 0
 
 
+def best_per_maze(groups: Sequence[Sequence[Trajectory]]) -> list[Trajectory]:
+    """Each maze's best episode of its group (the first among equals): what poor man's RL,
+    and the few-shot prompt built from the model's own samples, keep."""
+    return [max(g, key=lambda t: t.normalized) for g in groups]
+
+
 @dataclass
 class LLMPolicy:
     backend: Backend

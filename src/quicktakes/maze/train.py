@@ -49,7 +49,7 @@ from quicktakes.maze.methods import (
     summarize,
 )
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
-from quicktakes.maze.policy import LLMPolicy, Trajectory
+from quicktakes.maze.policy import LLMPolicy, Trajectory, best_per_maze
 from quicktakes.maze.spec import LabSpec
 
 
@@ -208,9 +208,11 @@ def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> Update:
     return Update(convs, _onehot(moves))
 
 
-def optimal_share(mazes: MazeBank, trajs: Sequence[Trajectory], upto_last_coin: bool) -> float:
+def optimal_share(
+    mazes: MazeBank, trajs: Sequence[Trajectory], upto_last_coin: bool
+) -> float | None:
     """The share of the moves in `trajs` that are optimal moves (the oracle knows), counted
-    over states where some move is better than another; NaN when there are none."""
+    over states where some move is better than another; None when there are none."""
     hits = total = 0
     for t in trajs:
         sol = mazes(t.maze_seed)
@@ -221,7 +223,7 @@ def optimal_share(mazes: MazeBank, trajs: Sequence[Trajectory], upto_last_coin: 
                 continue
             total += 1
             hits += move in best
-    return hits / total if total else float("nan")
+    return hits / total if total else None
 
 
 def rl_data(policy: LLMPolicy, groups: list[list[Trajectory]]) -> Update:
@@ -293,7 +295,7 @@ def update_data(
     if spec.method == "oracle-bc":
         data = oracle_data(policy, mazes, groups)
     elif spec.method == "sft-iter":
-        data = sft_data(policy, [max(g, key=lambda t: t.normalized) for g in groups])
+        data = sft_data(policy, best_per_maze(groups))
     else:
         data = rl_data(policy, groups)
     return data.capped(spec.max_pairs, rng)
@@ -307,12 +309,12 @@ def target_quality(
     second."""
     if spec.method != "sft-iter":
         return {}
-    best = [max(g, key=lambda t: t.normalized) for g in groups]
+    best = best_per_maze(groups)
     shares = {
         "optimal_share_targets": optimal_share(mazes, [t for t in best if t.coins], True),
         "optimal_share_sampled": optimal_share(mazes, [t for g in groups for t in g], False),
     }
-    return {k: round(v, 4) for k, v in shares.items() if v == v}  # NaN: no such states
+    return {k: round(v, 4) for k, v in shares.items() if v is not None}
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
