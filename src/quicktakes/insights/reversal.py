@@ -102,30 +102,27 @@ class ReversalResult:
 def rule_chance(candidates: int, templates: int) -> float:
     """P(a random ranking puts the right candidate first under at least half of `templates`
     independent templates): 1/n for one template, about 2/n for two."""
-    from math import ceil, comb
+    from math import ceil
 
-    p, need = 1.0 / candidates, ceil(templates / 2)
-    return sum(
-        comb(templates, k) * p**k * (1 - p) ** (templates - k)
-        for k in range(need, templates + 1)
-    )
+    from scipy.stats import binom
+
+    return float(binom.sf(ceil(templates / 2) - 1, templates, 1.0 / candidates))
 
 
-def sign_flip_p(diffs: Sequence[float], draws: int = 20_000, seed: int = 0) -> float:
+def sign_flip_p(diffs: Sequence[float], resamples: int = 2**16, seed: int = 0) -> float:
     """One-sided paired permutation test that the right candidate scores above the others:
     the share of sign flips of the per-fact differences whose mean reaches the observed one
-    (every flip when there are at most 2^16, else `draws` random ones)."""
+    (scipy's permutation test: every flip up to 16 facts, else `resamples` random ones)."""
+    from scipy.stats import permutation_test
+
     d = np.asarray(diffs, dtype=float)
-    n = d.size
-    if n == 0:
+    if d.size == 0:
         return 1.0
-    if n <= 16:
-        signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
-    else:
-        signs = np.random.default_rng(seed).choice([-1, 1], size=(draws, n))
-        signs[0] = 1
-    means = (signs * d).mean(axis=1)
-    return float((means >= d.mean() - 1e-12).mean())
+    res = permutation_test(
+        (d,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
+        alternative="greater", n_resamples=resamples, vectorized=True, rng=seed,
+    )
+    return float(res.pvalue)
 
 
 def completion_logprobs(
