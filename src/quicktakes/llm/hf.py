@@ -21,6 +21,7 @@ import torch
 
 from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.local import embedded_model_path, file_identity
+from quicktakes.llm.precision import default_device
 from quicktakes.llm.precision import resolve as resolve_precision
 from quicktakes.llm.threads import cpu_threads
 
@@ -124,7 +125,7 @@ class HFBackend(Backend):
         # A Hugging Face checkpoint directory loads as is; a GGUF is dequantized once.
         self.folder = source if source.is_dir() else dequantized_dir(source)
         self.finetune = finetune
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = default_device()
         self.autocast = resolve_precision(precision, self.device) == "bf16"
         """bf16 autocast for the forward pass, where the hardware has it (`precision.resolve`:
         1.3-1.9x faster steps with native bf16, 5.7x slower without); weights stay fp32."""
