@@ -23,8 +23,8 @@ def tiny(monkeypatch):
     monkeypatch.setitem(
         claims.ALIKE_SIZES,
         "fast",
-        {"iterations": 1, "reps": 2, "samples": 2, "train_mazes": 2, "test_mazes": 1,
-         "max_pairs": 8, "maze": MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=4)},
+        {"reps": 3, "samples": 3, "train_mazes": 2, "test_mazes": 1, "probes": 4,
+         "maze": MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=6)},
     )
     claims._RUNS.clear()
     yield claims

@@ -351,3 +351,98 @@ def test_sft_records_how_many_of_its_targets_are_optimal(fresh, tmp_path):
     assert 0.0 <= d["optimal_share_sampled"] <= 1.0
     if "pairs" in d:  # some best episode collected a coin: its targets were measured too
         assert 0.0 <= d["optimal_share_targets"] <= 1.0
+
+
+def _alike_states(backend, n=6):
+    from quicktakes.llm import SampleCache
+    from quicktakes.maze.env import observation
+    from quicktakes.maze.grid import maze_seeds
+    from quicktakes.maze.oracle import MazeBank, optimal_rollout
+    from quicktakes.maze.policy import LLMPolicy
+    from quicktakes.maze.spec import DEFAULT_MAZE
+
+    obs = observation("coins")
+    policy = LLMPolicy(backend, SampleCache(), "step", 0.7, obs=obs)
+    sol = MazeBank(DEFAULT_MAZE)(maze_seeds("train", 1)[0])
+    path = optimal_rollout(sol)[:n]
+    return [policy.messages(obs.render(sol.maze, s, "step")) for s, _ in path], [
+        best[0] for _, best in path
+    ]
+
+
+def test_a_step_down_the_dense_gradient_lowers_the_loss_and_the_weights_come_back(fresh):
+    """The updates-alike instruments on the model itself: the dense gradient of the SFT loss
+    points downhill, a small step's change in log pi is linear (opposite steps, opposite
+    changes), and the weights are put back bit for bit."""
+    from quicktakes.maze.alike import (
+        centered,
+        cosine,
+        fp32,
+        function_change,
+        model_gradients,
+        probe_log_probs,
+        targeted,
+    )
+
+    convs, moves = _alike_states(fresh)
+    coefs = {"sft": np.eye(4)[moves], "same": np.eye(4)[moves]}
+    g = model_gradients(fresh, convs, coefs, 0.7)
+    assert g["sft"].size == sum(w.numel() for w in targeted(fresh)) == 26_542_080
+    assert cosine(g["sft"], g["same"]) == pytest.approx(1.0, abs=1e-6)
+    before = [w.detach().clone() for w in targeted(fresh)]
+    with fp32(fresh):
+        base = probe_log_probs(fresh, convs, 0.7)
+    down = function_change(fresh, g["sft"], convs, base, 0.7)
+    up = function_change(fresh, -g["sft"], convs, base, 0.7)
+    assert all(torch.equal(a, b) for a, b in zip(before, targeted(fresh), strict=True))
+    assert cosine(down, up) < -0.99
+    # down the gradient the chosen moves gain log-probability: the loss falls
+    gained = down.reshape(-1, 4)[np.arange(len(moves)), moves]
+    assert gained.mean() > 0
+    assert np.allclose(centered(base).mean(axis=1), 0.0, atol=1e-6)
+
+
+class Optimal:
+    """The exact optimum as a player: the first optimal move from every state."""
+
+    mode = "step"
+
+    def __init__(self, mazes):
+        self.mazes = mazes
+
+    def act(self, envs, texts, rngs, seeds):
+        from quicktakes.maze.oracle import solve
+
+        return [solve(e.maze).optimal_moves(e.state)[0] for e in envs]
+
+
+def test_step_selection_with_an_optimal_continuation_labels_only_optimal_moves(fresh):
+    """Try every move, play on optimally: the move that led to the most coins is an optimal
+    move, from every state the episodes visited (and the budget counts every rollout)."""
+    from quicktakes.maze.methods import episodes
+    from quicktakes.maze.oracle import MazeBank
+    from quicktakes.maze.policy import RandomPolicy
+    from quicktakes.maze.train import step_data
+
+    cfg = spec(maze=MazeConfig(size=5, wall_density=0.2, coins=2, max_steps=6), max_pairs=40,
+               rollouts=1)
+    mazes = MazeBank(cfg.maze)
+    policy = LLMPolicy(fresh, SampleCache(), "step", 0.7, obs=OBSERVATIONS["coins"])
+    groups = episodes(RandomPolicy(), mazes, [11, 12, 13], 3, 0, "walk", "coins")
+    data = step_data(policy, mazes, groups, cfg, np.random.default_rng(0), "t", Optimal(mazes))
+    assert len(data) > 10 and data.sampled == 4 * min(40, len({
+        (t.maze_seed, s) for g in groups for t in g for s in t.visited}))
+    assert data.optimal_share == 1.0
+    assert np.allclose(data.targets.sum(axis=1), 1.0)
+    # a random continuation is a noisier judge: it labels some moves that are not optimal
+    noisy = step_data(policy, mazes, groups, cfg, np.random.default_rng(0), "t", RandomPolicy())
+    assert noisy.optimal_share is not None and noisy.optimal_share < 1.0
+
+
+def test_poor_mans_rl_per_step_refuses_what_it_cannot_do(one_line_error, cli):
+    result = cli("maze", "run", "--method", "rl", "--select", "step", "--iterations", "1")
+    one_line_error(result, "--select step")
+    result = cli("maze", "run", "--method", "sft-iter", "--select", "best", "--iterations", "1")
+    one_line_error(result, "select")
+    result = cli("maze", "run", "--method", "sft-iter", "--select", "step", "--rollouts", "0")
+    one_line_error(result, "rollouts")

@@ -8,7 +8,9 @@ import pytest
 from quicktakes.ledger import Verdict
 from quicktakes.maze.claims import (
     Alike,
+    Paired,
     Runs,
+    alike_parts,
     describe_alike,
     describe_rl_vs,
     describe_very_poor,
@@ -140,33 +142,49 @@ def test_a_run_without_learning_is_inconclusive_however_close():
     assert "did not learn" in describe_rl_vs(m, Verdict.INCONCLUSIVE)
 
 
-def alike(rl_sft, shuffled, few_sft, base_sft, dim=10_000) -> Alike:
-    def row(mean, half):
-        return [(mean, mean - half, mean + half, 30)]
+def alike(over_perm, over_random, behaviour, sft_rl=(0.5, 0.1), base_sft=0.5,
+          dim=10_000) -> Alike:
+    """A measurement from (mean, half-width) pairs: cos(SFT, RL)'s margins over the two
+    nulls, and the behaviour margin (random prompt's KL to SFT minus the right prompt's)."""
 
-    return Alike(
-        {"sft vs rl": row(*rl_sft), "sft half vs half": row(0.5, 0.1),
-         "sft vs shuffled moves": row(*shuffled)},
-        {"few-shot vs sft": row(*few_sft), "base vs sft": row(*base_sft),
-         "base vs few-shot": row(0.2, 0.05)},
-        dim,
-    )
+    def iv(mean, half, n=10):
+        return Paired(mean, mean - half, mean + half, n)
+
+    cos = {s: {"sft~rl": iv(*sft_rl), "sft~sft'": iv(0.6, 0.1), "rl~rl'": iv(0.4, 0.1),
+               "sft~rl'": iv(0.3, 0.1)} for s in ("gradient", "adam step", "function")}
+    over = {s: {"rl permuted": iv(*over_perm), "sft random": iv(*over_random)} for s in cos}
+    kl = {"few-shot~sft": iv(0.3, 0.05), "random few-shot~sft": iv(0.4, 0.05),
+          "base~sft": iv(base_sft, 0.05), "base~few-shot": iv(0.2, 0.05)}
+    return Alike(cos, over, kl, iv(*behaviour), dim, {})
 
 
 @pytest.mark.parametrize(
-    "m, verdict",
+    "m, verdict, parts",
     [
-        (alike((0.6, 0.1), (0.05, 0.05), (0.1, 0.02), (0.4, 0.05)), Verdict.HOLDS),
-        (alike((0.0, 0.01), (0.05, 0.05), (0.6, 0.05), (0.3, 0.05)), Verdict.FAILS),
-        (alike((0.6, 0.1), (0.05, 0.05), (0.6, 0.05), (0.3, 0.05)), Verdict.PARTLY),
-        (alike((0.15, 0.1), (0.1, 0.05), (0.1, 0.02), (0.4, 0.05)), Verdict.INCONCLUSIVE),
-        # a wide control interval does not turn an unresolved cosine into 'no'
-        (alike((0.1, 0.6), (0.28, 0.8), (0.76, 0.06), (0.52, 0.05)), Verdict.INCONCLUSIVE),
+        (alike((0.3, 0.1), (0.2, 0.1), (0.1, 0.05)), Verdict.HOLDS, ("yes", "yes")),
+        (alike((0.0, 0.02), (0.3, 0.1), (0.0, 0.02)), Verdict.FAILS, ("no", "no")),
+        (alike((0.3, 0.1), (0.2, 0.1), (-0.1, 0.02)), Verdict.PARTLY, ("yes", "no")),
+        # both nulls must be beaten: SFT on a random episode is as aligned with RL
+        (alike((0.3, 0.1), (0.05, 0.1), (0.1, 0.05)), Verdict.INCONCLUSIVE,
+         ("unresolved", "yes")),
+        # margins over the nulls, but cos(SFT, RL) itself inside the random band
+        (alike((0.3, 0.1), (0.2, 0.1), (0.1, 0.05), sft_rl=(0.01, 0.005)),
+         Verdict.INCONCLUSIVE, ("unresolved", "yes")),
+        # wide intervals answer nothing
+        (alike((0.1, 0.5), (0.1, 0.5), (0.0, 0.5)), Verdict.INCONCLUSIVE,
+         ("unresolved", "unresolved")),
     ],
 )
-def test_updates_alike_judged_every_way(m, verdict):
+def test_updates_alike_judged_every_way(m, verdict, parts):
+    assert alike_parts(m) == parts
     assert judge_alike(m) is verdict
-    assert "random directions within ±0.020" in describe_alike(m, verdict)
+    text = describe_alike(m, verdict)
+    assert "random directions within ±0.0196" in text and "of the ceiling" in text
+
+
+def test_the_ceiling_share_reads_the_cross_batch_cosine_against_both_ceilings():
+    m = alike((0.3, 0.1), (0.2, 0.1), (0.1, 0.05))
+    assert m.ceiling_share("gradient") == pytest.approx(0.3 / (0.6 * 0.4) ** 0.5)
 
 
 def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
@@ -186,3 +204,13 @@ def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
     assert by_x["iteration"] == ["few-shot", "sft-iter"]
     assert by_x["episodes sampled (train + test)"][-1] == "exact optimum"
     assert trends_svg(trends, prefix="f-").count('<g id="f-axes_') == 2
+
+
+def test_updates_alike_with_no_batch_to_learn_from_says_so():
+    from quicktakes.maze.alike import AlikeConfig, AlikeResult
+    from quicktakes.maze.claims import alike_measured
+
+    m = alike_measured(AlikeResult(AlikeConfig(), 1000, []))
+    assert judge_alike(m) is Verdict.INCONCLUSIVE
+    assert "No batch had coins" in describe_alike(m, Verdict.INCONCLUSIVE)
+    assert m.ceiling_share("gradient") is None

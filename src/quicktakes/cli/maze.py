@@ -249,6 +249,8 @@ def run_cmd(
     restart: bool = typer.Option(
         False, "--restart", help="sft-iter: re-fine-tune from the base weights (ReST-EM)"
     ),
+    select: str = _spec_opt("select"),
+    rollouts: int = _spec_opt("rollouts"),
     seed: int = typer.Option(0, help="the run's seed"),
     size: int = SIZE,
     walls: float = WALLS,
@@ -308,6 +310,8 @@ def run_cmd(
             clip=clip,
             precision=precision,
             restart=restart or None,
+            select=select,
+            rollouts=rollouts,
             seed=seed,
         )
         try:

@@ -10,6 +10,7 @@ cloning, the ceiling of what this model learns at this budget.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quicktakes.ledger import Evidence, Point, RunContext, Trend, Verdict
 from quicktakes.maze.catalog import (
@@ -19,6 +20,9 @@ from quicktakes.maze.catalog import (
     RESOLUTION,
 )
 from quicktakes.maze.methods import IterationResult, LabResult
+
+if TYPE_CHECKING:
+    from quicktakes.maze.alike import AlikeResult
 
 SHARED = "prompting.compare"
 """The name of the run the method claims share: their seed derives from it, not from a claim."""
@@ -327,44 +331,91 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
 
 # --- the footnote: updates alike, behaviour alike ------------------------------------------
 
-ALIKE_SIZES = {
-    "fast": {"iterations": 1, "reps": 3, "train_mazes": 8, "test_mazes": 6},
-    "full": {"iterations": 3, "reps": 5, "train_mazes": 16, "test_mazes": 16},
+ALIKE_SIZES: dict[str, dict[str, int]] = {
+    "fast": {"reps": 3, "train_mazes": 2, "samples": 4, "probes": 24, "test_mazes": 6},
+    "full": {"reps": 10, "train_mazes": 3, "samples": 6, "probes": 48, "test_mazes": 12},
 }
-"""Each repetition samples a batch and makes five updates from one set of weights (about
-two minutes on two cores); an iteration then takes the SFT update and repeats."""
+"""Each repetition samples a batch, takes four gradients on it, their function-space changes,
+and one few-shot-vs-SFT comparison (about a minute on two cores at `fast`'s batch)."""
+NULLS = {"rl permuted": "sft~rl permuted", "sft random": "sft random~rl"}
+"""What cos(SFT, RL) must beat: RL with its advantages permuted (no reward in it) and SFT on
+a random episode (no selection in it)."""
+WEIGHT_MARGIN = 0.05
+"""'Not alike' once cos(SFT, RL) is shown to exceed a null by less than this."""
+BEHAVIOUR_SHARE = 0.1
+"""'Not alike' once the right examples bring the prompt closer to SFT than random ones do by
+less than this share of the distance SFT moved the base model."""
 
 
 @dataclass(frozen=True)
 class Alike:
-    """Measured: per iteration, each cosine and KL as (mean, lo, hi, n), and the dimension."""
+    """Measured, over repetitions: each space's cosines, the paired margins over the nulls,
+    the KLs and the behaviour margin (random prompt's KL minus the right prompt's)."""
 
-    cosines: dict[str, list[tuple[float, float, float, int]]]
-    kl: dict[str, list[tuple[float, float, float, int]]]
+    cos: dict[str, dict[str, Paired]]
+    over_null: dict[str, dict[str, Paired]]
+    kl: dict[str, Paired]
+    behaviour: Paired
     dim: int
+    running: dict[str, dict[str, list[Paired]]]
+    """space -> pair -> the summary after 2, 3, ... repetitions (the trends); space "kl" holds
+    the KLs to SFT."""
 
-    def last(self, table: str, key: str) -> tuple[float, float, float, int]:
-        return getattr(self, table)[key][-1]
+    def ceiling_share(self, space: str) -> float | None:
+        """cos(SFT, RL) across batches as a share of what each method reaches with itself
+        across batches (sqrt of the two ceilings); None without a positive ceiling."""
+        c = self.cos[space]
+        if not all(c[k].n for k in ("sft~rl'", "sft~sft'", "rl~rl'")):
+            return None
+        ceiling = c["sft~sft'"].mean * c["rl~rl'"].mean
+        return c["sft~rl'"].mean / ceiling**0.5 if ceiling > 0 else None
+
+
+def summary(values: list[float], level: float = 0.95) -> Paired:
+    """Mean and Student-t interval over repetitions (the unit that is independent)."""
+    import numpy as np
+
+    from quicktakes.stats import mean_ci
+
+    if not values:
+        return Paired(0.0, -1.0, 1.0, 0)
+    m, lo, hi = mean_ci(np.array(values), level)
+    return Paired(m, lo, hi, len(values))
+
+
+def alike_measured(res: AlikeResult) -> Alike:
+    from quicktakes.maze.alike import DISTANCES, PAIRS, SPACES
+
+    cos, over, running = {}, {}, {}
+    for space in SPACES:
+        cos[space] = {k: summary(res.values(space, k)) for k in PAIRS}
+        main = res.values(space, "sft~rl")
+        over[space] = {
+            null: summary([a - b for a, b in zip(main, res.values(space, pair), strict=True)])
+            for null, pair in NULLS.items()
+        }
+        running[space] = {
+            k: [summary(v[:n]) for n in range(2, len(v) + 1)]
+            for k in PAIRS if len(v := res.values(space, k)) >= 2
+        }
+    kl = {k: summary(res.kls(k)) for k in DISTANCES}
+    running["kl"] = {
+        k: [summary(v[:n]) for n in range(2, len(v) + 1)]
+        for k in ("few-shot~sft", "random few-shot~sft", "base~sft")
+        if len(v := res.kls(k)) >= 2
+    }
+    gap = [a - b for a, b in zip(res.kls("random few-shot~sft"), res.kls("few-shot~sft"),
+                                 strict=True)]
+    return Alike(cos, over, kl, summary(gap), res.dim, running)
 
 
 def measure_alike_claim(ctx: RunContext) -> tuple[Alike, dict[str, object]]:
-    import numpy as np
-
-    from quicktakes.maze.alike import CONTROLS, DISTANCES, AlikeConfig, measure_alike
-    from quicktakes.stats import mean_ci
+    from quicktakes.maze.alike import AlikeConfig, measure_alike
 
     cfg = AlikeConfig(seed=ctx.subseed("alike"), **ALIKE_SIZES[ctx.budget.value])
     res = measure_alike(cfg, ctx.note)
-
-    def summary(values: list[float]) -> tuple[float, float, float, int]:
-        if not values:
-            return (0.0, -1.0, 1.0, 0)
-        m, lo, hi = mean_ci(np.array(values))
-        return (m, lo, hi, len(values))
-
-    cos = {k: [summary(i.cosines[k]) for i in res.iterations] for k in CONTROLS}
-    kl = {k: [summary(i.kl[k]) for i in res.iterations] for k in DISTANCES}
-    return Alike(cos, kl, res.dim), cfg.model_dump()
+    pairs = {k: [r.pairs.get(k, 0) for r in res.reps] for k in ("sft", "sft random", "rl")}
+    return alike_measured(res), cfg.model_dump() | {"pairs per loss, per batch": pairs}
 
 
 def _outcome(yes: bool, no: bool) -> str:
@@ -373,21 +424,21 @@ def _outcome(yes: bool, no: bool) -> str:
 
 def alike_parts(m: Alike) -> tuple[str, str]:
     """(weights, behaviour), each 'yes' / 'no' / 'unresolved'.
-    Weights: RL's update is alike SFT's if cos(SFT, RL)'s interval lies above both controls
-    that share no signal (shuffled moves' upper end, and the random-direction band); 'no' if
-    its upper end does not reach the controls' value (a wide control interval makes neither
-    answer easier). Behaviour: few-shot is alike SFT if KL(few-shot || SFT) lies below
-    KL(base || SFT) (the prompt moves the model toward the fine-tuned one); 'no' if it lies
-    above."""
+    Weights, on the raw gradients (no optimizer): 'yes' if cos(SFT, RL) on the same batch
+    beats both nulls, RL with permuted advantages and SFT on a random episode (the paired
+    difference over batches, 95% interval above 0), and lies above the random-direction band;
+    'no' if it beats some null by less than the margin (that difference's upper end below
+    it). Behaviour: 'yes' if few-shot with the very examples SFT trained on lands closer to
+    the SFT model than a prompt of as many random sampled examples (KL, paired over batches,
+    interval above 0); 'no' if closer by less than a tenth of KL(base || SFT)."""
     from quicktakes.maze.alike import random_band
 
-    _, lo, hi, _ = m.last("cosines", "sft vs rl")
-    shuffled, _, shuffled_hi, _ = m.last("cosines", "sft vs shuffled moves")
-    band = random_band(max(m.dim, 1))
-    weights = _outcome(lo > max(shuffled_hi, band), hi < max(shuffled, band))
-    _, few_lo, few_hi, _ = m.last("kl", "few-shot vs sft")
-    _, base_lo, base_hi, _ = m.last("kl", "base vs sft")
-    behaviour = _outcome(few_hi < base_lo, few_lo > base_hi)
+    g = m.over_null["gradient"].values()
+    above_band = m.cos["gradient"]["sft~rl"].lo > random_band(max(m.dim, 1))
+    weights = _outcome(all(d.lo > 0 for d in g) and above_band,
+                       any(d.hi < WEIGHT_MARGIN for d in g))
+    b, scale = m.behaviour, m.kl["base~sft"].mean
+    behaviour = _outcome(b.lo > 0, b.hi < BEHAVIOUR_SHARE * scale)
     return weights, behaviour
 
 
@@ -404,48 +455,77 @@ def judge_alike(m: Alike) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
+def _space(m: Alike, space: str) -> str:
+    c, d = m.cos[space], m.over_null[space]
+    share = m.ceiling_share(space)
+    text = (
+        f"cos(SFT, RL) {c['sft~rl']}, over permuted advantages {d['rl permuted']}, over SFT "
+        f"on a random episode {d['sft random']}"
+    )
+    if share is not None:
+        across, sft, rl = c["sft~rl'"], c["sft~sft'"], c["rl~rl'"]
+        text += (
+            f"; across batches {across} against ceilings SFT {sft}, RL {rl}: {share:.2f} of "
+            "the ceiling"
+        )
+    return text
+
+
 def describe_alike(m: Alike, v: Verdict) -> str:
     from quicktakes.maze.alike import random_band
 
     weights, behaviour = alike_parts(m)
-
-    def f(t: tuple[float, float, float, int]) -> str:
-        return f"{t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}]"
-
+    n = m.cos["gradient"]["sft~rl"].n
+    kl = m.kl
+    if n == 0:
+        return (
+            "No batch had coins to learn from (SFT needs a best episode with coins, RL a "
+            "difference in coins), so nothing was compared: alike = unresolved."
+        )
     return (
-        f"Weight updates (LoRA, {m.dim:,} parameters): cos(SFT, RL) "
-        f"{f(m.last('cosines', 'sft vs rl'))}; controls: SFT on disjoint halves "
-        f"{f(m.last('cosines', 'sft half vs half'))}, SFT vs shuffled moves "
-        f"{f(m.last('cosines', 'sft vs shuffled moves'))}, random directions within "
-        f"±{random_band(max(m.dim, 1)):.3f}: alike = {weights}. Behaviour on held-out states, "
-        f"KL over the four moves: few-shot vs SFT {f(m.last('kl', 'few-shot vs sft'))}, base vs "
-        f"SFT {f(m.last('kl', 'base vs sft'))}, base vs few-shot "
-        f"{f(m.last('kl', 'base vs few-shot'))}: few-shot moves toward SFT = {behaviour}."
+        f"Over {n} independent batches, at the base model. Raw gradients of the "
+        f"{m.dim:,} weights LoRA targets: {_space(m, 'gradient')} (random directions within "
+        f"±{random_band(max(m.dim, 1)):.4f}): alike = {weights}. AdamW's first step: "
+        f"{_space(m, 'adam step')}. Change of log π on held-out probes: "
+        f"{_space(m, 'function')}. Behaviour, KL to SFT on the same K examples: few-shot "
+        f"{kl['few-shot~sft']}, random examples {kl['random few-shot~sft']}, base "
+        f"{kl['base~sft']}; random minus few-shot {m.behaviour}: few-shot moves toward "
+        f"SFT = {behaviour}."
     )
 
 
 def alike_trends(m: Alike) -> tuple[Trend, ...]:
-    from quicktakes.maze.alike import random_band
-
-    def trend(name: str, y: str, rows: list[tuple[float, float, float, int]]) -> Trend:
-        pts = [Point(k, a, lo, hi, n) for k, (a, lo, hi, n) in enumerate(rows)]
-        return Trend.of(name, "poor-man's-RL iteration", y, pts)
-
-    band = random_band(max(m.dim, 1))
-    rows = len(next(iter(m.cosines.values())))
-    cos = [trend(f"cos({k})", "cosine of weight updates", v) for k, v in m.cosines.items()]
-    cos.append(Trend.of("random directions (95% band)", "poor-man's-RL iteration",
-                        "cosine of weight updates",
-                        [Point(k, 0.0, -band, band, None) for k in range(rows)],
-                        interval="exact"))
-    kl = [trend(f"KL({k})", "KL over the four moves (nats)", v) for k, v in m.kl.items()]
-    return (*cos, *kl)
+    labels = {
+        "gradient": "cosine of raw gradients",
+        "adam step": "cosine of AdamW first steps",
+        "function": "cosine of changes in log π",
+        "kl": "KL to SFT on the same examples (nats)",
+    }
+    names = {"sft~rl": "SFT ~ RL", "sft~rl permuted": "SFT ~ RL, permuted advantages",
+             "sft random~rl": "SFT on a random episode ~ RL", "sft~sft'": "SFT ~ SFT' (ceiling)",
+             "rl~rl'": "RL ~ RL' (ceiling)", "sft~rl'": "SFT ~ RL'",
+             "few-shot~sft": "few-shot, the same examples", "random few-shot~sft":
+             "few-shot, random examples", "base~sft": "base model"}
+    x = "independent batches"
+    out = []
+    for space, series in m.running.items():
+        for pair, rows in series.items():
+            pts = [Point(k + 2, r.mean, r.lo, r.hi, r.n) for k, r in enumerate(rows)]
+            meta = {"compared": True} if pair in ("sft~rl", "few-shot~sft") else {}
+            out.append(Trend.of(names[pair], x, labels[space], pts, meta=meta))
+    if not out:  # fewer than two batches measured: show how many there were
+        out.append(Trend.of("batches with coins to learn from", x, "batches",
+                            [Point.exact(1, m.cos["gradient"]["sft~rl"].n)], interval="exact"))
+    return tuple(out)
 
 
 def run_updates_alike(ctx: RunContext) -> Evidence:
     m, cfg = measure_alike_claim(ctx)
     v = judge_alike(m)
     weights, behaviour = alike_parts(m)
-    config = cfg | {"rule": judge_alike.__doc__ or "", "parts": alike_parts.__doc__ or ""}
+    config = cfg | {
+        "rule": judge_alike.__doc__ or "", "parts": alike_parts.__doc__ or "",
+        "ceiling share": {s: m.ceiling_share(s) for s in m.cos},
+    }
     return Evidence(v, describe_alike(m, v), f"weights alike: {weights}; behaviour alike: "
                     f"{behaviour}", alike_trends(m), config)

@@ -158,7 +158,8 @@ class GoldMazeEnv(gym.Env[np.ndarray, int]):
 
     The observation array codes the board (`CODES`); `info["text"]` is the chosen text
     observation (`obs=`) that an LLM reads. `reset(seed=s)` generates the maze from `s`, so a
-    seed names a maze; `options={"maze": m}` plays a given `Maze`.
+    seed names a maze; `options={"maze": m}` plays a given `Maze`, and `"state"` starts it
+    from a given `MazeState` (a rollout from the middle of an episode).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -206,7 +207,7 @@ class GoldMazeEnv(gym.Env[np.ndarray, int]):
         opts = options or {}
         given = opts.get("maze")
         self.maze = given if given is not None else generate(self.cfg, self.np_random)
-        self.state = start_state(self.maze)
+        self.state = opts.get("state") or start_state(self.maze)
         self.optimum = opts["optimum"] if "optimum" in opts else max_coins(self.maze)
         return self._array(), self._info()
 

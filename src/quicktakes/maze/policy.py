@@ -75,6 +75,17 @@ class Trajectory:
     def normalized(self) -> float:
         return self.coins / self.optimum if self.optimum else 0.0
 
+    def rewards(self) -> list[float]:
+        """Each move's reward: the share of the optimum's coins it collected (they sum to
+        `normalized`). Step mode only, where each move has its state."""
+        after = [s.coins for s in self.visited[1:]] + [self.coins]
+        return [(a - s.coins) / self.optimum for s, a in zip(self.visited, after, strict=True)]
+
+    def to_go(self) -> np.ndarray:
+        """Reward-to-go: what each move and the moves after it collected (the credit a move
+        can have earned; the coins before it are not its doing)."""
+        return np.cumsum(self.rewards()[::-1])[::-1]
+
     def scoring_moves(self) -> int:
         """How many moves lead up to and include the last coin collected (0 without coins):
         the moves after it earned nothing, so they carry no credit as SFT targets."""
@@ -146,6 +157,10 @@ class Job:
     solution: Solution
     maze_seed: int
     seed: int
+    start: MazeState | None = None
+    """Play from this state instead of the maze's start."""
+    first: int | None = None
+    """Make this move first, then let the actor play on."""
 
     @property
     def maze(self) -> Maze:
@@ -159,7 +174,7 @@ def rollouts(jobs: Sequence[Job], act: Actor, obs: Observation | None = None) ->
     envs = [GoldMazeEnv(obs=seen.name) for _ in jobs]
     trajs = []
     for env, j in zip(envs, jobs, strict=True):
-        env.reset(options={"maze": j.maze, "optimum": j.solution.optimum})
+        env.reset(options={"maze": j.maze, "optimum": j.solution.optimum, "state": j.start})
         trajs.append(Trajectory(j.maze_seed, optimum=j.solution.optimum))
     if act.mode == "plan":
         for env, t, j in zip(envs, trajs, jobs, strict=True):
@@ -170,10 +185,15 @@ def rollouts(jobs: Sequence[Job], act: Actor, obs: Observation | None = None) ->
     step = 0
     while live:
         texts = [envs[i].text() for i in live]
-        moves = act.act(
-            [envs[i] for i in live], texts, [rngs[i] for i in live],
-            [jobs[i].seed * 1000 + step for i in live],
-        )
+        moves: list[int | None] = [None if step else jobs[i].first for i in live]
+        asked = [k for k, i in enumerate(live) if step or jobs[i].first is None]
+        if asked:  # a forced first move is not asked for (nor scored)
+            picked = act.act(
+                [envs[live[k]] for k in asked], [texts[k] for k in asked],
+                [rngs[live[k]] for k in asked], [jobs[live[k]].seed * 1000 + step for k in asked],
+            )
+            for k, mv in zip(asked, picked, strict=True):
+                moves[k] = mv
         still = []
         for i, text, mv in zip(live, texts, moves, strict=True):
             env, t = envs[i], trajs[i]

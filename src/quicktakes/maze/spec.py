@@ -80,6 +80,15 @@ class LabSpec(BaseModel):
         96, ge=1, description="(state, move) pairs per update, subsampled (equal for learners)"
     )
     restart: bool = Field(False, description="sft-iter: re-fine-tune from the base (ReST-EM)")
+    select: Literal["episode", "step"] = Field(
+        "episode",
+        description="sft-iter: episode: each maze's best episode, up to its last coin; step: "
+        "at visited states try every move, play on with the current policy, keep the move "
+        "that led to the most coins (max-pairs states per update)",
+    )
+    rollouts: int = Field(
+        1, ge=1, le=64, description="sft-iter --select step: rollouts per move and state"
+    )
     precision: Precision = Field(
         "auto",
         description="torch forward passes: bf16 autocast or fp32; auto: bf16 only where the "
@@ -96,6 +105,8 @@ class LabSpec(BaseModel):
     def _consistent(self) -> LabSpec:
         if self.lr is None:
             self.lr = 3e-3 if self.finetune == "lora" else 1e-5
+        if self.select == "step" and self.method != "sft-iter":
+            raise ValueError("--select step is poor man's RL's (sft-iter) selection")
         if self.method in TRAINING and self.mode != "step":
             raise ValueError(f"{self.method} trains on single moves: it needs --mode step")
         return self

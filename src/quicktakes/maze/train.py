@@ -7,15 +7,16 @@ step mode samples from), so every update is written on that distribution:
   current policy visits on the training mazes plus each maze's optimal path (DAgger-style);
   the ceiling of any SFT-based method at this budget;
 - sft-iter: cross-entropy of each training maze's best sampled episode's moves;
-- rl: the clipped-ratio policy gradient (PPO/GRPO) with a per-maze group baseline and an exact
-  KL penalty to the starting policy over the four moves.
+- rl: the clipped-ratio policy gradient (PPO/GRPO) on every sampled move, its advantage the
+  move's reward-to-go minus its maze's group mean at that step, with an exact KL penalty to
+  the starting policy over the four moves.
 
 Why plain REINFORCE collapsed (docs/results.md): advantages normalized by a group of 4 are
-about +-1 whatever the reward gap, every step of an episode carries its episode's advantage,
-and two epochs at a LoRA rate of 1e-3 move the logits far from where the episodes were
-sampled; the move distribution's entropy fell to near 0 on one letter after two updates. The
-ratio clip keeps each update near the policy that sampled the data, the KL term keeps the run
-near its starting policy, and the gradient norm is clipped at 1.
+about +-1 whatever the reward gap, and two epochs at a LoRA rate of 1e-3 moved the logits
+far from where the episodes were sampled; the move distribution's entropy fell to near 0 on
+one letter after two updates. The ratio clip keeps each update near the policy that sampled
+the data, the KL term keeps the run near its starting policy, the gradient norm is clipped
+at 1, and advantages stay in coins (a share of the optimum), not in units of their spread.
 A plain torch loop rather than TRL's trainers: each target is a single token read off one
 forward pass of a batch of prompts, which their sequence formatting and generation loops
 would only wrap.
@@ -49,8 +50,9 @@ from quicktakes.maze.methods import (
     summarize,
 )
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
-from quicktakes.maze.policy import LLMPolicy, Trajectory, best_per_maze
+from quicktakes.maze.policy import Actor, Job, LLMPolicy, Trajectory, best_per_maze, rollouts
 from quicktakes.maze.spec import LabSpec
+from quicktakes.rng import derive_seed
 
 
 def move_log_probs(
@@ -69,6 +71,10 @@ class Update:
     convs: list[list[Message]]
     targets: np.ndarray
     advantages: np.ndarray | None = None
+    sampled: int = 0
+    """Episodes sampled to build it beyond the iteration's own (step selection's rollouts)."""
+    optimal_share: float | None = None
+    """The share of the targets' weight on optimal moves, where the builder knows it."""
 
     def __len__(self) -> int:
         return len(self.convs)
@@ -208,6 +214,49 @@ def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> Update:
     return Update(convs, _onehot(moves))
 
 
+def step_data(
+    policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]], spec: LabSpec,
+    rng: np.random.Generator, tag: str, actor: Actor | None = None,
+) -> Update:
+    """Poor man's RL read per step, as the take words it ("sample the model a few times, take
+    the action that led to the most gold coins"): at up to `max_pairs` distinct states the
+    policy visited, try each of the four moves, play on with the current policy
+    `spec.rollouts` times, and label the move(s) that led to the most coins (the target
+    spread over ties). A state where every move did equally well teaches nothing: skipped.
+    Every label carries credit, which an episode's best move list does not. `actor` plays
+    on instead of the policy (the tests' exact optimum)."""
+    seen: dict[tuple[int, Any], str] = {}
+    for g in groups:
+        for t in g:
+            for state, text in zip(t.visited, t.states, strict=True):
+                seen.setdefault((t.maze_seed, state), text)
+    keys = list(seen)
+    picked = [keys[i] for i in np.sort(rng.permutation(len(keys))[: spec.max_pairs])]
+    jobs = [
+        Job(mazes(ms), ms, derive_seed(spec.seed, tag, str(n), str(move), str(k)) % 2**31,
+            start=state, first=move)
+        for n, (ms, state) in enumerate(picked)
+        for move in range(4)
+        for k in range(spec.rollouts)
+    ]
+    played = rollouts(jobs, actor or policy, policy.obs)
+    gained = np.array([t.coins - j.start.coins for t, j in zip(played, jobs, strict=True)
+                       if j.start is not None], dtype=float)
+    value = gained.reshape(len(picked), 4, spec.rollouts).mean(axis=2)
+    convs, rows, hits = [], [], []
+    for (ms, state), v in zip(picked, value, strict=True):
+        top = v == v.max()
+        if top.all():
+            continue
+        convs.append(policy.messages(seen[(ms, state)]))
+        rows.append(top / top.sum())
+        best = mazes(ms).optimal_moves(state)
+        if len(best) < 4:
+            hits.append(float(rows[-1][best].sum()))
+    share = float(np.mean(hits)) if hits else None
+    return Update(convs, np.array(rows).reshape(-1, 4), sampled=len(jobs), optimal_share=share)
+
+
 def optimal_share(
     mazes: MazeBank, trajs: Sequence[Trajectory], upto_last_coin: bool
 ) -> float | None:
@@ -226,18 +275,30 @@ def optimal_share(
     return hits / total if total else None
 
 
+def advantages(group: Sequence[Trajectory]) -> list[np.ndarray]:
+    """RL's credit for each move of each episode of one maze's group: the move's reward-to-go
+    minus the group's mean reward-to-go at the same step (coins arrive per move, so a move is
+    credited only with what came after it). Not divided by the group's spread: that would
+    blow a gap of one coin in a hundred up to a full-size advantage."""
+    togo = [t.to_go() for t in group]
+    width = max(len(x) for x in togo)
+    padded = np.array([np.pad(x, (0, width - len(x))) for x in togo])
+    baseline = padded.mean(axis=0)
+    out = []
+    for t, row in zip(group, padded, strict=True):
+        a = row[: len(t.moves)] - baseline[: len(t.moves)]
+        a[np.abs(a) < 1e-12] = 0.0
+        out.append(a)
+    return out
+
+
 def rl_data(policy: LLMPolicy, groups: list[list[Trajectory]]) -> Update:
-    """Every step of every episode, weighted by its episode's advantage over its maze's mean
-    (divided by the group's spread, GRPO-style); groups without spread carry no signal."""
+    """Every move of every episode with its `advantages`; zero advantages (moves after every
+    episode's last coin) carry no gradient and are left out."""
     convs, moves, adv = [], [], []
     for g in groups:
-        scores = np.array([t.normalized for t in g])
-        baseline, spread = scores.mean(), scores.std()
-        if spread == 0:
-            continue
-        for t, s in zip(g, scores, strict=True):
-            a = (s - baseline) / (spread + 1e-6)
-            for state, move in zip(t.states, t.moves, strict=False):
+        for t, credit in zip(g, advantages(g), strict=True):
+            for state, move, a in zip(t.states, t.moves, credit, strict=True):
                 if move >= 0 and a != 0.0:
                     convs.append(policy.messages(state))
                     moves.append(move)
@@ -288,33 +349,39 @@ def _claim_run_dir(run_dir: Path, cfg: LabSpec) -> None:
 
 def update_data(
     spec: LabSpec, policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]],
-    rng: np.random.Generator,
+    rng: np.random.Generator, tag: str = "step",
 ) -> Update:
-    """The method's training pairs from this iteration's episodes, at most `max_pairs` of
-    them (an unbiased subsample), so every learner takes the same number of steps at most."""
+    """The method's training pairs from this iteration's episodes. The SFT methods keep at
+    most `max_pairs` (an unbiased subsample); RL keeps every move of the episodes it sampled,
+    the same episodes poor man's RL selects from (a cap kept a tenth of them)."""
     if spec.method == "oracle-bc":
-        data = oracle_data(policy, mazes, groups)
-    elif spec.method == "sft-iter":
-        data = sft_data(policy, best_per_maze(groups))
-    else:
-        data = rl_data(policy, groups)
-    return data.capped(spec.max_pairs, rng)
+        return oracle_data(policy, mazes, groups).capped(spec.max_pairs, rng)
+    if spec.method == "sft-iter" and spec.select == "step":
+        return step_data(policy, mazes, groups, spec, rng, tag)
+    if spec.method == "sft-iter":
+        return sft_data(policy, best_per_maze(groups)).capped(spec.max_pairs, rng)
+    return rl_data(policy, groups)
 
 
 def target_quality(
-    spec: LabSpec, mazes: MazeBank, groups: list[list[Trajectory]]
+    spec: LabSpec, mazes: MazeBank, groups: list[list[Trajectory]], data: Update
 ) -> dict[str, float]:
-    """For SFT on best samples: how many of its targets are optimal moves, against the share
+    """For poor man's RL: the share of its targets that are optimal moves, against the share
     among every sampled move; a selection that carries credit raises the first above the
     second."""
     if spec.method != "sft-iter":
         return {}
-    best = best_per_maze(groups)
+    targets = (
+        data.optimal_share
+        if spec.select == "step"
+        else optimal_share(mazes, [t for t in best_per_maze(groups) if t.coins], True)
+    )
     shares = {
-        "optimal_share_targets": optimal_share(mazes, [t for t in best if t.coins], True),
+        "optimal_share_targets": targets,
         "optimal_share_sampled": optimal_share(mazes, [t for g in groups for t in g], False),
     }
-    return {k: round(v, 4) for k, v in shares.items() if v is not None}
+    out = {k: round(v, 4) for k, v in shares.items() if v is not None}
+    return out | ({"rollouts": float(data.sampled)} if data.sampled else {})
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
@@ -422,13 +489,14 @@ def _iterate(
             tag = episode_tag(cfg.method, "train", it)
             groups = episodes(policy, mazes, train, cfg.samples, cfg.seed, tag)
             used += cfg.samples * len(train)
-            data = update_data(cfg, policy, mazes, groups, rng)
+            data = update_data(cfg, policy, mazes, groups, rng, f"{cfg.method}-step{it}")
+            used += data.sampled
             if cfg.restart:
                 backend.reset()
             if len(data):
                 note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
                 summary.diagnostics = train_steps(backend, data, cfg, rng)
-            summary.diagnostics |= target_quality(cfg, mazes, groups)
+            summary.diagnostics |= target_quality(cfg, mazes, groups, data)
             backend.save(done)
         result.iterations.append(summary)
         record = {"result": asdict(summary), "used_after": used, "trained": it < last}
