@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 
 def test_show_prints_the_maze_and_its_optimum(cli):
     r = cli("maze", "show", "--seed", "3")
@@ -175,4 +177,21 @@ def test_the_local_backend_without_llama_cpp_says_how_to_install_it(cli, one_lin
     out = tmp_path / "runs"
     one_line_error(cli("maze", "run", "--method", "zero-shot", "--backend", "local",
                        "--out", str(out)), "quicktakes[llamacpp]")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["compare", "--start", "cold"], "start"),
+        (["run", "--method", "sft-iter", "--select", "best"], "select"),
+        (["run", "--method", "rl", "--select", "step"], "--select step"),
+        (["run", "--method", "sft-iter", "--select", "step", "--rollouts", "0"], "rollouts"),
+    ],
+)
+def test_lab_options_out_of_range_fail_in_one_line_before_any_work(
+    cli, one_line_error, tmp_path, args, fragment
+):
+    out = tmp_path / "out"
+    one_line_error(cli("maze", *args, "--out", str(out)), fragment)
     assert not out.exists()

@@ -439,10 +439,56 @@ def test_step_selection_with_an_optimal_continuation_labels_only_optimal_moves(f
     assert noisy.optimal_share is not None and noisy.optimal_share < 1.0
 
 
-def test_poor_mans_rl_per_step_refuses_what_it_cannot_do(one_line_error, cli):
-    result = cli("maze", "run", "--method", "rl", "--select", "step", "--iterations", "1")
-    one_line_error(result, "--select step")
-    result = cli("maze", "run", "--method", "sft-iter", "--select", "best", "--iterations", "1")
-    one_line_error(result, "select")
-    result = cli("maze", "run", "--method", "sft-iter", "--select", "step", "--rollouts", "0")
-    one_line_error(result, "rollouts")
+def test_a_rate_sweep_reads_validation_mazes_only_and_picks_the_best_gain(fresh, tmp_path):
+    from quicktakes.maze.grid import maze_seeds
+    from quicktakes.maze.sweep import sweep_rate
+
+    cfg = spec(method="oracle-bc", train_mazes=2, test_mazes=4, samples=2, epochs=1,
+               maze=MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=5))
+    val = cfg.model_copy(update={"held_out": "validation"}).scored_mazes()
+    assert not set(val) & set(maze_seeds("test", 1000))
+    assert not set(val) & set(maze_seeds("train", cfg.train_mazes))
+    sweep = sweep_rate(cfg, tmp_path, (1e-3, 3e-2), trainer=fresh)
+    assert len(sweep.gains) == 2
+    assert sweep.gains[sweep.rates.index(sweep.chosen)] == max(sweep.gains)
+    assert sweep.to_dict()["chosen"] == sweep.chosen
+
+
+@pytest.mark.parametrize("rates", [(), (0.0,), (2.0,)])
+def test_a_rate_sweep_without_a_usable_rate_is_refused(rates, tmp_path):
+    from quicktakes.maze.sweep import sweep_rate
+
+    with pytest.raises(ConfigError, match="rates in"):
+        sweep_rate(spec(method="rl"), tmp_path, rates)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_warm_start_becomes_the_base_that_reset_and_the_kl_reference_return_to():
+    """`absorb` merges the trained adapter into the weights: the model scores the same, a
+    reset no longer undoes it, the KL reference is the warm model, and the model id (what
+    the sample cache keys on) names it."""
+    from quicktakes.llm.hf import HFBackend
+
+    backend = HFBackend(seed=0, precision="fp32")  # merged and separate agree to rounding
+    conv = [[{"role": "system", "content": "Answer U, D, L or R."},
+             {"role": "user", "content": "Where next?"}]]
+    base_id = backend.model_id
+    data = Update(conv * 4, np.eye(4)[[1, 1, 1, 1]])
+    train_steps(backend, data, spec(lr=1e-2, epochs=3, batch=4), np.random.default_rng(0))
+    with torch.no_grad():
+        trained = move_log_probs(backend, conv, 1.0)
+    backend.absorb()
+    with torch.no_grad():
+        after = move_log_probs(backend, conv, 1.0)
+        backend.reset()
+        reset = move_log_probs(backend, conv, 1.0)
+        with backend.base_weights():
+            reference = move_log_probs(backend, conv, 1.0)
+    assert torch.allclose(trained, after, atol=1e-3)
+    assert torch.allclose(after, reset) and torch.allclose(after, reference, atol=1e-3)
+    assert backend.model_id != base_id
+    # and the adapter trains again on top of the warm weights
+    train_steps(backend, Update(conv * 4, np.eye(4)[[0, 0, 0, 0]]),
+                spec(lr=1e-2, epochs=3, batch=4), np.random.default_rng(0))
+    with torch.no_grad():
+        assert not torch.allclose(move_log_probs(backend, conv, 1.0), after, atol=1e-3)

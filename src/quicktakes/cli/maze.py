@@ -384,6 +384,14 @@ def compare_cmd(
     obs: str = typer.Option("coins", help="what every model reads: grid | coins | nearest"),
     seed: int = typer.Option(0, help="the comparison's seed"),
     precision: str = typer.Option("auto", help="auto | bf16 | fp32 (auto: bf16 where native)"),
+    start_from: str = typer.Option(
+        "base", "--start",
+        help="base | warm: every method from the same model after one oracle-BC update",
+    ),
+    tune: bool = typer.Option(
+        None, "--tune/--no-tune",
+        help="choose each learner's rate on training mazes first [default: --budget full]",
+    ),
     out: Path = typer.Option(None, help="where to write compare.json and compare.svg"),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -392,7 +400,8 @@ def compare_cmd(
     from quicktakes.maze.lab import runs_root
     from quicktakes.report.plot import trends_svg
 
-    cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs, precision=precision)
+    cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs, precision=precision,
+                    start=start_from, tune=tune)
     check_precision(cfg.precision)
     folder = output_dir(out) if out else runs_root()
     start = time.perf_counter()

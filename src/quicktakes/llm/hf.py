@@ -326,6 +326,26 @@ class HFBackend(Backend):
         finally:
             self.model.load_state_dict(current)
 
+    def absorb(self) -> None:
+        """Make the current weights the base that `reset` returns to and `base_weights` scores
+        with (a warm start): the adapter is merged into the weights it adapts and starts
+        afresh. The model id then names the merged weights, so no cached sample of the old
+        base is read for the new one."""
+        merged = self._weights_id
+        if self.finetune == "lora":
+            with torch.no_grad():
+                self.model.merge_adapter()
+            for module in self.model.modules():
+                if hasattr(module, "merged_adapters"):
+                    module.merged_adapters = []  # merged for good: the adapter runs again
+            self.reset()
+        else:
+            self._base_state = {
+                k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()
+            }
+        self._base_id = f"{self._base_id}+{merged}"
+        self.refresh_identity()
+
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of the trainable weights, to `restore` after trying an update."""
         return {

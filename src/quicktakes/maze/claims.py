@@ -143,6 +143,7 @@ class Runs:
             "spec": any_run.config.model_dump(),
             "samples_used": {k: r.iterations[-1].samples_used for k, r in self.runs.items()},
             "models": {k: r.model for k, r in self.runs.items()},
+            "rate_sweep": {k: r.rate_sweep for k, r in self.runs.items() if r.rate_sweep},
             "shared_run": f"{SHARED}: one comparison run read by every prompting.* method claim",
         }
 

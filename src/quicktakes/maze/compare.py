@@ -48,6 +48,21 @@ class CompareConfig(BaseModel):
     obs: ObsName = Field("coins", description="the observation every LLM method reads")
     precision: Precision = Field("auto", description="torch forward passes (see LabSpec)")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
+    start: Literal["base", "warm"] = Field(
+        "base",
+        description="base: every method starts from the embedded model; warm: from the "
+        "same model after one oracle-BC update on training mazes (a policy that already "
+        "solves some mazes, where there is room to improve and something to keep)",
+    )
+    tune: bool | None = Field(
+        None,
+        description="choose each fine-tuning method's rate by a sweep on training mazes "
+        "(maze.sweep) first; default: at the full budget only",
+    )
+
+    @property
+    def tunes(self) -> bool:
+        return self.budget == "full" if self.tune is None else self.tune
 
     def sizes(self) -> dict[str, int]:
         return dict(SIZES[self.budget])
@@ -100,10 +115,22 @@ def run_compare(
 
     cache = SampleCache()
     precision = resolve(cfg.precision)
-    root = run_root or runs_root() / f"compare-{cfg.budget}-{cfg.obs}-{precision}-seed{cfg.seed}"
+    warm = "-warm" if cfg.start == "warm" else ""
+    root = run_root or runs_root() / (
+        f"compare-{cfg.budget}-{cfg.obs}-{precision}{warm}-seed{cfg.seed}"
+    )
     results: dict[str, LabResult] = {}
     trainer = None
     say = note or (lambda text: None)
+    if cfg.start == "warm":
+        say(f"loading the embedded model ({precision})")
+        trainer = make_trainer(cfg.spec("oracle-bc"))
+        warm_up = cfg.spec("oracle-bc").model_copy(
+            update={"iterations": 2, "held_out": "validation"}
+        )
+        run(warm_up, lambda text: say(f"warm start: {text}"), root / "warm-start", cache,
+            trainer)
+        trainer.absorb()  # every method, prompting included, starts from these weights
     for k, method in enumerate(methods, 1):
         spec = cfg.spec(method)
         if spec.needs_model and trainer is None:
@@ -114,7 +141,15 @@ def run_compare(
             say(f"method {k}/{len(methods)} ({method}): {text}")
 
         phase("starting")
+        sweep = None
+        if spec.trains and cfg.tunes:
+            from quicktakes.maze.sweep import sweep_rate
+
+            sweep = sweep_rate(spec, root / "rate-sweep", cache=cache, trainer=trainer,
+                               note=phase)
+            spec = spec.model_copy(update={"lr": sweep.chosen})
         results[method] = run(spec, phase, root / method, cache, trainer)
+        results[method].rate_sweep = sweep.to_dict() if sweep else None
     results["tabular"] = tabular_reference(cfg, tabular_grid(cfg))
     check_equal_budgets(results)
     return results

@@ -64,12 +64,15 @@ class LabResult:
     iterations: list[IterationResult] = field(default_factory=list)
     served_by: str | None = None
     """The server episodes were sampled from, when not from `model` in-process."""
+    rate_sweep: dict[str, object] | None = None
+    """How the rate in `config` was chosen, when a sweep chose it (`maze.sweep`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config.model_dump(),
             "model": self.model,
             "served_by": self.served_by,
+            "rate_sweep": self.rate_sweep,
             "iterations": [vars(i) for i in self.iterations],
         }
 
@@ -136,7 +139,7 @@ def run_prompting(
 ) -> LabResult:
     """The references and the prompting methods (`spec.method` in `PROMPTING`)."""
     mazes = MazeBank(spec.maze)
-    test = maze_seeds("test", spec.test_mazes)
+    test = spec.scored_mazes()
     train = maze_seeds("train", spec.train_mazes)
     model = policy.backend.model_id if policy else "none"
     result = LabResult(spec, model)

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from quicktakes.llm.precision import Precision
 from quicktakes.maze.env import OBSERVATIONS
-from quicktakes.maze.grid import MazeConfig
+from quicktakes.maze.grid import MazeConfig, maze_seeds
 
 REFERENCES = ("random", "heuristic")
 """Methods that play without a model."""
@@ -69,6 +69,11 @@ class LabSpec(BaseModel):
     shots: int = Field(8, ge=1, le=64, description="K: (state, move) examples in the prompt")
     train_mazes: int = Field(8, ge=1, le=10_000, description="mazes the learners sample on")
     test_mazes: int = Field(24, ge=1, le=10_000, description="held-out mazes for every score")
+    held_out: Literal["test", "validation"] = Field(
+        "test",
+        description="which mazes score: test, or validation (training-split mazes after the "
+        "ones trained on: a rate sweep never reads the test mazes)",
+    )
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature")
     finetune: Literal["lora", "full"] = Field("lora", description="LoRA (peft) or every weight")
     lr: float | None = Field(
@@ -110,6 +115,13 @@ class LabSpec(BaseModel):
         if self.method in TRAINING and self.mode != "step":
             raise ValueError(f"{self.method} trains on single moves: it needs --mode step")
         return self
+
+    def scored_mazes(self) -> list[int]:
+        """The seeds of the mazes every score reads: the test split, or for a sweep the
+        training split's next `test_mazes` after the `train_mazes` the learners sample on."""
+        if self.held_out == "test":
+            return maze_seeds("test", self.test_mazes)
+        return maze_seeds("train", self.test_mazes, offset=self.train_mazes)
 
     @property
     def trains(self) -> bool:

@@ -453,7 +453,7 @@ def _iterate(
     served: ServedAdapters | None,
 ) -> LabResult:
     mazes = MazeBank(cfg.maze)
-    test, train = maze_seeds("test", cfg.test_mazes), maze_seeds("train", cfg.train_mazes)
+    test, train = cfg.scored_mazes(), maze_seeds("train", cfg.train_mazes)
     policy = LLMPolicy(
         served.backend if served else backend, cache, "step", cfg.temperature,
         obs=observation(cfg.obs),
