@@ -492,3 +492,37 @@ def test_a_warm_start_becomes_the_base_that_reset_and_the_kl_reference_return_to
                 spec(lr=1e-2, epochs=3, batch=4), np.random.default_rng(0))
     with torch.no_grad():
         assert not torch.allclose(move_log_probs(backend, conv, 1.0), after, atol=1e-3)
+
+
+def test_lora_first_adamw_step_as_a_weight_change_matches_the_merged_weights():
+    """The effective LoRA update s * (B'A' - BA) is what merging adds to the weight, and
+    `lora_first_step` predicts it from the dense gradient alone (B = 0 at the anchor)."""
+    from quicktakes.llm.hf import HFBackend
+    from quicktakes.maze.alike import (
+        cosine,
+        lora_delta,
+        lora_first_step,
+        lora_layers,
+        model_gradients,
+    )
+
+    backend = HFBackend(seed=0, precision="fp32")
+    convs, moves = _alike_states(backend, n=3)
+    g = model_gradients(backend, convs, {"sft": np.eye(4)[moves]}, 1.0)["sft"]
+    layers = lora_layers(backend)
+    before = [(m.lora_A["default"].weight.detach().clone(),
+               m.lora_B["default"].weight.detach().clone()) for m in layers]
+    weights = [m.base_layer.weight.detach().clone() for m in layers]
+    train_steps(backend, Update(convs, np.eye(4)[moves]),
+                spec(lr=1e-2, epochs=1, batch=len(convs), temperature=1.0),
+                np.random.default_rng(0))
+    delta = torch.cat([lora_delta(m, b).flatten() for m, b in zip(layers, before, strict=True)])
+    with torch.no_grad():
+        backend.model.merge_adapter()
+        merged = torch.cat([(m.base_layer.weight - w).flatten()
+                            for m, w in zip(layers, weights, strict=True)])
+        backend.model.unmerge_adapter()
+    assert delta.abs().max() > 1e-4 and torch.allclose(delta, merged, atol=1e-6)
+    # one AdamW step moved B by -lr * sign-like(dL/dB); the gradient clip rescales g only
+    predicted = lora_first_step(backend, g)
+    assert cosine(-delta.numpy(), predicted) > 0.999

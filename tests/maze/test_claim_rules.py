@@ -151,7 +151,8 @@ def alike(over_perm, over_random, behaviour, sft_rl=(0.5, 0.1), base_sft=0.5,
         return Paired(mean, mean - half, mean + half, n)
 
     cos = {s: {"sft~rl": iv(*sft_rl), "sft~sft'": iv(0.6, 0.1), "rl~rl'": iv(0.4, 0.1),
-               "sft~rl'": iv(0.3, 0.1)} for s in ("gradient", "adam step", "function")}
+               "sft~rl'": iv(0.3, 0.1)}
+           for s in ("gradient", "adam step", "lora adam step", "function")}
     over = {s: {"rl permuted": iv(*over_perm), "sft random": iv(*over_random)} for s in cos}
     kl = {"few-shot~sft": iv(0.3, 0.05), "random few-shot~sft": iv(0.4, 0.05),
           "base~sft": iv(base_sft, 0.05), "base~few-shot": iv(0.2, 0.05)}
@@ -214,3 +215,30 @@ def test_updates_alike_with_no_batch_to_learn_from_says_so():
     assert judge_alike(m) is Verdict.INCONCLUSIVE
     assert "No batch had coins" in describe_alike(m, Verdict.INCONCLUSIVE)
     assert m.ceiling_share("gradient") is None
+
+
+def test_over_seeds_the_interval_is_the_wider_of_mazes_and_seeds():
+    """Three seeds whose per-maze differences agree within each seed but whose seed means
+    differ: the spread over seeds, not the tight spread over mazes, decides."""
+    def iteration(scores):
+        return IterationResult(1, 8, float(np.mean(scores)), 0.0, 1.0, len(scores), 0.0,
+                               scores=list(scores))
+
+    base = [0.2] * 16
+    wobble = np.linspace(-0.01, 0.01, 16)
+    afters = [iteration(0.2 + shift + wobble) for shift in (0.02, 0.3, 0.1)]
+    befores = [iteration(base)] * 3
+    one = paired(afters[0], befores[0])
+    three = paired(afters, befores)
+    assert one.seeds == 1 and three.seeds == 3 and three.n == 16
+    assert three.mean == pytest.approx(0.14)
+    over_mazes = paired([iteration(np.mean([a.scores for a in afters], axis=0))], [befores[0]])
+    assert three.hi - three.lo > 10 * (over_mazes.hi - over_mazes.lo)
+    assert three.lo < 0 < one.lo  # the seeds' disagreement leaves the gain unshown
+
+
+def test_the_judges_read_every_seed():
+    runs = [{"sft-iter": lab((0.2, 0.03), (m, 0.03)), "random": lab((0.25, 0.03))}
+            for m in (0.5, 0.21, 0.19)]
+    assert judge_poor(Runs(runs[0])) is Verdict.HOLDS
+    assert judge_poor(Runs(runs[0], tuple(runs[1:]))) is Verdict.INCONCLUSIVE

@@ -9,8 +9,9 @@ episodes (repetitions):
   its advantages permuted, SFT on a random (not the best) episode. Ceilings: the same method
   on two independent batches (this repetition's and the previous one's). Arms: the gradient
   (an SGD step) and AdamW's first step from a fresh state, g / (|g| + eps), which is Adam's
-  sign pattern; and function space: the change in the move log-probabilities on fixed
-  held-out probe states after a small step along each gradient.
+  sign pattern, and LoRA's first AdamW step as the weight change it makes (what an update of
+  the adapter does, B = 0 at the anchor); and function space: the change in the move
+  log-probabilities on fixed held-out probe states after a small step along each gradient.
 - behaviour: few-shot prompting with the batch's top-K (state, move) pairs against LoRA SFT
   on exactly those pairs, beside a same-length prompt of random sampled pairs, judged against
   the untouched base model on the probe states.
@@ -32,14 +33,18 @@ from quicktakes.maze.grid import MOVES, MazeConfig, maze_seeds
 from quicktakes.maze.policy import Trajectory
 from quicktakes.maze.spec import DEFAULT_MAZE, LabSpec
 
-SPACES = ("gradient", "adam step", "function")
-"""Where updates are compared: the raw gradient (an SGD step), AdamW's first step, and the
-change in move log-probabilities on the probe states."""
+SPACES = ("gradient", "adam step", "lora adam step", "function")
+"""Where updates are compared: the raw gradient (an SGD step), AdamW's first step on the
+dense weights and on the LoRA adapter (as the weight change it makes), and the change in
+move log-probabilities on the probe states."""
 PAIRS = ("sft~rl", "sft~rl permuted", "sft random~rl", "sft~sft'", "rl~rl'", "sft~rl'")
 """The cosines read per repetition. A prime is the previous repetition's batch: the same
 method on an independent batch (the ceiling), and the two methods across batches."""
 DISTANCES = ("few-shot~sft", "random few-shot~sft", "base~sft", "base~few-shot")
 """KL(first || second) on the probe states, averaged per repetition."""
+MAX_DRAWS = 2
+"""Batches drawn per repetition at most: one without coins (no best episode to imitate, no
+reward difference to credit) is drawn again."""
 ADAM_EPS = 1e-8
 """torch.optim.AdamW's default eps: its first step is lr * g / (|g| + eps)."""
 PROBE_STEP = 2e-6
@@ -83,6 +88,41 @@ def adam_first_step(g: np.ndarray) -> np.ndarray:
     return g / (np.abs(g) + ADAM_EPS)
 
 
+def lora_layers(backend: Any) -> list[Any]:
+    """The LoRA-wrapped modules, in `targeted`'s order."""
+    from quicktakes.llm.hf import LORA_TARGETS
+
+    return [
+        module for name, module in sorted(backend.model.named_modules())
+        if name.split(".")[-1] in LORA_TARGETS and hasattr(module, "lora_A")
+    ]
+
+
+def lora_delta(module: Any, before: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The effective weight change of one LoRA module since `before` = (A, B):
+    s * (B'A' - BA), what merging the adapter adds to the weight."""
+    a, b = module.lora_A["default"].weight, module.lora_B["default"].weight
+    s = module.scaling["default"]
+    return (s * (b @ a - before[1] @ before[0])).detach()
+
+
+def lora_first_step(backend: Any, g: np.ndarray) -> np.ndarray:
+    """LoRA's first AdamW step from B = 0, as the weight change it makes, from the dense
+    gradient G of each targeted matrix: dL/dB = s G A^T (dL/dA = 0 while B = 0), Adam moves
+    B by the rate times dL/dB / (|dL/dB| + eps), and the weight by s dB A; flattened like
+    `gradients`, signed like a gradient."""
+    out, offset = [], 0
+    for module in lora_layers(backend):
+        w = module.base_layer.weight
+        grad = torch.as_tensor(g[offset : offset + w.numel()]).view_as(w).double()
+        offset += w.numel()
+        a = module.lora_A["default"].weight.detach().double().cpu()
+        s = module.scaling["default"]
+        db = s * grad @ a.T
+        out.append((s * (db / (db.abs() + ADAM_EPS)) @ a).flatten().float().numpy())
+    return np.concatenate(out)
+
+
 def centered(logp: np.ndarray) -> np.ndarray:
     """Log-probabilities up to each state's constant: what a change of logits can move."""
     return logp - logp.mean(axis=1, keepdims=True)
@@ -106,6 +146,8 @@ class AlikeResult:
     config: AlikeConfig
     dim: int
     reps: list[AlikeRep] = field(default_factory=list)
+    skipped: int = 0
+    """Batches drawn with no coins to learn from (redrawn, up to `MAX_DRAWS` x reps)."""
 
     def values(self, space: str, pair: str) -> list[float]:
         return [r.cosines[space][pair] for r in self.reps if pair in r.cosines.get(space, {})]
@@ -308,13 +350,17 @@ def measure_alike(
         return probe_log_probs(backend, convs, spec.temperature)
 
     previous: dict[str, dict[str, np.ndarray]] | None = None
-    for r in range(cfg.reps):
+    for draw in range(MAX_DRAWS * cfg.reps):
+        if len(result.reps) == cfg.reps:
+            break
+        r = len(result.reps)
         say(f"updates-alike: batch {r + 1}/{cfg.reps}, sampling")
-        groups = episodes(policy, mazes, train, cfg.samples, cfg.seed, f"alike-{r}")
+        groups = episodes(policy, mazes, train, cfg.samples, cfg.seed, f"alike-{draw}")
         best = best_per_maze(groups)
         states, coefs = losses(groups, rng)
         if coefs["sft"].sum() < 2 or not coefs["rl"].any():
-            say(f"updates-alike: batch {r + 1} has no coins to learn from; skipped")
+            say(f"updates-alike: batch {r + 1} had no coins to learn from; drawing another")
+            result.skipped += 1
             continue
         convs = [policy.messages(t) for t in states]
         say(f"updates-alike: batch {r + 1}/{cfg.reps}, gradients on {len(states)} states")
@@ -322,6 +368,7 @@ def measure_alike(
         vectors = {
             "gradient": grads,
             "adam step": {k: adam_first_step(v) for k, v in grads.items()},
+            "lora adam step": {k: lora_first_step(backend, v) for k, v in grads.items()},
             "function": {
                 k: function_change(backend, v, plain, base32, spec.temperature)
                 for k, v in grads.items()

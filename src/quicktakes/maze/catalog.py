@@ -87,9 +87,14 @@ ALIKE = register(
             "being that both condition the model on the provided examples)"
         ),
         holds_if=(
-            "the cosine between one RL and one poor-man's-RL update lies above the controls "
-            "(shuffled moves, random directions), and few-shot prompting brings the base "
-            "model's move distribution closer to the SFT model's (KL, 95% intervals)"
+            "at the base model, over independent batches of episodes: the raw gradient of "
+            "poor man's RL (SFT on each maze's best episode) and of RL (the policy gradient) "
+            "on the same batch are more alike than either null, RL with permuted advantages "
+            "and SFT on a random episode (paired differences of cosines, 95% intervals above "
+            "0, and above the random-direction band), with the same-method ceilings, AdamW's "
+            "first step and the change in log π on held-out probes reported beside; and "
+            "few-shot prompting with the examples SFT trains on lands closer to that SFT "
+            "model than a prompt of as many random examples (KL, paired over batches)"
         ),
         run="quicktakes.maze.claims:run_updates_alike",
     )

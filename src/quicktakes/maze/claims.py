@@ -9,6 +9,8 @@ cloning, the ceiling of what this model learns at this budget.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,23 +32,31 @@ SHARED = "prompting.compare"
 _RUNS: dict[tuple[str, int, str, str], LabResult] = {}
 
 
-def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> dict[str, LabResult]:
-    """The comparison's runs of `methods` (and the tabular reference), each computed once."""
+def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> Runs:
+    """The comparison's runs of `methods` (and the tabular reference) at each of the budget's
+    seeds (`compare.SEEDS`), each computed once."""
     from quicktakes.llm.precision import resolve
-    from quicktakes.maze.compare import CompareConfig, run_compare
+    from quicktakes.maze.compare import SEEDS, CompareConfig, run_compare
 
-    seed = ctx.shared_seed(SHARED)
-    cfg = CompareConfig(budget=ctx.budget.value, seed=seed)
-    precision = resolve(cfg.precision)
+    by_seed: list[dict[str, LabResult]] = []
+    for k in range(SEEDS[ctx.budget.value]):
+        seed = ctx.shared_seed(SHARED) + k
+        chosen = {m: float(r.config.lr) for m, r in by_seed[0].items()  # type: ignore[attr-defined]
+                  if r.rate_sweep} if by_seed else {}
+        cfg = CompareConfig(budget=ctx.budget.value, seed=seed, rates=chosen)
+        precision = resolve(cfg.precision)
 
-    def key(method: str) -> tuple[str, int, str, str]:
-        return (str(ctx.budget), seed, precision, method)
+        def key(method: str, seed: int = seed, precision: str = precision) -> tuple[
+                str, int, str, str]:
+            return (str(ctx.budget), seed, precision, method)
 
-    missing = tuple(m for m in methods if key(m) not in _RUNS)
-    if missing:
-        for name, r in run_compare(cfg, methods=missing, note=ctx.note).items():
-            _RUNS[key(name)] = r
-    return {m: _RUNS[key(m)] for m in (*methods, "tabular") if key(m) in _RUNS}
+        missing = tuple(m for m in methods if key(m) not in _RUNS)
+        if missing:
+            note = ctx.note if k == 0 else (lambda text, k=k: ctx.note(f"seed {k + 1}: {text}"))
+            for name, r in run_compare(cfg, methods=missing, note=note).items():
+                _RUNS[key(name)] = r
+        by_seed.append({m: _RUNS[key(m)] for m in (*methods, "tabular") if key(m) in _RUNS})
+    return Runs(by_seed[0], tuple(by_seed[1:]))
 
 
 @dataclass(frozen=True)
@@ -58,26 +68,43 @@ class Paired:
     lo: float
     hi: float
     n: int
+    seeds: int = 1
 
     def __str__(self) -> str:
         return f"{self.mean:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}]"
 
 
-def paired(after: IterationResult, before: IterationResult, level: float = 0.95) -> Paired:
+Scores = IterationResult | Sequence[IterationResult]
+"""One run's iteration, or the same iteration of the same method at each seed."""
+
+
+def paired(after: Scores, before: Scores, level: float = 0.95) -> Paired:
     """`after` minus `before`, maze by maze: the same mazes make the comparison paired, so
-    what the mazes share (how hard each is) cancels."""
+    what the mazes share (how hard each is) cancels. Over several seeds, the interval is the
+    wider of two: over mazes (each maze's difference averaged over seeds) and over seeds
+    (each seed's mean difference), since a seed's luck is shared by all its mazes."""
     import numpy as np
 
     from quicktakes.stats import mean_ci
 
-    a, b = np.array(after.scores), np.array(before.scores)
-    if a.size == 0 or a.size != b.size:
-        raise ValueError("a paired comparison needs per-maze scores on the same held-out mazes")
-    m, lo, hi = mean_ci(a - b, level)
-    return Paired(m, lo, hi, int(a.size))
+    afters = [after] if isinstance(after, IterationResult) else list(after)
+    befores = [before] if isinstance(before, IterationResult) else list(before)
+    diffs = []
+    for a, b in zip(afters, befores, strict=True):
+        x, y = np.array(a.scores), np.array(b.scores)
+        if x.size == 0 or x.size != y.size:
+            raise ValueError(
+                "a paired comparison needs per-maze scores on the same held-out mazes"
+            )
+        diffs.append(x - y)
+    m, lo, hi = mean_ci(np.mean(diffs, axis=0), level)
+    if len(diffs) > 1:
+        _, s_lo, s_hi = mean_ci(np.array([d.mean() for d in diffs]), level)
+        lo, hi = min(lo, s_lo), max(hi, s_hi)
+    return Paired(m, lo, hi, int(diffs[0].size), len(diffs))
 
 
-def improvement(after: IterationResult, before: IterationResult) -> Verdict:
+def improvement(after: Scores, before: Scores) -> Verdict:
     """An improvement needs the paired difference's 95% interval above 0; below 0 is a
     failure; an interval across 0 shows nothing either way."""
     d = paired(after, before)
@@ -130,9 +157,16 @@ class Runs:
     """Measured: the comparison's runs, by method."""
 
     runs: dict[str, LabResult]
+    """The first seed's runs (the trends and placements show these)."""
+    more: tuple[dict[str, LabResult], ...] = ()
+    """The other seeds' runs of the same comparison (the verdicts read every seed)."""
 
     def final(self, method: str) -> IterationResult:
         return self.runs[method].iterations[-1]
+
+    def at(self, method: str, iteration: int = -1) -> list[IterationResult]:
+        """`method`'s iteration (default: its last) at every seed."""
+        return [r[method].iterations[iteration] for r in (self.runs, *self.more)]
 
     def finals(self) -> dict[str, IterationResult]:
         return {m: r.iterations[-1] for m, r in self.runs.items() if m != "tabular"}
@@ -143,6 +177,8 @@ class Runs:
             "spec": any_run.config.model_dump(),
             "samples_used": {k: r.iterations[-1].samples_used for k, r in self.runs.items()},
             "models": {k: r.model for k, r in self.runs.items()},
+            "seeds": [getattr(next(iter(r.values())).config, "seed", None)
+                      for r in (self.runs, *self.more)],
             "rate_sweep": {k: r.rate_sweep for k, r in self.runs.items() if r.rate_sweep},
             "shared_run": f"{SHARED}: one comparison run read by every prompting.* method claim",
         }
@@ -154,12 +190,12 @@ VERY_POOR_METHODS = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot"
 
 
 def judge_very_poor(m: Runs) -> Verdict:
-    return improvement(m.final("few-shot"), m.final("zero-shot"))
+    return improvement(m.at("few-shot"), m.at("zero-shot"))
 
 
 def describe_very_poor(m: Runs, v: Verdict) -> str:
     few, zero = m.final("few-shot"), m.final("zero-shot")
-    d = paired(few, zero)
+    d = paired(m.at("few-shot"), m.at("zero-shot"))
     outcome = {
         Verdict.HOLDS: "the examples help.",
         Verdict.FAILS: "the examples hurt.",
@@ -175,7 +211,7 @@ def describe_very_poor(m: Runs, v: Verdict) -> str:
 
 
 def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
-    m = Runs(shared_compare(ctx, VERY_POOR_METHODS))
+    m = shared_compare(ctx, VERY_POOR_METHODS)
     v = judge_very_poor(m)
     few, zero = m.final("few-shot"), m.final("zero-shot")
     trends = tuple(
@@ -193,14 +229,13 @@ POOR_METHODS = ("random", "heuristic", "zero-shot", "oracle-bc", "sft-iter")
 
 
 def judge_poor(m: Runs) -> Verdict:
-    sft = m.runs["sft-iter"].iterations
-    return improvement(sft[-1], sft[0])
+    return improvement(m.at("sft-iter", -1), m.at("sft-iter", 0))
 
 
 def describe_poor(m: Runs, v: Verdict) -> str:
     sft = m.runs["sft-iter"].iterations
     first, last = sft[0], sft[-1]
-    d = paired(last, first)
+    d = paired(m.at("sft-iter", -1), m.at("sft-iter", 0))
     outcome = {
         Verdict.HOLDS: "an improvement.",
         Verdict.FAILS: "worse.",
@@ -215,7 +250,7 @@ def describe_poor(m: Runs, v: Verdict) -> str:
 
 
 def run_poor_mans_rl(ctx: RunContext) -> Evidence:
-    m = Runs(shared_compare(ctx, POOR_METHODS))
+    m = shared_compare(ctx, POOR_METHODS)
     v = judge_poor(m)
     sft = m.runs["sft-iter"].iterations
     trends = tuple(
@@ -240,8 +275,8 @@ def gain(m: Runs, method: str) -> Paired:
     """What `method` learned: its final scores minus the base model's on the same mazes
     (few-shot's start is zero-shot; the learners' is their own iteration 0, the same
     base-model episodes)."""
-    start = m.final("zero-shot") if method == "few-shot" else m.runs[method].iterations[0]
-    return paired(m.final(method), start)
+    start = m.at("zero-shot") if method == "few-shot" else m.at(method, 0)
+    return paired(m.at(method), start)
 
 
 def margin(m: Runs) -> float:
@@ -253,7 +288,7 @@ def margin(m: Runs) -> float:
 def link(m: Runs, a: str, b: str) -> tuple[str, Paired]:
     """'equivalent' (the 90% interval of a - b inside +-margin: two one-sided tests at 5%),
     'different' (the interval wholly outside the margin), else 'unresolved'."""
-    d, e = paired(m.final(a), m.final(b), EQUIVALENCE_LEVEL), margin(m)
+    d, e = paired(m.at(a), m.at(b), EQUIVALENCE_LEVEL), margin(m)
     if -e < d.lo and d.hi < e:
         return "equivalent", d
     if d.lo >= e or d.hi <= -e:
@@ -310,7 +345,7 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
 def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
     from quicktakes.maze.compare import METHODS, comparison_trends
 
-    m = Runs(shared_compare(ctx, METHODS))
+    m = shared_compare(ctx, METHODS)
     v = judge_rl_vs(m)
     missing = not_learned(m)
     measured = (
@@ -334,7 +369,7 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
 
 ALIKE_SIZES: dict[str, dict[str, int]] = {
     "fast": {"reps": 3, "train_mazes": 2, "samples": 4, "probes": 24, "test_mazes": 6},
-    "full": {"reps": 10, "train_mazes": 3, "samples": 6, "probes": 48, "test_mazes": 12},
+    "full": {"reps": 12, "train_mazes": 2, "samples": 4, "probes": 48, "test_mazes": 12},
 }
 """Each repetition samples a batch, takes four gradients on it, their function-space changes,
 and one few-shot-vs-SFT comparison (about a minute on two cores at `fast`'s batch)."""
@@ -361,27 +396,35 @@ class Alike:
     running: dict[str, dict[str, list[Paired]]]
     """space -> pair -> the summary after 2, 3, ... repetitions (the trends); space "kl" holds
     the KLs to SFT."""
+    skipped: int = 0
+    """Batches drawn without coins to learn from, and drawn again."""
 
     def ceiling_share(self, space: str) -> float | None:
         """cos(SFT, RL) across batches as a share of what each method reaches with itself
-        across batches (sqrt of the two ceilings); None without a positive ceiling."""
+        across batches (sqrt of the two ceilings); None until both ceilings are shown above
+        0."""
         c = self.cos[space]
-        if not all(c[k].n for k in ("sft~rl'", "sft~sft'", "rl~rl'")):
-            return None
+        if not all(c[k].lo > 0 for k in ("sft~sft'", "rl~rl'")):
+            return None  # a ceiling not shown above 0 makes the share meaningless
         ceiling = c["sft~sft'"].mean * c["rl~rl'"].mean
-        return c["sft~rl'"].mean / ceiling**0.5 if ceiling > 0 else None
+        return c["sft~rl'"].mean / ceiling**0.5
 
 
-def summary(values: list[float], level: float = 0.95) -> Paired:
-    """Mean and Student-t interval over repetitions (the unit that is independent)."""
+def summary(
+    values: list[float], bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.95
+) -> Paired:
+    """Mean and Student-t interval over repetitions (the unit that is independent), within
+    what the quantity can be (`bounds`: a cosine's [-1, 1], a difference of two [-2, 2]);
+    under two values the interval is all of `bounds`: one value shows no spread."""
     import numpy as np
 
     from quicktakes.stats import mean_ci
 
-    if not values:
-        return Paired(0.0, -1.0, 1.0, 0)
+    if len(values) < 2:
+        m = float(values[0]) if values else 0.0
+        return Paired(m, bounds[0], bounds[1], len(values))
     m, lo, hi = mean_ci(np.array(values), level)
-    return Paired(m, lo, hi, len(values))
+    return Paired(m, max(lo, bounds[0]), min(hi, bounds[1]), len(values))
 
 
 def alike_measured(res: AlikeResult) -> Alike:
@@ -392,22 +435,24 @@ def alike_measured(res: AlikeResult) -> Alike:
         cos[space] = {k: summary(res.values(space, k)) for k in PAIRS}
         main = res.values(space, "sft~rl")
         over[space] = {
-            null: summary([a - b for a, b in zip(main, res.values(space, pair), strict=True)])
+            null: summary([a - b for a, b in zip(main, res.values(space, pair), strict=True)],
+                          (-2.0, 2.0))
             for null, pair in NULLS.items()
         }
         running[space] = {
             k: [summary(v[:n]) for n in range(2, len(v) + 1)]
             for k in PAIRS if len(v := res.values(space, k)) >= 2
         }
-    kl = {k: summary(res.kls(k)) for k in DISTANCES}
+    kl = {k: summary(res.kls(k), (0.0, math.inf)) for k in DISTANCES}
     running["kl"] = {
-        k: [summary(v[:n]) for n in range(2, len(v) + 1)]
+        k: [summary(v[:n], (0.0, math.inf)) for n in range(2, len(v) + 1)]
         for k in ("few-shot~sft", "random few-shot~sft", "base~sft")
         if len(v := res.kls(k)) >= 2
     }
     gap = [a - b for a, b in zip(res.kls("random few-shot~sft"), res.kls("few-shot~sft"),
                                  strict=True)]
-    return Alike(cos, over, kl, summary(gap), res.dim, running)
+    return Alike(cos, over, kl, summary(gap, (-math.inf, math.inf)), res.dim, running,
+                 res.skipped)
 
 
 def measure_alike_claim(ctx: RunContext) -> tuple[Alike, dict[str, object]]:
@@ -463,13 +508,11 @@ def _space(m: Alike, space: str) -> str:
         f"cos(SFT, RL) {c['sft~rl']}, over permuted advantages {d['rl permuted']}, over SFT "
         f"on a random episode {d['sft random']}"
     )
+    across, sft, rl = c["sft~rl'"], c["sft~sft'"], c["rl~rl'"]
+    text += f"; across batches {across} against ceilings SFT {sft}, RL {rl}"
     if share is not None:
-        across, sft, rl = c["sft~rl'"], c["sft~sft'"], c["rl~rl'"]
-        text += (
-            f"; across batches {across} against ceilings SFT {sft}, RL {rl}: {share:.2f} of "
-            "the ceiling"
-        )
-    return text
+        return text + f": {share:.2f} of the ceiling"
+    return text + " (a ceiling not shown above 0: no share)"
 
 
 def describe_alike(m: Alike, v: Verdict) -> str:
@@ -483,11 +526,13 @@ def describe_alike(m: Alike, v: Verdict) -> str:
             "No batch had coins to learn from (SFT needs a best episode with coins, RL a "
             "difference in coins), so nothing was compared: alike = unresolved."
         )
+    redrawn = f" ({m.skipped} more drawn without coins, set aside)" if m.skipped else ""
     return (
-        f"Over {n} independent batches, at the base model. Raw gradients of the "
+        f"Over {n} independent batches{redrawn}, at the base model. Raw gradients of the "
         f"{m.dim:,} weights LoRA targets: {_space(m, 'gradient')} (random directions within "
         f"±{random_band(max(m.dim, 1)):.4f}): alike = {weights}. AdamW's first step: "
-        f"{_space(m, 'adam step')}. Change of log π on held-out probes: "
+        f"{_space(m, 'adam step')}. LoRA's first AdamW step, as ΔW: "
+        f"{_space(m, 'lora adam step')}. Change of log π on held-out probes: "
         f"{_space(m, 'function')}. Behaviour, KL to SFT on the same K examples: few-shot "
         f"{kl['few-shot~sft']}, random examples {kl['random few-shot~sft']}, base "
         f"{kl['base~sft']}; random minus few-shot {m.behaviour}: few-shot moves toward "
@@ -499,6 +544,7 @@ def alike_trends(m: Alike) -> tuple[Trend, ...]:
     labels = {
         "gradient": "cosine of raw gradients",
         "adam step": "cosine of AdamW first steps",
+        "lora adam step": "cosine of LoRA AdamW first steps (ΔW)",
         "function": "cosine of changes in log π",
         "kl": "KL to SFT on the same examples (nats)",
     }

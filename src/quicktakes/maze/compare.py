@@ -34,12 +34,15 @@ METHODS = ("random", "heuristic", "zero-shot", "best-of-n", *LEARNERS)
 SIZES = {
     "fast": {"iterations": 2, "samples": 4, "train_mazes": 8, "test_mazes": 16,
              "max_pairs": 96, "shots": 4},
-    "full": {"iterations": 4, "samples": 8, "train_mazes": 16, "test_mazes": 64,
+    "full": {"iterations": 4, "samples": 4, "train_mazes": 16, "test_mazes": 48,
              "max_pairs": 128, "shots": 8},
 }
 """The one table of budgets. `fast`: one update per learner, enough for oracle BC to show
 learning; its intervals are too wide to call methods close (its verdicts say "unresolved").
-`full`: three updates and 64 held-out mazes, for half-widths near 0.08."""
+`full`: three updates and 48 held-out mazes, at each of three seeds."""
+SEEDS = {"fast": 1, "full": 3}
+"""Comparisons per budget, each at its own seed (new episodes and training draws on the same
+mazes): the verdicts at `full` read all three."""
 
 
 class CompareConfig(BaseModel):
@@ -58,6 +61,12 @@ class CompareConfig(BaseModel):
         None,
         description="choose each fine-tuning method's rate by a sweep on training mazes "
         "(maze.sweep) first; default: at the full budget only",
+    )
+
+    rates: dict[str, float] = Field(
+        default_factory=dict,
+        description="learning rates by method, chosen before (another seed's sweep): "
+        "these methods are not swept again",
     )
 
     @property
@@ -142,7 +151,9 @@ def run_compare(
 
         phase("starting")
         sweep = None
-        if spec.trains and cfg.tunes:
+        if method in cfg.rates:
+            spec = spec.model_copy(update={"lr": cfg.rates[method]})
+        elif spec.trains and cfg.tunes:
             from quicktakes.maze.sweep import sweep_rate
 
             sweep = sweep_rate(spec, root / "rate-sweep", cache=cache, trainer=trainer,
