@@ -27,7 +27,10 @@ MEANING = {
     Verdict.PARTLY: "part of the rule is met, or a weaker form of it",
     Verdict.FAILS: "the data go against the rule",
     Verdict.DISCREPANCY: "the seed's own numbers disagree with its data or an exact computation",
-    Verdict.INCONCLUSIVE: "the intervals are too wide to decide at this budget",
+    Verdict.INCONCLUSIVE: (
+        "the data decide nothing at this budget: intervals too wide, or what the rule "
+        "compares did not happen first (a method that did not learn)"
+    ),
     Verdict.ERROR: "the experiment crashed or failed a built-in consistency check",
 }
 
