@@ -88,14 +88,19 @@ def adam_first_step(g: np.ndarray) -> np.ndarray:
     return g / (np.abs(g) + ADAM_EPS)
 
 
-def lora_layers(backend: Any) -> list[Any]:
-    """The LoRA-wrapped modules, in `targeted`'s order."""
+def target_modules(backend: Any) -> list[Any]:
+    """The modules the LoRA adapter targets (wrapped or not), in a fixed order."""
     from quicktakes.llm.hf import LORA_TARGETS
 
     return [
         module for name, module in sorted(backend.model.named_modules())
-        if name.split(".")[-1] in LORA_TARGETS and hasattr(module, "lora_A")
+        if name.split(".")[-1] in LORA_TARGETS
     ]
+
+
+def lora_layers(backend: Any) -> list[Any]:
+    """The LoRA-wrapped target modules, in `targeted`'s order."""
+    return [m for m in target_modules(backend) if hasattr(m, "lora_A")]
 
 
 def lora_delta(module: Any, before: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -135,8 +140,6 @@ class AlikeRep:
     cosines: dict[str, dict[str, float]] = field(default_factory=dict)
     """space -> pair -> cosine (the primed pairs from the second repetition on)."""
     kl: dict[str, float] = field(default_factory=dict)
-    behaviour_cos: dict[str, float] = field(default_factory=dict)
-    """cos of the change in log pi from the base: few-shot and random few-shot vs SFT."""
     pairs: dict[str, int] = field(default_factory=dict)
     """How many (state, move) pairs each loss read."""
 
@@ -158,13 +161,7 @@ class AlikeResult:
 
 def targeted(backend: Any) -> list[torch.nn.Parameter]:
     """The dense weight matrices the LoRA adapter targets, in a fixed order."""
-    from quicktakes.llm.hf import LORA_TARGETS
-
-    return [
-        getattr(module, "base_layer", module).weight
-        for name, module in sorted(backend.model.named_modules())
-        if name.split(".")[-1] in LORA_TARGETS
-    ]
+    return [getattr(m, "base_layer", m).weight for m in target_modules(backend)]
 
 
 @contextlib.contextmanager
@@ -410,12 +407,6 @@ def measure_alike(
                 "random few-shot~sft": float(kl_rows(few_random, sft).mean()),
                 "base~sft": float(kl_rows(base, sft).mean()),
                 "base~few-shot": float(kl_rows(base, few).mean()),
-            }
-            moved = (centered(sft) - centered(base)).flatten()
-            rep.behaviour_cos = {
-                "few-shot": cosine((centered(few) - centered(base)).flatten(), moved),
-                "random few-shot": cosine((centered(few_random) - centered(base)).flatten(),
-                                          moved),
             }
         result.reps.append(rep)
     backend.reset()

@@ -41,8 +41,8 @@ def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> Runs:
     by_seed: list[dict[str, LabResult]] = []
     for k in range(SEEDS[ctx.budget.value]):
         seed = ctx.shared_seed(SHARED) + k
-        chosen = {m: float(r.config.lr) for m, r in by_seed[0].items()  # type: ignore[attr-defined]
-                  if r.rate_sweep} if by_seed else {}
+        chosen = {m: float(r.rate_sweep["chosen"])  # type: ignore[arg-type]
+                  for m, r in by_seed[0].items() if r.rate_sweep} if by_seed else {}
         cfg = CompareConfig(budget=ctx.budget.value, seed=seed, rates=chosen)
         precision = resolve(cfg.precision)
 

@@ -240,9 +240,9 @@ def step_data(
         for k in range(spec.rollouts)
     ]
     played = rollouts(jobs, actor or policy, policy.obs)
-    gained = np.array([t.coins - j.start.coins for t, j in zip(played, jobs, strict=True)
-                       if j.start is not None], dtype=float)
-    value = gained.reshape(len(picked), 4, spec.rollouts).mean(axis=2)
+    held = np.array([state.coins for _, state in picked], dtype=float)
+    ended = np.array([t.coins for t in played], dtype=float).reshape(len(picked), 4, -1)
+    value = ended.mean(axis=2) - held[:, None]
     convs, rows, hits = [], [], []
     for (ms, state), v in zip(picked, value, strict=True):
         top = v == v.max()
@@ -349,7 +349,7 @@ def _claim_run_dir(run_dir: Path, cfg: LabSpec) -> None:
 
 def update_data(
     spec: LabSpec, policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]],
-    rng: np.random.Generator, tag: str = "step",
+    rng: np.random.Generator, tag: str,
 ) -> Update:
     """The method's training pairs from this iteration's episodes. The SFT methods keep at
     most `max_pairs` (an unbiased subsample); RL keeps every move of the episodes it sampled,
