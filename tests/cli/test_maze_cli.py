@@ -184,6 +184,7 @@ def test_the_local_backend_without_llama_cpp_says_how_to_install_it(cli, one_lin
     "args, fragment",
     [
         (["compare", "--start", "cold"], "start"),
+        (["compare", "--start", "warm", "--warm-updates", "0"], "warm_updates"),
         (["run", "--method", "sft-iter", "--select", "best"], "select"),
         (["run", "--method", "rl", "--select", "step"], "--select step"),
         (["run", "--method", "sft-iter", "--select", "step", "--rollouts", "0"], "rollouts"),

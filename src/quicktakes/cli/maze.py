@@ -386,7 +386,10 @@ def compare_cmd(
     precision: str = typer.Option("auto", help="auto | bf16 | fp32 (auto: bf16 where native)"),
     start_from: str = typer.Option(
         "base", "--start",
-        help="base | warm: every method from the same model after one oracle-BC update",
+        help="base | warm: every method from the same model after oracle-BC updates",
+    ),
+    warm_updates: int = typer.Option(
+        2, "--warm-updates", help="--start warm: oracle-BC updates before the comparison"
     ),
     tune: bool = typer.Option(
         None, "--tune/--no-tune",
@@ -401,7 +404,7 @@ def compare_cmd(
     from quicktakes.report.plot import trends_svg
 
     cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs, precision=precision,
-                    start=start_from, tune=tune)
+                    start=start_from, tune=tune, warm_updates=warm_updates)
     check_precision(cfg.precision)
     folder = output_dir(out) if out else runs_root()
     start = time.perf_counter()
