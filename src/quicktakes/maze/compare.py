@@ -40,7 +40,8 @@ SIZES = {
 """The one table of budgets. `fast`: one update per learner, enough for oracle BC to show
 learning; its intervals are too wide to call methods close (its verdicts say "unresolved").
 `full`: two updates (oracle BC's gain came with its second) and 32 held-out mazes, at each
-of three seeds, so that every LLM claim's `--full` fits in two hours on two cores."""
+of three seeds: cut from three updates and 48 mazes to save time, yet the three maze claims
+still took 102 minutes on two cores (docs/results.md, 2026-12-02)."""
 SEEDS = {"fast": 1, "full": 3}
 """Comparisons per budget, each at its own seed (new episodes and training draws on the same
 mazes): the verdicts at `full` read all three."""
