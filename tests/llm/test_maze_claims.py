@@ -83,3 +83,13 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     assert len({(i.mean, i.lo, i.hi, i.n) for i in firsts.values()}) == 1, firsts
     assert 0.0 < firsts["rl"].mean < 1.0  # a point that chance alone would not repeat
     assert len(runs["zero-shot"].iterations) == 1  # the base model's line: one evaluation
+
+
+def test_the_full_budget_trains_at_the_swept_rates_and_a_given_rate_or_tune_overrides():
+    from quicktakes.maze.compare import SWEPT, CompareConfig
+
+    full = CompareConfig(budget="full")
+    assert {m: full.rate(m) for m in SWEPT} == SWEPT
+    assert CompareConfig(budget="fast").rate("sft-iter") is None  # the lab's default rate
+    assert CompareConfig(budget="full", tune=True).rate("rl") is None  # the sweep decides
+    assert CompareConfig(budget="full", rates={"rl": 1e-2}).rate("rl") == 1e-2

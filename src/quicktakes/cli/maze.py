@@ -393,7 +393,7 @@ def compare_cmd(
     ),
     tune: bool = typer.Option(
         None, "--tune/--no-tune",
-        help="choose each learner's rate on training mazes first [default: --budget full]",
+        help="choose each learner's rate on training mazes first [default: no]",
     ),
     out: Path = typer.Option(None, help="where to write compare.json and compare.svg"),
     as_json: bool = JSON_OPTION,

@@ -342,6 +342,14 @@ def pretrain_safe(
     raise ConfigError("behaviour cloning did not reach a truly good start")
 
 
+def safe_start(spec: RollbackSpec, world: World, run: int) -> dict[str, torch.Tensor]:
+    """Run `run`'s verified start: its seeded init, cloned from the safe optimum."""
+    torch.manual_seed(int(np.random.default_rng([spec.seed, run, 1]).integers(2**31)))
+    policy = make_policy(spec, world)
+    pretrain_safe(policy, world, lr=spec.lr)
+    return snapshot(policy)
+
+
 def reinforce_step(
     policy: torch.nn.Module,
     opt: torch.optim.Optimizer,
@@ -355,26 +363,32 @@ def reinforce_step(
     state = starts.copy()
     alive = np.ones(spec.episodes, bool)
     ret = np.zeros(spec.episodes)
-    logps: list[torch.Tensor] = []
+    with torch.no_grad():  # one forward over every cell: the episodes sample from its rows
+        cdf = torch.softmax(policy(world.features), dim=1).double().cumsum(1).numpy()
+    visited: list[np.ndarray] = []
+    chosen: list[np.ndarray] = []
     owners: list[np.ndarray] = []
-    gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
     for step in range(1, world.max_steps + 1):
         idx = np.flatnonzero(alive)
         if not len(idx):
             break
-        dist = torch.distributions.Categorical(logits=policy(world.features[state[idx]]))
-        acts = torch.multinomial(dist.probs, 1, generator=gen)[:, 0]
-        logps.append(dist.log_prob(acts))
+        here = state[idx]
+        acts = np.minimum((cdf[here] < rng.random((len(idx), 1)) * cdf[here, -1:]).sum(1), 3)
+        visited.append(here)
+        chosen.append(acts)
         owners.append(idx)
-        to = world.nxt[state[idx], acts.numpy()]
+        to = world.nxt[here, acts]
         reached = to == GOAL
         ret[idx[reached]] = spec.gamma**step
         alive[idx[reached]] = False
         state[idx[~reached]] = to[~reached]
     adv = torch.as_tensor(ret - ret.mean(), dtype=torch.float32)
-    loss = -sum((lp * adv[o]).sum() for lp, o in zip(logps, owners, strict=True))
+    # the gradient of sum log pi(a|s) * advantage, from a second forward with autograd
+    logp = torch.log_softmax(policy(world.features), dim=1)
+    s, a, o = (torch.as_tensor(np.concatenate(x)) for x in (visited, chosen, owners))
+    loss = -(logp[s, a] * adv[o]).sum() / spec.episodes
     opt.zero_grad()
-    (loss / spec.episodes).backward()  # type: ignore[union-attr]
+    loss.backward()
     opt.step()
     return float(ret.mean())
 
@@ -414,14 +428,15 @@ def train_run(
     rollback: Verifier | None,
     tick: Callable[[], None] | None = None,
     lr: float | None = None,
+    start: dict[str, torch.Tensor] | None = None,
 ) -> RunTrace:
     """One run from run `run`'s verified start (the same for every `rollback` and rate):
     without rollback (None) or undoing every update the verifier `rollback` rejects, with
-    policy-gradient steps at rate `lr` (default: the spec's first)."""
+    policy-gradient steps at rate `lr` (default: the spec's first). `start`: that start's
+    weights, from `safe_start`, to skip training it again."""
     lr = lr or spec.learning_rates[0]
-    torch.manual_seed(int(np.random.default_rng([spec.seed, run, 1]).integers(2**31)))
     policy = make_policy(spec, world)
-    pretrain_safe(policy, world, lr=spec.lr)
+    policy.load_state_dict(start or safe_start(spec, world, run))
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     verifiers = spec.verifiers if rollback is None else (rollback,)
     sizes = {v.level: spec.sample_size(v.level, world) for v in verifiers}
@@ -506,9 +521,12 @@ def run_rollback(
     result = RollbackResult(spec, [])
     for run, world in enumerate(worlds):
         best, safe = ceilings(world, spec.gamma)
-        watched = {lr: train_run(spec, world, run, None, tick, lr) for lr in spec.learning_rates}
+        start = safe_start(spec, world, run)
+        watched = {
+            lr: train_run(spec, world, run, None, tick, lr, start) for lr in spec.learning_rates
+        }
         rolled = {
-            Arm(lr, v): train_run(spec, world, run, v, tick, lr)
+            Arm(lr, v): train_run(spec, world, run, v, tick, lr, start)
             for lr in spec.learning_rates
             for v in spec.verifiers
         }

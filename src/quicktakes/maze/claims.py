@@ -41,9 +41,7 @@ def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> Runs:
     by_seed: list[dict[str, LabResult]] = []
     for k in range(SEEDS[ctx.budget.value]):
         seed = ctx.shared_seed(SHARED) + k
-        chosen = {m: float(r.rate_sweep["chosen"])  # type: ignore[arg-type]
-                  for m, r in by_seed[0].items() if r.rate_sweep} if by_seed else {}
-        cfg = CompareConfig(budget=ctx.budget.value, seed=seed, rates=chosen)
+        cfg = CompareConfig(budget=ctx.budget.value, seed=seed)
         precision = resolve(cfg.precision)
 
         def key(method: str, seed: int = seed, precision: str = precision) -> tuple[
@@ -179,7 +177,11 @@ class Runs:
             "models": {k: r.model for k, r in self.runs.items()},
             "seeds": [getattr(next(iter(r.values())).config, "seed", None)
                       for r in (self.runs, *self.more)],
-            "rate_sweep": {k: r.rate_sweep for k, r in self.runs.items() if r.rate_sweep},
+            "rates": {k: r.config.lr for k, r in self.runs.items()  # type: ignore[attr-defined]
+                      if getattr(r.config, "trains", False)},
+            "rate_sweep": {k: r.rate_sweep for k, r in self.runs.items() if r.rate_sweep}
+            or "none in this run: the full budget trains at maze.compare.SWEPT, chosen by "
+            "benchmarks/maze_rates.py",
             "shared_run": f"{SHARED}: one comparison run read by every prompting.* method claim",
         }
 
@@ -369,7 +371,7 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
 
 ALIKE_SIZES: dict[str, dict[str, int]] = {
     "fast": {"reps": 3, "train_mazes": 2, "samples": 4, "probes": 24, "test_mazes": 6},
-    "full": {"reps": 12, "train_mazes": 2, "samples": 4, "probes": 48, "test_mazes": 12},
+    "full": {"reps": 10, "train_mazes": 2, "samples": 4, "probes": 48, "test_mazes": 12},
 }
 """Each repetition samples a batch, takes four gradients on it, their function-space changes,
 and one few-shot-vs-SFT comparison (about a minute on two cores at `fast`'s batch)."""

@@ -34,14 +34,20 @@ METHODS = ("random", "heuristic", "zero-shot", "best-of-n", *LEARNERS)
 SIZES = {
     "fast": {"iterations": 2, "samples": 4, "train_mazes": 8, "test_mazes": 16,
              "max_pairs": 96, "shots": 4},
-    "full": {"iterations": 3, "samples": 4, "train_mazes": 16, "test_mazes": 32,
+    "full": {"iterations": 3, "samples": 4, "train_mazes": 16, "test_mazes": 24,
              "max_pairs": 128, "shots": 8},
 }
 """The one table of budgets. `fast`: one update per learner, enough for oracle BC to show
 learning; its intervals are too wide to call methods close (its verdicts say "unresolved").
-`full`: two updates (oracle BC's gain came with its second) and 32 held-out mazes, at each
-of three seeds: cut from three updates and 48 mazes to save time, yet the three maze claims
-still took 102 minutes on two cores (docs/results.md, 2026-12-02)."""
+`full`: two updates (oracle BC's gain came with its second) and 24 held-out mazes, at each
+of three seeds, at the rates `SWEPT`: at 32 mazes and with the sweep inside, the three maze
+claims took 102 minutes on two cores (docs/results.md, 2026-12-02), and with three seeds the
+interval over seeds, not over mazes, is the wider one."""
+SWEPT = {"oracle-bc": 3e-3, "sft-iter": 1e-3, "rl": 3e-3}
+"""The LoRA rate `full` trains each learner at: the best of `maze.sweep.RATES` by one update's
+paired gain on 16 validation mazes at the full budget, seed 1 (`benchmarks/maze_rates.py`,
+2026-12-02; docs/results.md). A sweep costs a fifth of the comparison, so it runs there and
+under `maze compare --tune`, not in every `--full`."""
 SEEDS = {"fast": 1, "full": 3}
 """Comparisons per budget, each at its own seed (new episodes and training draws on the same
 mazes): the verdicts at `full` read all three."""
@@ -67,7 +73,7 @@ class CompareConfig(BaseModel):
     tune: bool | None = Field(
         None,
         description="choose each fine-tuning method's rate by a sweep on training mazes "
-        "(maze.sweep) first; default: at the full budget only",
+        "(maze.sweep) first; default: no (the full budget trains at the rates `SWEPT`)",
     )
 
     rates: dict[str, float] = Field(
@@ -78,7 +84,14 @@ class CompareConfig(BaseModel):
 
     @property
     def tunes(self) -> bool:
-        return self.budget == "full" if self.tune is None else self.tune
+        return bool(self.tune)
+
+    def rate(self, method: str) -> float | None:
+        """The rate given for `method`, else the full budget's swept one, else None (the
+        lab's default, or a sweep with --tune)."""
+        if method in self.rates:
+            return self.rates[method]
+        return SWEPT.get(method) if self.budget == "full" and not self.tunes else None
 
     def sizes(self) -> dict[str, int]:
         return dict(SIZES[self.budget])
@@ -158,8 +171,8 @@ def run_compare(
 
         phase("starting")
         sweep = None
-        if method in cfg.rates:
-            spec = spec.model_copy(update={"lr": cfg.rates[method]})
+        if spec.trains and cfg.rate(method) is not None:
+            spec = spec.model_copy(update={"lr": cfg.rate(method)})
         elif spec.trains and cfg.tunes:
             from quicktakes.maze.sweep import sweep_rate
 
