@@ -11,6 +11,9 @@ from quicktakes.errors import StoreError
 
 Migration = Callable[[sqlite3.Connection], None]
 
+BUSY_MS = 5000
+"""How long a write waits for another writer's lock before 'database is locked'."""
+
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -51,7 +54,7 @@ def open_db(path: Path, migrations: Sequence[Migration], what: str) -> sqlite3.C
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
         migrate(db, migrations)
     except (sqlite3.DatabaseError, OSError) as exc:
         raise StoreError(f"cannot open {what} {path}: {exc}") from None

@@ -269,7 +269,8 @@ def analyze_cmd(
         from quicktakes.nof1.plots import analysis_html  # matplotlib: only for the page
 
         tmp = html_out.with_suffix(html_out.suffix + ".tmp")
-        page = analysis_html(data, result, trials.versions(con, name))
+        page = analysis_html(data, result, trials.versions(con, name),
+                             trials.public_protocol(data.protocol, dt.datetime.now()))
         tmp.write_text(page, encoding="utf-8")
         tmp.replace(html_out)
     if as_json:
@@ -387,3 +388,69 @@ def example_cmd(
             trials.exclude(conn, name, d.isoformat(), example.EXCLUDED_REASON, today=last)
     typer.echo(f"created {name} from the seed's raw data; sha256 {c.sha256}")
     typer.echo(f"try: quicktakes trial analyze {name}")
+
+
+@trial_app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+    port: int = typer.Option(8765, help="port to listen on"),
+    read_only: bool = typer.Option(False, "--read-only", help="pages only, no forms"),
+    tz: str = typer.Option(None, help="IANA time zone for the calendar (default: floating)"),
+    db: Path = DB,
+) -> None:
+    """A page per trial for the phone: today's arm from its time on, a form to log the night,
+    the status with its plot, and a calendar to subscribe to for reminders."""
+    import logging
+    import socket
+
+    from quicktakes.nof1.calendar import time_zone
+    from quicktakes.nof1.store import default_path
+    from quicktakes.nof1.web import Site, access_token, bind, is_loopback, serve
+
+    path = db or default_path()
+    connect(path, create=False).close()  # a missing or unreadable database: refused here
+    time_zone(tz)
+    token = access_token(path)
+    local = is_loopback(host)
+    sock = bind(host, port)
+    bound = sock.getsockname()[1]
+    shown = host if host not in ("0.0.0.0", "::") else socket.gethostname()
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
+    if local:
+        typer.echo(f"serving {path} at {url} (loopback only; --host to reach it from a phone)")
+    else:
+        url += f"?token={token}"
+        typer.echo(f"serving {path} at {url}")
+        typer.echo("open that address on the phone (it holds the access token), or scan:")
+        import qrcode
+
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(url)
+        qr.print_ascii(invert=True)
+    if read_only:
+        typer.echo("read-only: pages are served, every form is refused")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    serve(Site(path, token, require_token=not local, read_only=read_only, tz=tz), sock)
+
+
+@trial_app.command("calendar")
+def calendar_cmd(
+    name: str,
+    out: Path = typer.Option(None, help="the .ics file to write (default: NAME.ics here)"),
+    tz: str = typer.Option(None, help="IANA time zone, e.g. Europe/Berlin (default: floating)"),
+    morning: str = typer.Option("08:00", help="HH:MM of the reminder to log the night"),
+    url: str = typer.Option(None, help="the today page's address, put into each event"),
+    db: Path = DB,
+) -> None:
+    """Reminders as an iCalendar file: one event per planned day at the assignment time (the
+    arm is not in it) and one the next morning to log the outcome."""
+    from quicktakes.nof1.calendar import calendar_ics, morning_time, time_zone
+    from quicktakes.paths import output_file
+
+    zone, at = time_zone(tz), morning_time(morning)
+    target = output_file(out or Path(f"{name}.ics"), "--out")
+    p = trials.load(connect(db, create=False), name).protocol
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(calendar_ics(p, zone, at, url))
+    tmp.replace(target)
+    typer.echo(f"{name}: {2 * p.days} events in {target}")

@@ -102,11 +102,15 @@ def headline(data: TrialData, result: Analysis) -> str:
 
 
 def analysis_html(
-    data: TrialData, result: Analysis, versions: list[dict[str, Any]] | None = None
+    data: TrialData,
+    result: Analysis,
+    versions: list[dict[str, Any]] | None = None,
+    shown: dict[str, object] | None = None,
 ) -> str:
     """A self-contained page that fits a phone: the headline, arms, the dated timeline, the
     evidence as days accrue, the protocol with its commitment and amendments, and the
-    analysis as JSON folded away."""
+    analysis as JSON folded away. `shown`: the protocol as it may be shown now
+    (`trials.public_protocol`: the seed sealed while the trial runs)."""
     body = html.escape(json.dumps(result.to_dict(), indent=2, default=str))
     p = data.protocol
     rows = "".join(
@@ -130,17 +134,16 @@ def analysis_html(
         "<div class='wide'><table><tr><th>arm</th><th>n</th><th>mean</th><th>median</th>"
         f"<th>sd</th></tr>{rows}</table></div><h2>Timeline</h2>{trial_svg(data)}"
         f"<h2>Evidence as days accrue</h2>{accrual_svg(data)}"
-        f"<h2>Protocol</h2>{_protocol_html(data, versions or [])}"
+        f"<h2>Protocol</h2>{_protocol_html(shown or data.protocol.canonical(), versions or [])}"
         f"<details><summary>the analysis as JSON</summary><pre>{body}</pre></details>"
         "</body></html>"
     )
 
 
-def _protocol_html(data: TrialData, versions: list[dict[str, Any]]) -> str:
-    p = data.protocol
+def _protocol_html(shown: dict[str, object], versions: list[dict[str, Any]]) -> str:
     fields = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
-        for k, v in p.canonical().items()
+        for k, v in shown.items()
         if k not in ("given_schedule",)
     )
     rows = "".join(

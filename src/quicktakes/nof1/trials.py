@@ -435,7 +435,6 @@ def export(
     data = trial_data(db, name)
     when = at or dt.datetime.now()
     p = data.protocol
-    over = when >= revealed_at(p, p.date_of(p.days - 1)) + dt.timedelta(days=1)
     rows = [
         {
             "date": d.date.isoformat(),
@@ -448,11 +447,7 @@ def export(
         }
         for d in data.days
     ]
-    protocol = data.protocol.canonical()
-    if not over:
-        protocol["seed"] = "sealed until the trial ends"
-        if protocol.get("given_schedule") is not None:
-            protocol["given_schedule"] = "sealed until the trial ends"
+    protocol = public_protocol(p, when)
     if fmt == "json":
         return json.dumps({"protocol": protocol, "days": rows}, indent=2)
     if fmt == "csv":
@@ -462,6 +457,17 @@ def export(
         w.writerows(rows)
         return buf.getvalue()
     raise ConfigError(f"unknown export format {fmt!r}; valid: csv, json")
+
+
+def public_protocol(p: Protocol, at: dt.datetime) -> dict[str, object]:
+    """The protocol as it may be shown at `at`: the schedule's seed (and a given schedule)
+    sealed until the day after the last day's assignment, since either unseals every arm."""
+    shown = p.canonical()
+    if at < revealed_at(p, p.date_of(p.days - 1)) + dt.timedelta(days=1):
+        shown["seed"] = "sealed until the trial ends"
+        if shown.get("given_schedule") is not None:
+            shown["given_schedule"] = "sealed until the trial ends"
+    return shown
 
 
 def list_trials(db: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -1,0 +1,434 @@
+"""`trial serve`: the daily part of a trial on a phone. A Starlette app over the same store and
+the same library calls as the CLI (`nof1.trials`), with no rules of its own: the arm appears
+from its assignment time on, values go through `log_value`'s checks and transactions.
+
+Reachable safely: an access token (made on first use, stored beside the database with mode
+0600) is exchanged for an HttpOnly, SameSite=Strict cookie; every form carries a CSRF token
+(signed with the access token, valid `CSRF_TTL`) and a nonce, so a reload or a double tap
+records once; a POST from another origin is refused. Refusals are 403 pages and one line in
+the server log, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import secrets
+import socket
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from quicktakes.errors import ConfigError, QuicktakesError, StoreError, UnknownNameError
+from quicktakes.nof1 import trials
+from quicktakes.nof1.store import connect
+
+log = logging.getLogger("quicktakes.serve")
+
+COOKIE = "quicktakes_trials"
+CSRF_TTL = dt.timedelta(hours=12)
+"""A form older than this is stale: reload the page for a fresh one."""
+SEEN = 10_000
+"""Nonces remembered (a form submitted again records nothing)."""
+
+_pages = Environment(
+    loader=PackageLoader("quicktakes.nof1", "templates"), autoescape=select_autoescape()
+)
+
+
+def token_file(db: Path) -> Path:
+    return db.with_name(db.name + ".token")
+
+
+def access_token(db: Path) -> str:
+    """The database's access token: made on first use, stored beside it, readable by its
+    owner only."""
+    path = token_file(db)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = path.read_text(encoding="ascii").strip()
+        if not token:
+            raise StoreError(f"the access token file {path} is empty; delete it") from None
+        return token
+    except OSError as exc:
+        raise StoreError(f"cannot write the access token beside {db}: {exc.strerror}") from None
+    token = secrets.token_urlsafe(24)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(token + "\n")
+    return token
+
+
+@dataclass
+class Site:
+    """What one server serves: the database, its token and whether pages need it."""
+
+    db: Path
+    token: str
+    require_token: bool = True
+    read_only: bool = False
+    tz: str | None = None
+    """The calendar's IANA time zone (None: floating local times)."""
+    clock: Callable[[], dt.datetime] = dt.datetime.now
+    _seen: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def sign(self, text: str) -> str:
+        return hmac.new(self.token.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def csrf(self) -> str:
+        stamp = str(int(self.clock().timestamp()))
+        return f"{stamp}.{self.sign('csrf:' + stamp)}"
+
+    def csrf_refusal(self, value: str) -> str | None:
+        """Why a form's CSRF token is refused, or None."""
+        stamp, _, mac = value.partition(".")
+        if not stamp.isdigit() or not same(mac, self.sign("csrf:" + stamp)):
+            return "a missing or forged form token"
+        age = self.clock() - dt.datetime.fromtimestamp(int(stamp))
+        if age > CSRF_TTL:
+            return "a stale form (reload the page for a fresh one)"
+        return None
+
+    def calendar_key(self, name: str) -> str:
+        return self.sign("ics:" + name)
+
+    @contextmanager
+    def once(self, nonce: str) -> Iterator[str | None]:
+        """Run a submission once per nonce: yields the earlier outcome, or None to run it
+        (then `done` records the outcome). Concurrent duplicates wait for the first."""
+        with self._guard:
+            lock = self._locks.setdefault(nonce, threading.Lock())
+        with lock:
+            yield self._seen.get(nonce)
+
+    def done(self, nonce: str, outcome: str) -> None:
+        with self._guard:
+            self._seen[nonce] = outcome
+            while len(self._seen) > SEEN:
+                old, _ = self._seen.popitem(last=False)
+                self._locks.pop(old, None)
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def refuse(request: Request, why: str) -> Response:
+    client = request.client.host if request.client else "?"
+    log.warning("refused %s %s from %s: %s", request.method, request.url.path, client, why)
+    return page("message.html.j2", 403, title="Forbidden", error=f"Forbidden: {why}.")
+
+
+def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_pages.get_template(template).render(**context), status_code=status)
+
+
+class Guard(BaseHTTPMiddleware):
+    """The access token (as a query once, then as a cookie), and same-origin POSTs."""
+
+    def __init__(self, app: Any, site: Site) -> None:
+        super().__init__(app)
+        self.site = site
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        site = self.site
+        calendar = request.url.path.endswith("/calendar.ics")  # keyed per trial instead
+        if site.require_token and not calendar:
+            given = request.query_params.get("token")
+            if given is not None:
+                if not same(given, site.token):
+                    return refuse(request, "a wrong access token")
+                # the token leaves the address bar (and the history) for a cookie
+                rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+                target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+                r = RedirectResponse(target, status_code=303)
+                r.set_cookie(COOKIE, site.token, max_age=400 * 86400, httponly=True,
+                             samesite="strict", secure=request.url.scheme == "https")
+                return r
+            if not same(request.cookies.get(COOKIE, ""), site.token):
+                return refuse(request, "no access token (open the address `trial serve` "
+                              "printed)")
+        if request.method == "POST":
+            origin = request.headers.get("origin")
+            if origin and urlsplit(origin).netloc != request.headers.get("host"):
+                return refuse(request, f"a form posted from another origin ({origin})")
+        return await call_next(request)
+
+
+def _day(d: Any, label: str) -> dict[str, Any]:
+    return {"label": label, "date": d.date.isoformat(), "value": d.value, "excluded": d.excluded}
+
+
+def today_context(site: Site, con: sqlite3.Connection, name: str) -> dict[str, Any]:
+    """What the today page shows: the arm once revealed (`trials.today_arm` decides), the last
+    two nights' values, and the nights that can be logged now."""
+    p = trials.load(con, name).protocol
+    now = site.clock()
+    try:
+        r = trials.today_arm(con, name, now, now_=now)
+        today: dict[str, Any] = {**r, "reveal": None if r["arm"] else p.assign_at}
+    except QuicktakesError as exc:  # outside the trial
+        today = {"arm": None, "reveal": None, "message": str(exc)}
+    data = trials.trial_data(con, name)
+    nights = []
+    for back, label in ((1, "last night"), (0, "tonight")):
+        i = p.day_of(now.date()) - back
+        if 0 <= i < p.days:
+            nights.append(_day(data.days[i], label))
+    loggable = [
+        n for n in nights
+        if n["label"] == "last night" or now >= trials.revealed_at(p, now.date())
+    ]
+    return {
+        "title": name, "name": name, "today": today, "days": p.days, "recent": nights,
+        "dates": loggable, "outcome": p.outcome, "minimum": f"{p.minimum:g}",
+        "maximum": f"{p.maximum:g}", "writable": not site.read_only, "csrf": site.csrf(),
+        "nonce": secrets.token_urlsafe(12), "form": {"date": loggable[0]["date"]
+                                                      if loggable else None},
+        "calendar": f"/t/{name}/calendar.ics?key={site.calendar_key(name)}",
+    }
+
+
+def make_app(site: Site) -> Starlette:
+    """The app: a page per trial for today, its status and its analysis, two forms, and the
+    calendar to subscribe to."""
+
+    @contextmanager
+    def store() -> Iterator[sqlite3.Connection]:
+        con = connect(site.db, create=False)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def render_today(name: str, status: int = 200, **extra: Any) -> Response:
+        with store() as con:
+            ctx = today_context(site, con, name)
+        form = extra.pop("form", None)
+        if form:
+            ctx["form"] = {**ctx["form"], **form}
+            ctx["nonce"] = form.get("nonce") or ctx["nonce"]
+        return page("today.html.j2", status, **ctx, **extra)
+
+    def index(request: Request) -> Response:
+        with store() as con:
+            rows = trials.list_trials(con)
+        return page("index.html.j2", trials=rows, title="Trials")
+
+    def today(request: Request) -> Response:
+        return render_today(request.path_params["name"], message=request.query_params.get("msg"))
+
+    def status(request: Request) -> Response:
+        from quicktakes.nof1.plots import accrual_svg, trial_svg  # matplotlib: on this page only
+
+        name = request.path_params["name"]
+        with store() as con:
+            s = trials.status(con, name, today=site.clock().date())
+            data = trials.trial_data(con, name)
+        p = data.protocol
+        left = max(0, p.days - max(0, p.day_of(site.clock().date())))
+        analysed = len(data.analysed())
+        return page(
+            "status.html.j2", title=f"{name}: status", name=name, s=s, left=left,
+            timeline=trial_svg(data) if analysed else None,
+            accrual=accrual_svg(data) if analysed >= 6 else None,
+        )
+
+    def analysis(request: Request) -> Response:
+        import numpy as np
+
+        from quicktakes.nof1.analysis import analyze
+        from quicktakes.nof1.plots import analysis_html
+
+        name = request.path_params["name"]
+        with store() as con:
+            data = trials.trial_data(con, name)
+            shown = trials.public_protocol(data.protocol, site.clock())
+            versions = trials.versions(con, name)
+        try:
+            result = analyze(data, np.random.default_rng(0))
+        except ValueError as exc:
+            return page("message.html.j2", title=name, error=f"No analysis yet: {exc}")
+        return HTMLResponse(analysis_html(data, result, versions, shown))
+
+    def calendar(request: Request) -> Response:
+        from quicktakes.nof1.calendar import calendar_ics, time_zone
+
+        name = request.path_params["name"]
+        if not same(request.query_params.get("key", ""), site.calendar_key(name)):
+            return refuse(request, "a wrong calendar key")
+        with store() as con:
+            p = trials.load(con, name).protocol
+        url = str(request.url_for("today", name=name))
+        body = calendar_ics(p, time_zone(site.tz), url=url)
+        return Response(body, media_type="text/calendar; charset=utf-8")
+
+    async def submit(request: Request, action: Callable[[dict[str, str]], str]) -> Response:
+        """A form's common path: refusals, then the action once per nonce; a library error
+        re-shows the page with the message and nothing written."""
+        name = request.path_params["name"]
+        if site.read_only:
+            return refuse(request, "this server is read-only")
+        try:
+            raw = await request.form()
+        except Exception:  # python-multipart's parse errors: a malformed body
+            return refuse(request, "a malformed form")
+        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        why = site.csrf_refusal(form.get("csrf", ""))
+        if why:
+            return refuse(request, why)
+        nonce = form.get("nonce", "")
+        if not 8 <= len(nonce) <= 64:
+            return refuse(request, "a form without its nonce")
+
+        def run() -> tuple[int, str]:
+            with site.once(nonce) as earlier:
+                if earlier is not None:
+                    return 303, earlier
+                outcome = action(form)
+                site.done(nonce, outcome)
+                return 303, outcome
+
+        try:
+            _, outcome = await run_in_threadpool(run)
+        except UnknownNameError:
+            raise
+        except (QuicktakesError, sqlite3.Error) as exc:
+            status, shown = refusal(exc)
+            return await run_in_threadpool(render_today, name, status, form=form, **shown)
+        return RedirectResponse(f"/t/{name}?{urlencode({'msg': outcome})}", status_code=303)
+
+    async def log_form(request: Request) -> Response:
+        name = request.path_params["name"]
+
+        def action(form: dict[str, str]) -> str:
+            with store() as con:
+                replace = form.get("replace") == "1"
+                date = form.get("date") or None
+                if not replace and date:
+                    data = trials.trial_data(con, name)
+                    old = next((d for d in data.days if d.date.isoformat() == date), None)
+                    if old is not None and old.value is not None:
+                        raise NeedsConfirmation(
+                            f"{date} already has {old.value:g}. Replace it with "
+                            f"{form.get('value', '')}? The old value stays in the history.")
+                now = site.clock()
+                r = trials.log_value(
+                    con, name, form.get("value", ""), date, form.get("note") or None, replace,
+                    form.get("onset") or None, today=now.date(), source="web", at=now)
+            return f"Recorded {r['value']:g} for {r['date']} (day {r['day']})."
+
+        return await submit(request, action)
+
+    async def exclude_form(request: Request) -> Response:
+        name = request.path_params["name"]
+
+        def action(form: dict[str, str]) -> str:
+            with store() as con:
+                date, reason = form.get("date", ""), form.get("reason", "")
+                if form.get("action") == "unexclude":
+                    r = trials.unexclude(con, name, date, reason)
+                    return f"{r['date']} is back in the analysis."
+                r = trials.exclude(con, name, date, reason, today=site.clock().date())
+                return f"{r['date']} excluded: {r['reason']}."
+
+        return await submit(request, action)
+
+    async def unknown(request: Request, exc: Exception) -> Response:
+        return page("message.html.j2", 404, title="Not found", error=str(exc))
+
+    async def broken(request: Request, exc: Exception) -> Response:
+        log.error("error on %s %s: %s", request.method, request.url.path, exc)
+        return page("message.html.j2", 500, title="Error", error=f"Could not serve this: {exc}")
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/t/{name}", today, name="today"),
+            Route("/t/{name}/status", status),
+            Route("/t/{name}/analysis", analysis),
+            Route("/t/{name}/calendar.ics", calendar),
+            Route("/t/{name}/log", log_form, methods=["POST"]),
+            Route("/t/{name}/exclude", exclude_form, methods=["POST"]),
+        ],
+        middleware=[Middleware(Guard, site=site)],
+        exception_handlers={UnknownNameError: unknown, StoreError: broken, Exception: broken},
+    )
+
+
+class NeedsConfirmation(QuicktakesError):
+    """The day has a value: replacing it needs the form's explicit confirmation."""
+
+
+def refusal(exc: Exception) -> tuple[int, dict[str, str]]:
+    """How the today page shows a form the library refused: nothing was written."""
+    if isinstance(exc, NeedsConfirmation):
+        return 409, {"confirm": str(exc)}
+    if isinstance(exc, sqlite3.Error):  # a locked or read-only database
+        return 503, {"error": f"The database refused the change ({exc}); nothing was recorded."}
+    return 400, {"error": str(exc)}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is served, so a port in use or an address
+    of another machine is a one-line error at start-up."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 0-65535, got {port}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        raise ConfigError(f"--host {host}: not an address or a known host name") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} is in use on {host}; pick another --port") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(f"--host {host} is not an address of this machine") from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    return sock
+
+
+def serve(site: Site, sock: socket.socket) -> None:
+    """Serve until interrupted (uvicorn; its access log and ours go to stderr)."""
+    import uvicorn
+
+    config = uvicorn.Config(make_app(site), lifespan="off", log_level="info",
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
