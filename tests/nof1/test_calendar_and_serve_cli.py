@@ -8,7 +8,6 @@ import zoneinfo
 
 import icalendar
 import pytest
-
 from tests.conftest import assert_one_line_error
 from tests.nof1.conftest import dump
 

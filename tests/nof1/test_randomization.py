@@ -68,3 +68,16 @@ def test_monte_carlo_agrees_with_exact(monkeypatch):
 def test_holm():
     assert rt.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert rt.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_the_normal_limit_is_close_to_the_randomization_test_from_thirty_days_a_group():
+    from quicktakes.nof1 import randomization as rt
+
+    rng = np.random.default_rng(0)
+    gaps = []
+    for _ in range(20):
+        a = np.round(rng.exponential(15, 30))
+        b = np.round(rng.exponential(15, 30) + rng.normal(0, 3))
+        gaps.append(abs(rt.contrast_normal(a, b).p_value - rt.contrast(a, b).p_value))
+    assert max(gaps) < 0.04
+    assert rt.contrast_normal(np.ones(5), np.ones(5)).p_value == 1.0  # no spread, no evidence

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.nof1.conftest import START
 from tests.nof1.test_web import Clock, fields
 
-from quicktakes.nof1.web import Site, access_token, bind, make_app  # noqa: I001
+from quicktakes.nof1.web import Site, access_token, bind, make_app
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")

@@ -9,13 +9,10 @@ import sqlite3
 import stat
 
 import pytest
-
+from starlette.testclient import TestClient
 from tests.nof1.conftest import START, dump
 
-pytest.importorskip("httpx")
-from starlette.testclient import TestClient  # noqa: E402
-
-from quicktakes.nof1.web import CSRF_TTL, Site, access_token, make_app  # noqa: E402
+from quicktakes.nof1.web import CSRF_TTL, Site, access_token, make_app
 
 DAY3 = START + dt.timedelta(days=2)
 
@@ -73,6 +70,7 @@ def test_the_arm_is_sealed_before_its_time_and_shown_from_it(client, clock, cli)
 
 
 def test_a_value_logged_through_the_form_is_in_status_and_history(client, cli):
+    assert 'id="done">0 of 20' in client.get("/t/sleep/status").text  # made, then kept
     page = client.get("/t/sleep").text
     r = client.post("/t/sleep/log", data={**fields(page, "/t/sleep/log"),
                                           "date": str(DAY3 - dt.timedelta(days=1)),

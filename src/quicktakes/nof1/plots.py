@@ -57,16 +57,29 @@ def trial_svg(data: TrialData) -> str:
     return _svg(fig, "timeline-")
 
 
+NORMAL_FROM = 30
+"""Days per group from which the accrual curve reads the randomization test's normal limit
+(`randomization.contrast_normal`) instead of the exact or Monte Carlo test."""
+
+
+def accrued_p(a: np.ndarray, b: np.ndarray) -> float:
+    from quicktakes.nof1 import randomization as rt
+
+    if min(len(a), len(b)) >= NORMAL_FROM:
+        return rt.contrast_normal(a, b).p_value
+    return rt.contrast(a, b, "b>a").p_value
+
+
 def accrual_svg(data: TrialData, points: int = 30) -> str:
     """The contrast's one-sided p-value as the analysed days accrue (at most `points`
-    evaluations), on a log axis with alpha drawn."""
-    from quicktakes.nof1 import randomization as rt
+    evaluations), on a log axis with alpha drawn; from `NORMAL_FROM` days per group, by the
+    test's normal limit (a curve of 30 tests on a long trial in milliseconds, not seconds)."""
     from quicktakes.nof1.analysis import accrual
 
     at = sorted({int(round(v)) for v in np.linspace(4, len(data.analysed()), points)})
     groups = accrual(data, at)
     xs = [k for k, _, _ in groups]
-    ps = [rt.contrast(a, b, "b>a").p_value for _, a, b in groups]
+    ps = [accrued_p(a, b) for _, a, b in groups]
     fig, ax = plt.subplots(figsize=(10, 2.8))
     ax.plot(xs, ps, ".-", label="one-sided p of the contrast")
     ax.axhline(data.protocol.alpha, color="grey", ls=":", label=f"alpha {data.protocol.alpha:g}")

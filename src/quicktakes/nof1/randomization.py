@@ -105,6 +105,24 @@ def contrast(a: np.ndarray, b: np.ndarray, alternative: str = "b>a") -> TestResu
     return monte_carlo(values, sizes, stat, observed, np.random.default_rng(0))
 
 
+def contrast_normal(a: np.ndarray, b: np.ndarray) -> TestResult:
+    """The one-sided ('b>a') randomization test of mean(b) - mean(a) by the normal limit of its
+    randomization distribution (mean 0, variance from the pooled values, exact for any
+    relabeling): for curves of many p-values, where each exact or Monte Carlo test of a
+    long trial costs a fraction of a second. At thirty days per group of skewed
+    (exponential) minutes, within 0.03 of the Monte Carlo p (tests/nof1/test_randomization)."""
+    from scipy.stats import norm
+
+    values = np.concatenate([a, b])
+    n, na, nb = len(values), len(a), len(b)
+    observed = float(b.mean() - a.mean())
+    var = values.var() * n / (n - 1) * (1 / na + 1 / nb) if n > 1 else 0.0
+    if var <= 0:
+        return TestResult(observed, 1.0, "normal limit of the randomization distribution")
+    p = float(norm.sf(observed / np.sqrt(var)))
+    return TestResult(observed, p, "normal limit of the randomization distribution")
+
+
 def monte_carlo(
     values: np.ndarray,
     sizes: Sequence[int],

@@ -155,6 +155,14 @@ def _record(
     )
 
 
+def version_key(db: sqlite3.Connection, name: str) -> tuple[int, int]:
+    """Changes whenever the trial does: its protocol version and its last history row (every
+    log, replacement, exclusion and amendment adds one)."""
+    t = load(db, name)
+    row = db.execute("SELECT MAX(id) FROM history WHERE trial_id = ?", (t.trial_id,)).fetchone()
+    return t.version, int(row[0] or 0)
+
+
 def history(db: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
     """Every change to the trial, oldest first."""
     t = load(db, name)

@@ -90,6 +90,8 @@ class Site:
     tz: str | None = None
     """The calendar's IANA time zone (None: floating local times)."""
     clock: Callable[[], dt.datetime] = dt.datetime.now
+    pages: dict[str, tuple[object, str]] = field(default_factory=dict)
+    """Each trial's status page, with the key (its last change, the day) it was made for."""
     _seen: OrderedDict[str, str] = field(default_factory=OrderedDict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -241,17 +243,29 @@ def make_app(site: Site) -> Starlette:
         return render_today(request.path_params["name"], message=request.query_params.get("msg"))
 
     def status(request: Request) -> Response:
-        from quicktakes.nof1.plots import accrual_svg, trial_svg  # matplotlib: on this page only
-
         name = request.path_params["name"]
         with store() as con:
-            s = trials.status(con, name, today=site.clock().date())
-            data = trials.trial_data(con, name)
+            key = (trials.version_key(con, name), site.clock().date())
+            cached = site.pages.get(name)
+            if cached and cached[0] == key:
+                return HTMLResponse(cached[1])
+            html = status_page(con, name)
+        site.pages[name] = (key, html)
+        return HTMLResponse(html)
+
+    def status_page(con: sqlite3.Connection, name: str) -> str:
+        """Rendered once per change to the trial and per day (its analysis takes a second
+        or two on a long trial; the data changes once a day)."""
+        from quicktakes.nof1.plots import accrual_svg, trial_svg  # matplotlib: this page only
+
+        today = site.clock().date()
+        s = trials.status(con, name, today=today)
+        data = trials.trial_data(con, name)
         p = data.protocol
-        left = max(0, p.days - max(0, p.day_of(site.clock().date())))
+        left = max(0, p.days - max(0, p.day_of(today)))
         analysed = len(data.analysed())
-        return page(
-            "status.html.j2", title=f"{name}: status", name=name, s=s, left=left,
+        return _pages.get_template("status.html.j2").render(
+            title=f"{name}: status", name=name, s=s, left=left,
             timeline=trial_svg(data) if analysed else None,
             accrual=accrual_svg(data) if analysed >= 6 else None,
         )
