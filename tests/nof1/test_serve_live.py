@@ -237,3 +237,35 @@ def test_a_server_killed_mid_request_leaves_every_accepted_value_and_nothing_bro
     assert all(values.get(start + dt.timedelta(days=i)) == i for i in accepted)
     assert set(values) <= {start + dt.timedelta(days=i) for i, _ in answers}
     assert integrity(db) == "ok"
+
+
+def test_beyond_loopback_the_printed_address_carries_the_token_and_nothing_opens_without(
+        db, trial):
+    env = os.environ | {"QUICKTAKES_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "quicktakes.cli", "trial", "serve", "--host", "0.0.0.0",
+         "--port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        first = server.stdout.readline()
+        port, token = re.search(r":(\d+)/\?token=([\w-]+)", first).groups()
+        assert token == access_token(db)
+        qr = [server.stdout.readline() for _ in range(3)][1:]
+        assert all("█" in line or "▀" in line or "▄" in line for line in qr), qr
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client() as c:
+            for _ in range(200):
+                try:
+                    r = c.get(f"{url}/t/sleep")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            assert r.status_code == 403 and "Traceback" not in r.text
+            assert c.get(f"{url}/t/sleep?token=nope").status_code == 403
+            r = c.get(f"{url}/t/sleep?token={token}", follow_redirects=True)  # cookie, then page
+            assert r.status_code == 200 and "sleep" in r.text and "token=" not in str(r.url)
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=10)
+    assert log.count("refused GET /t/sleep") == 2
