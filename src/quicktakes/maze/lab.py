@@ -119,6 +119,11 @@ def _training(
         trainer = make_trainer(spec, weights)
     else:
         trainer.reset()
+    if served is not None:  # before any sample: the server must serve what is trained
+        from quicktakes.llm.remote import check_served
+        from quicktakes.maze.grid import MOVES
+
+        check_served(served.backend, trainer, MOVES)
     return run_training(resolved(spec, trainer), trainer, cache, run_dir, note, served)
 
 
