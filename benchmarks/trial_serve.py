@@ -4,8 +4,9 @@ a terminal today).
 
 Targets (issue 24): the today page under 50 ms at the median, the status page under 1 s,
 ready (first page answered) under 2 s. The status page is analysed again after every change
-to the trial (and once a day), then served as made: the figure that counts is "after a
-change".
+to the trial (and once a day), then served as made; a change through the page's own form
+starts that analysis in the background at once. Printed: the first view, a view after a
+change made elsewhere (the CLI), right after a change through the form, and unchanged.
 
 Usage: python benchmarks/trial_serve.py [--days 1100] [--repeats 50]
 """
@@ -95,6 +96,14 @@ def main() -> None:
                     exclude(db, name, k)
                     changed.append(timed(lambda: c.get(page).raise_for_status(), 1))
                 status = statistics.median(changed)
+                formed = []
+                for k in range(3, 6):  # a change through the page's own form, then status
+                    html = c.get(f"{url}/t/{name}").text
+                    form = dict(re.findall(r'name="(csrf|nonce)" value="([^"]*)"', html))
+                    day = (dt.date.today() - dt.timedelta(days=args.days - 10 - k)).isoformat()
+                    c.post(f"{url}/t/{name}/exclude", data={**form, "date": day,
+                                                            "reason": "benchmark"})
+                    formed.append(timed(lambda: c.get(page).raise_for_status(), 1))
                 cached = timed(lambda: c.get(page).raise_for_status(), 5)
         finally:
             server.terminate()
@@ -106,6 +115,9 @@ def main() -> None:
     print(f"status page, first view:         {first * 1000:8.1f} ms  {first / cli:.3f} x the CLI")
     print(f"status page after a change (median of 3): {status * 1000:8.1f} ms  "
           f"{status / cli:.3f} x the CLI   target < 1 s: {'met' if status < 1 else 'MISSED'}")
+    after = statistics.median(formed)
+    print(f"status page right after a change through the form (median of 3): "
+          f"{after * 1000:8.1f} ms  target < 1 s: {'met' if after < 1 else 'MISSED'}")
     print(f"status page unchanged (median of 5): {cached * 1000:8.1f} ms")
     print(f"serve ready (first page):        {ready * 1000:8.1f} ms  "
           f"{ready / cli:.3f} x the CLI   target < 2 s: {'met' if ready < 2 else 'MISSED'}")

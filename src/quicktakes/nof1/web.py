@@ -92,6 +92,7 @@ class Site:
     clock: Callable[[], dt.datetime] = dt.datetime.now
     pages: dict[str, tuple[object, str]] = field(default_factory=dict)
     """Each trial's status page, with the key (its last change, the day) it was made for."""
+    _render: threading.Lock = field(default_factory=threading.Lock)
     _seen: OrderedDict[str, str] = field(default_factory=OrderedDict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -243,15 +244,27 @@ def make_app(site: Site) -> Starlette:
         return render_today(request.path_params["name"], message=request.query_params.get("msg"))
 
     def status(request: Request) -> Response:
-        name = request.path_params["name"]
-        with store() as con:
+        return HTMLResponse(current_status(request.path_params["name"]))
+
+    def current_status(name: str) -> str:
+        """The status page for the trial as it is now: made again when the trial changed
+        (one render at a time: matplotlib is not thread-safe)."""
+        with site._render, store() as con:
             key = (trials.version_key(con, name), site.clock().date())
             cached = site.pages.get(name)
             if cached and cached[0] == key:
-                return HTMLResponse(cached[1])
+                return cached[1]
             html = status_page(con, name)
-        site.pages[name] = (key, html)
-        return HTMLResponse(html)
+            site.pages[name] = (key, html)
+            return html
+
+    def refresh_status(name: str) -> None:
+        """After a form's change, in the background: the status page a person opens next
+        is ready (a long trial's analysis takes a second or so)."""
+        try:
+            current_status(name)
+        except Exception as exc:  # the page will say so when opened
+            log.warning("could not refresh the status of %s: %s", name, exc)
 
     def status_page(con: sqlite3.Connection, name: str) -> str:
         """Rendered once per change to the trial and per day (its analysis takes a second
@@ -323,6 +336,7 @@ def make_app(site: Site) -> Starlette:
                     return 303, earlier
                 outcome = action(form)
                 site.done(nonce, outcome)
+                threading.Thread(target=refresh_status, args=(name,), daemon=True).start()
                 return 303, outcome
 
         try:
@@ -439,10 +453,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _warm() -> None:
+    """Import what the status page needs (matplotlib, scipy: seconds) while the first pages
+    are already served."""
+    import quicktakes.nof1.analysis
+    import quicktakes.nof1.plots  # noqa: F401
+
+
 def serve(site: Site, sock: socket.socket) -> None:
     """Serve until interrupted (uvicorn; its access log and ours go to stderr)."""
     import uvicorn
 
     config = uvicorn.Config(make_app(site), lifespan="off", log_level="info",
                             timeout_graceful_shutdown=5)
+    threading.Thread(target=_warm, daemon=True).start()
     uvicorn.Server(config).run(sockets=[sock])
