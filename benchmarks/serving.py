@@ -1,6 +1,7 @@
 """Maze states scored per second through a vLLM server on loopback (exact scores: one
 request per state and move), at concurrency 1, 4 and 16, against the in-process torch
-backend on the same prompts in the same run (the baseline), fp32 on both sides.
+backend on the same prompts in the same run (the baseline), fp32 on both sides, with the
+largest difference of their scores over the four moves.
 
 Starts the server itself from .venv-vllm (`python3 dev.py test` builds it), or uses
 `--base-url` of one already running the embedded model's dequantized folder.
@@ -34,7 +35,7 @@ def main() -> None:
 
     from quicktakes.llm.hf import HFBackend, dequantized_dir
     from quicktakes.llm.local import embedded_model_path
-    from quicktakes.llm.remote import OpenAIBackend
+    from quicktakes.llm.remote import OpenAIBackend, over_candidates
     from quicktakes.llm.vllm import VLLMServer
     from quicktakes.maze.grid import MOVES
 
@@ -68,7 +69,7 @@ def main() -> None:
             theirs = be.score_batch(convs, list(MOVES))
             rate = args.states / (time.perf_counter() - t)
             gap = max(abs(a - b) for r, q in zip(theirs, ours, strict=True)
-                      for a, b in zip(r, q, strict=True))
+                      for a, b in zip(over_candidates(r), over_candidates(q), strict=True))
             print(f"vLLM, concurrency {k:2d}:          {rate:7.2f} states/s  "
                   f"{rate / base:.2f} x torch  (exact: {be.exact}; largest gap {gap:.1e})")
     finally:
