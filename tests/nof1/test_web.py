@@ -212,3 +212,21 @@ def test_the_analysis_page_keeps_the_seed_sealed_while_the_trial_runs(client, cl
     html = client.get("/t/sleep/analysis").text
     protocol = html.split("<h2>Protocol</h2>")[1].split("</table>")[0]
     assert "<td>seed</td><td>sealed until the trial ends</td>" in protocol
+
+
+def test_the_status_figures_are_images_of_their_own(client, clock, db):
+    from quicktakes.nof1 import trials
+    from quicktakes.nof1.store import connect
+
+    clock.at = dt.datetime.combine(START + dt.timedelta(days=12), dt.time(8))
+    con = connect(db)
+    for k in range(8):
+        trials.log_value(con, "sleep", str(10 + k), str(START + dt.timedelta(days=k)),
+                         today=clock.at.date(), at=clock.at)
+    status = client.get("/t/sleep/status").text
+    assert 'src="/t/sleep/timeline.svg"' in status and 'src="/t/sleep/accrual.svg"' in status
+    for kind in ("timeline", "accrual"):
+        r = client.get(f"/t/sleep/{kind}.svg")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+        assert "<svg" in r.text
+    assert client.get("/t/sleep/other.svg").status_code == 404

@@ -90,9 +90,13 @@ class Site:
     tz: str | None = None
     """The calendar's IANA time zone (None: floating local times)."""
     clock: Callable[[], dt.datetime] = dt.datetime.now
-    pages: dict[str, tuple[object, str]] = field(default_factory=dict)
-    """Each trial's status page, with the key (its last change, the day) it was made for."""
+    pages: dict[tuple[str, str], tuple[object, str]] = field(default_factory=dict)
+    """Each trial's status page and figures, with the key (its last change, the day) each
+    was made for."""
     _render: threading.Lock = field(default_factory=threading.Lock)
+    """One matplotlib figure at a time (it is not thread-safe)."""
+    _parts: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    """One render of each status part at a time: a second request waits for the first."""
     _seen: OrderedDict[str, str] = field(default_factory=OrderedDict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -132,6 +136,28 @@ class Site:
             while len(self._seen) > SEEN:
                 old, _ = self._seen.popitem(last=False)
                 self._locks.pop(old, None)
+
+
+def _timeline(data: Any) -> str:
+    from quicktakes.nof1.plots import trial_svg  # matplotlib: for the figures only
+
+    return _standalone(trial_svg(data))
+
+
+def _accrual(data: Any) -> str:
+    from quicktakes.nof1.plots import accrual_svg
+
+    return _standalone(accrual_svg(data))
+
+
+def _standalone(svg: str) -> str:
+    """An inline SVG as a file of its own (an <img> needs the namespace declared)."""
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + svg
+
+
+FIGURES: dict[str, Callable[[Any], str]] = {"timeline": _timeline, "accrual": _accrual}
+"""The status page's figures, served as SVG images: the plot of values by arm (the one the
+analysis page draws) and the p-value as days accrue."""
 
 
 def same(a: str, b: str) -> bool:
@@ -244,33 +270,43 @@ def make_app(site: Site) -> Starlette:
         return render_today(request.path_params["name"], message=request.query_params.get("msg"))
 
     def status(request: Request) -> Response:
-        return HTMLResponse(current_status(request.path_params["name"]))
+        return HTMLResponse(current(request.path_params["name"], "status"))
 
-    def current_status(name: str) -> str:
-        """The status page for the trial as it is now: made again when the trial changed
-        (one render at a time: matplotlib is not thread-safe)."""
-        with site._render, store() as con:
+    def figure(request: Request) -> Response:
+        name, kind = request.path_params["name"], request.path_params["kind"]
+        if kind not in FIGURES:
+            return page("message.html.j2", 404, title="Not found", error=f"No figure {kind}.")
+        return Response(current(name, kind), media_type="image/svg+xml")
+
+    def current(name: str, kind: str) -> str:
+        """A status part (the page or one of its figures) for the trial as it is now: made
+        again when the trial changed or the day did, else served as made."""
+        with site._guard:
+            lock = site._parts.setdefault((name, kind), threading.Lock())
+        with lock, store() as con:
             key = (trials.version_key(con, name), site.clock().date())
-            cached = site.pages.get(name)
+            cached = site.pages.get((name, kind))
             if cached and cached[0] == key:
                 return cached[1]
-            html = status_page(con, name)
-            site.pages[name] = (key, html)
-            return html
+            if kind == "status":
+                made = status_page(con, name)
+            else:
+                with site._render:
+                    made = FIGURES[kind](trials.trial_data(con, name))
+            site.pages[(name, kind)] = (key, made)
+            return made
 
     def refresh_status(name: str) -> None:
         """After a form's change, in the background: the status page a person opens next
-        is ready (a long trial's analysis takes a second or so)."""
+        is ready or being made (its figures are made when their images are asked for)."""
         try:
-            current_status(name)
+            current(name, "status")
         except Exception as exc:  # the page will say so when opened
             log.warning("could not refresh the status of %s: %s", name, exc)
 
     def status_page(con: sqlite3.Connection, name: str) -> str:
-        """Rendered once per change to the trial and per day (its analysis takes a second
-        or two on a long trial; the data changes once a day)."""
-        from quicktakes.nof1.plots import accrual_svg, trial_svg  # matplotlib: this page only
-
+        """The numbers; the figures come as images of their own, so the page does not
+        wait for matplotlib."""
         today = site.clock().date()
         s = trials.status(con, name, today=today)
         data = trials.trial_data(con, name)
@@ -279,8 +315,7 @@ def make_app(site: Site) -> Starlette:
         analysed = len(data.analysed())
         return _pages.get_template("status.html.j2").render(
             title=f"{name}: status", name=name, s=s, left=left,
-            timeline=trial_svg(data) if analysed else None,
-            accrual=accrual_svg(data) if analysed >= 6 else None,
+            timeline=analysed > 0, accrual=analysed >= 6,
         )
 
     def analysis(request: Request) -> Response:
@@ -396,6 +431,7 @@ def make_app(site: Site) -> Starlette:
             Route("/", index),
             Route("/t/{name}", today, name="today"),
             Route("/t/{name}/status", status),
+            Route("/t/{name}/{kind}.svg", figure),
             Route("/t/{name}/analysis", analysis),
             Route("/t/{name}/calendar.ics", calendar),
             Route("/t/{name}/log", log_form, methods=["POST"]),
