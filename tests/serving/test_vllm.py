@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from tests.conftest import assert_one_line_error
 
 from quicktakes.errors import BackendError, ConfigError
 from quicktakes.llm.base import Sampling
@@ -140,3 +141,32 @@ def test_a_server_restarted_mid_run_ends_in_one_line_not_base_model_samples(
         served.backend.score_batch(probes(1), list(MOVES))
     assert "\n" not in str(err.value)
     trainer.reset()
+
+
+def test_a_train_model_that_is_not_the_served_one_is_refused_before_any_sample(
+        vllm, model_folder, cli, tmp_path, monkeypatch):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    other = tmp_path / "other-model"
+    shutil.copytree(model_folder, other)
+    weights = load_file(other / "model.safetensors")
+    g = torch.Generator().manual_seed(1)
+    for name in [k for k in weights if "mlp.down_proj" in k]:
+        weights[name] = weights[name] + torch.randn(weights[name].shape, generator=g) * 0.05
+    save_file(weights, other / "model.safetensors", metadata={"format": "pt"})
+    cache = tmp_path / "samples.db"
+    monkeypatch.setenv("QUICKTAKES_LLM_CACHE", str(cache))
+    r = cli("maze", "run", "--method", "sft-iter", "--backend", "openai", "--base-url",
+            vllm.url, "--train-model", str(other), "--iterations", "2", "--samples", "1",
+            "--train-mazes", "1", "--test-mazes", "1", "--precision", "fp32",
+            "--out", str(tmp_path / "runs"))
+    assert_one_line_error(r, "does not serve the model being trained")
+    if cache.exists():
+        import sqlite3
+
+        con = sqlite3.connect(cache)
+        tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert all(con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0
+                   for t in tables if t != "_migrations")
