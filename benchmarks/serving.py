@@ -18,18 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def prompts(n: int) -> list[list[dict[str, str]]]:
-    from quicktakes.maze.env import GoldMazeEnv
-
-    env = GoldMazeEnv(obs="coins")
-    out = []
-    for seed in range(n):
-        _, info = env.reset(seed=seed)
-        out.append([{"role": "system", "content": env.obs.system},
-                    {"role": "user", "content": info["text"]}])
-    return out
-
-
 def main() -> None:
     import torch
 
@@ -37,6 +25,7 @@ def main() -> None:
     from quicktakes.llm.local import embedded_model_path
     from quicktakes.llm.remote import OpenAIBackend, over_candidates
     from quicktakes.llm.vllm import VLLMServer
+    from quicktakes.maze.env import probe_conversations
     from quicktakes.maze.grid import MOVES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,7 +33,7 @@ def main() -> None:
     ap.add_argument("--base-url", help="a running server (default: start one)")
     args = ap.parse_args()
     folder = dequantized_dir(embedded_model_path())
-    convs = prompts(args.states)
+    convs = probe_conversations(args.states)
     server = None
     if args.base_url:
         url = args.base_url

@@ -13,23 +13,12 @@ from tests.conftest import assert_one_line_error
 from quicktakes.errors import BackendError, ConfigError
 from quicktakes.llm.base import Sampling
 from quicktakes.llm.remote import OpenAIBackend, ServedAdapters, check_served, over_candidates
-from quicktakes.maze.env import GoldMazeEnv
+from quicktakes.maze.env import probe_conversations as probes
 from quicktakes.maze.grid import MOVES
 
 MSGS = [{"role": "user", "content": "Name a colour."}]
 AGREE = 1e-3
 """Nats: vLLM and torch, both fp32, on the same prompts."""
-
-
-def probes(n: int = 12) -> list[list[dict[str, str]]]:
-    """Maze states as the lab asks them (the coins observation)."""
-    env = GoldMazeEnv(obs="coins")
-    out = []
-    for seed in range(n):
-        _, info = env.reset(seed=seed)
-        out.append([{"role": "system", "content": env.obs.system},
-                    {"role": "user", "content": info["text"]}])
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +54,7 @@ def test_seeded_sampling_gives_the_same_text_twice(vllm):
 
 def test_move_scores_are_exact_and_agree_with_torch_in_fp32(vllm, trainer):
     trainer.reset()
-    convs = probes()
+    convs = probes(12)
     be = OpenAIBackend(vllm.url, concurrency=4)
     served = be.score_batch(convs, list(MOVES))
     assert be.exact  # restricted to the moves: every move scored, none from a top 20

@@ -240,3 +240,15 @@ def register() -> None:
 register()
 
 __all__ = ["MOVES", "OBSERVATIONS", "GoldMazeEnv", "MazeState", "transition"]
+
+
+def probe_conversations(n: int, obs: str = "coins") -> list[list[dict[str, str]]]:
+    """The first states of `n` seeded mazes as the lab asks the model about them (system
+    prompt and state, no examples): fixed prompts to compare two backends' scores on."""
+    env = GoldMazeEnv(obs=obs)
+    out = []
+    for seed in range(n):
+        _, info = env.reset(seed=seed)
+        out.append([{"role": "system", "content": env.obs.system},
+                    {"role": "user", "content": info["text"]}])
+    return out
