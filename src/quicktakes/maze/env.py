@@ -231,17 +231,6 @@ class GoldMazeEnv(gym.Env[np.ndarray, int]):
             return None
         return self.maze.render(self.state.pos, self.state.collected())
 
-
-def register() -> None:
-    if "quicktakes/GoldMaze-v0" not in gym.registry:
-        gym.register(id="quicktakes/GoldMaze-v0", entry_point=GoldMazeEnv)
-
-
-register()
-
-__all__ = ["MOVES", "OBSERVATIONS", "GoldMazeEnv", "MazeState", "transition"]
-
-
 def probe_conversations(n: int, obs: str = "coins") -> list[list[dict[str, str]]]:
     """The first states of `n` seeded mazes as the lab asks the model about them (system
     prompt and state, no examples): fixed prompts to compare two backends' scores on."""
@@ -252,3 +241,15 @@ def probe_conversations(n: int, obs: str = "coins") -> list[list[dict[str, str]]
         out.append([{"role": "system", "content": env.obs.system},
                     {"role": "user", "content": info["text"]}])
     return out
+
+
+def register() -> None:
+    if "quicktakes/GoldMaze-v0" not in gym.registry:
+        gym.register(id="quicktakes/GoldMaze-v0", entry_point=GoldMazeEnv)
+
+
+register()
+
+__all__ = [
+    "MOVES", "OBSERVATIONS", "GoldMazeEnv", "MazeState", "probe_conversations", "transition"
+]

@@ -95,11 +95,15 @@ class Site:
     was made for."""
     _render: threading.Lock = field(default_factory=threading.Lock)
     """One matplotlib figure at a time (it is not thread-safe)."""
-    _parts: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
-    """One render of each status part at a time: a second request waits for the first."""
     _seen: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks: dict[tuple[str, ...], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def lock(self, *key: str) -> threading.Lock:
+        """One lock per key (a form's nonce, a status part): a second request for the same
+        thing waits for the first."""
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     def sign(self, text: str) -> str:
         return hmac.new(self.token.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
@@ -125,9 +129,7 @@ class Site:
     def once(self, nonce: str) -> Iterator[str | None]:
         """Run a submission once per nonce: yields the earlier outcome, or None to run it
         (then `done` records the outcome). Concurrent duplicates wait for the first."""
-        with self._guard:
-            lock = self._locks.setdefault(nonce, threading.Lock())
-        with lock:
+        with self.lock("nonce", nonce):
             yield self._seen.get(nonce)
 
     def done(self, nonce: str, outcome: str) -> None:
@@ -135,7 +137,7 @@ class Site:
             self._seen[nonce] = outcome
             while len(self._seen) > SEEN:
                 old, _ = self._seen.popitem(last=False)
-                self._locks.pop(old, None)
+                self._locks.pop(("nonce", old), None)
 
 
 def _timeline(data: Any) -> str:
@@ -281,9 +283,7 @@ def make_app(site: Site) -> Starlette:
     def current(name: str, kind: str) -> str:
         """A status part (the page or one of its figures) for the trial as it is now: made
         again when the trial changed or the day did, else served as made."""
-        with site._guard:
-            lock = site._parts.setdefault((name, kind), threading.Lock())
-        with lock, store() as con:
+        with site.lock("status", name, kind), store() as con:
             key = (trials.version_key(con, name), site.clock().date())
             cached = site.pages.get((name, kind))
             if cached and cached[0] == key:
