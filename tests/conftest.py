@@ -18,6 +18,7 @@ def _session_cache(tmp_path_factory):
 def _user_dirs(tmp_path_factory, monkeypatch, _session_cache):
     """Every test gets its own user data directory, database and sample cache."""
     root = tmp_path_factory.mktemp("user")
+    monkeypatch.delenv("QUICKTAKES_HOME", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
     monkeypatch.setenv("QUICKTAKES_DB", str(root / "data" / "trials.db"))

@@ -1,4 +1,5 @@
-"""Where quicktakes reads and writes on the user's behalf, checked before any work starts.
+"""Where quicktakes reads and writes on the user's behalf, checked before any work starts,
+and how it writes: every file a user keeps is written whole or not at all.
 
 A report or run folder that cannot be written must fail in the first second with one line,
 not after an hour of experiments.
@@ -7,20 +8,65 @@ not after an hour of experiments.
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 from quicktakes.errors import ConfigError
 
+HOME = "QUICKTAKES_HOME"
+"""One folder for everything quicktakes keeps (`data/` and `cache/` below it); the per-file
+variables (`QUICKTAKES_DB`, `QUICKTAKES_RUNS`, `QUICKTAKES_LLM_CACHE`) still win over it."""
 
-def user_file(env_var: str, kind: str, filename: str) -> Path:
-    """`$env_var` if set, else the platform's user data or cache directory (platformdirs)."""
+Kind = Literal["data", "cache"]
+
+
+def home(kind: Kind) -> Path:
+    """`$QUICKTAKES_HOME/<kind>` if set, else the platform's user data or cache directory."""
+    if os.environ.get(HOME):
+        return Path(os.environ[HOME]) / kind
     import platformdirs
 
+    folder = platformdirs.user_data_dir if kind == "data" else platformdirs.user_cache_dir
+    return Path(folder("quicktakes"))
+
+
+def user_file(env_var: str, kind: Kind, filename: str) -> Path:
+    """`$env_var` if set, else `filename` under `home(kind)`."""
     if os.environ.get(env_var):
         return Path(os.environ[env_var])
-    folder = platformdirs.user_data_dir if kind == "data" else platformdirs.user_cache_dir
-    return Path(folder("quicktakes")) / filename
+    return home(kind) / filename
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary sibling of `path` to write (a file or a folder), renamed onto `path` when
+    the block ends without error and removed when it fails: readers see the old version or
+    the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, data: str | bytes) -> Path:
+    """Write `data` to `path` whole or not at all (UTF-8 for text)."""
+    with replacing(path) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+    return path
 
 
 def _probe(folder: Path, flag: str) -> None:

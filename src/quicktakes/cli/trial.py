@@ -23,7 +23,9 @@ trial_app = typer.Typer(help=about("trial"), no_args_is_help=True)
 app.add_typer(trial_app, name="trial")
 
 DB = typer.Option(
-    None, "--db", envvar="QUICKTAKES_DB", help="trial database (default: the user data directory)"
+    None, "--db",
+    help="trial database [default: $QUICKTAKES_DB, else trials.db in $QUICKTAKES_HOME/data or "
+    "the user data directory]",
 )
 
 
@@ -255,7 +257,7 @@ def analyze_cmd(
     import numpy as np
 
     from quicktakes.nof1.analysis import analyze
-    from quicktakes.paths import output_file
+    from quicktakes.paths import atomic_write, output_file
 
     if html_out:
         output_file(html_out, "--html")
@@ -268,11 +270,9 @@ def analyze_cmd(
     if html_out:
         from quicktakes.nof1.plots import analysis_html  # matplotlib: only for the page
 
-        tmp = html_out.with_suffix(html_out.suffix + ".tmp")
         page = analysis_html(data, result, trials.versions(con, name),
                              trials.public_protocol(data.protocol, dt.datetime.now()))
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(html_out)
+        atomic_write(html_out, page)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -445,12 +445,10 @@ def calendar_cmd(
     """Reminders as an iCalendar file: one event per planned day at the assignment time (the
     arm is not in it) and one the next morning to log the outcome."""
     from quicktakes.nof1.calendar import calendar_ics, morning_time, time_zone
-    from quicktakes.paths import output_file
+    from quicktakes.paths import atomic_write, output_file
 
     zone, at = time_zone(tz), morning_time(morning)
     target = output_file(out or Path(f"{name}.ics"), "--out")
     p = trials.load(connect(db, create=False), name).protocol
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(calendar_ics(p, zone, at, url))
-    tmp.replace(target)
+    atomic_write(target, calendar_ics(p, zone, at, url))
     typer.echo(f"{name}: {2 * p.days} events in {target}")

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 import torch
 
 from quicktakes.llm.base import Backend, Message, Sampling
@@ -24,6 +23,7 @@ from quicktakes.llm.local import embedded_model_path, file_identity
 from quicktakes.llm.precision import default_device
 from quicktakes.llm.precision import resolve as resolve_precision
 from quicktakes.llm.threads import cpu_threads
+from quicktakes.paths import atomic_write, home, replacing
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the hub
@@ -77,7 +77,7 @@ def _no_gguf_bar() -> Iterator[None]:
 def dequantized_dir(gguf: Path) -> Path:
     """Load the GGUF through transformers once and save plain weights; return the folder."""
     ident = file_identity(gguf).replace(":", "_")
-    folder = Path(platformdirs.user_cache_dir("quicktakes")) / "hf" / ident
+    folder = home("cache") / "hf" / ident
     if (folder / "config.json").exists():
         return folder
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -91,10 +91,9 @@ def dequantized_dir(gguf: Path) -> Path:
     model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = folder.with_suffix(".tmp")
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    tmp.replace(folder)
+    with replacing(folder) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
     return folder
 
 
@@ -291,7 +290,7 @@ class HFBackend(Backend):
 
     def save(self, folder: Path) -> None:
         self.model.save_pretrained(str(folder))
-        (folder / "quicktakes.json").write_text(json.dumps({"model_id": self.model_id}))
+        atomic_write(folder / "quicktakes.json", json.dumps({"model_id": self.model_id}))
 
     def load(self, folder: Path) -> None:
         from safetensors.torch import load_file

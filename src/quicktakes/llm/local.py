@@ -12,11 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from quicktakes.errors import BackendError
 from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.threads import cpu_threads
+from quicktakes.paths import atomic_write, home
 
 
 def embedded_model_path() -> Path:
@@ -50,7 +49,7 @@ def require_llama_cpp() -> None:
 def file_identity(path: Path) -> str:
     """SHA-256 of the weights, memoized on disk by (path, size, mtime): hashing is ~0.5 s."""
     st = path.stat()
-    memo = Path(platformdirs.user_cache_dir("quicktakes")) / "model-hashes.json"
+    memo = home("cache") / "model-hashes.json"
     tag = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     known: dict[str, str] = {}
     if memo.exists():
@@ -64,10 +63,7 @@ def file_identity(path: Path) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
         known[tag] = h.hexdigest()
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(".tmp")
-        tmp.write_text(json.dumps(known))
-        tmp.replace(memo)
+        atomic_write(memo, json.dumps(known))
     return f"{path.name}:sha256:{known[tag][:16]}"
 
 

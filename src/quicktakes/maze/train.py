@@ -52,6 +52,7 @@ from quicktakes.maze.methods import (
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import Actor, Job, LLMPolicy, Trajectory, best_per_maze, rollouts
 from quicktakes.maze.spec import LabSpec
+from quicktakes.paths import atomic_write
 from quicktakes.rng import derive_seed
 
 
@@ -344,7 +345,7 @@ def _claim_run_dir(run_dir: Path, cfg: LabSpec) -> None:
                 f"{run_dir} holds a run with other settings ({', '.join(changed)});"
                 " choose another --out to start a new one"
             )
-    path.write_text(cfg.model_dump_json(indent=2))
+    atomic_write(path, cfg.model_dump_json(indent=2))
 
 
 def update_data(
@@ -395,11 +396,8 @@ def _finished(folder: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write-then-rename, so an interrupted run never leaves a half-written record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
+    """Whole or not at all, so an interrupted run never leaves a half-written record."""
+    atomic_write(path, json.dumps(data))
 
 
 def _publish(served: ServedAdapters | None, backend: HFBackend, folder: Path) -> None:

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from quicktakes.ledger import Report, Trend, Verdict
 from quicktakes.ledger.claim import SEED_SOURCE, SEED_URL
+from quicktakes.paths import atomic_write
 from quicktakes.report.plot import trends_svg
 
 MEANING = {
@@ -123,7 +124,5 @@ def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
         (json_path, json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n"),
         (html_path, render_html(report)),
     ):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, text)
     return html_path, json_path
