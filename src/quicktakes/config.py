@@ -18,6 +18,8 @@ def validated(model: type[M], /, **values: Any) -> M:
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "not a field of this spec"
         if not err["loc"]:
             raise ConfigError(msg) from None
         field = ".".join(str(p) for p in err["loc"])

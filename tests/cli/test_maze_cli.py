@@ -19,7 +19,7 @@ def test_a_person_can_play(cli):
 
 
 def test_play_keys_arrows_and_wasd_and_nothing_else():
-    from quicktakes.cli.maze import key_move
+    from quicktakes.maze.play import key_move
 
     assert [key_move(k) for k in ("\x1b[A", "\x1b[D", "w", "d", "s", "a")] == list("ULURDL")
     assert key_move("q") == "Q" and key_move("\x03") == "Q"
@@ -196,3 +196,91 @@ def test_lab_options_out_of_range_fail_in_one_line_before_any_work(
     out = tmp_path / "out"
     one_line_error(cli("maze", *args, "--out", str(out)), fragment)
     assert not out.exists()
+
+
+def test_a_spec_file_runs_and_the_options_typed_override_it(cli, tmp_path):
+    spec = tmp_path / "run.json"
+    spec.write_text(json.dumps({"method": "heuristic", "iterations": 2, "test_mazes": 5,
+                                "maze": {"size": 6, "coins": 3}, "seed": 4}))
+    r = cli("maze", "run", "--spec", str(spec), "--test-mazes", "3", "--out", str(tmp_path),
+            "--json")
+    assert r.exit_code == 0, r.output
+    config = json.loads(r.stdout)["config"]
+    assert (config["method"], config["iterations"], config["test_mazes"]) == ("heuristic", 2, 3)
+    assert config["maze"] == {"size": 6, "wall_density": 0.3, "coins": 3, "max_steps": 14}
+    (run_dir,) = tmp_path.glob("heuristic-*-seed4")
+    assert json.loads((run_dir / "config.json").read_text()) == config
+    assert json.loads((run_dir / "result.json").read_text())["config"] == config
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (None, "no such file"),
+        ("{not json", "not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"method": "random", "iteratoins": 2}', "iteratoins: not a field of this spec"),
+        ('{"maze": {"walls": 0.2}}', "maze.walls: not a field of this spec"),
+        ('{"samples": 0}', "samples: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_bad_spec_file_is_one_line_and_writes_nothing(
+    cli, one_line_error, tmp_path, content, fragment
+):
+    spec = tmp_path / "run.json"
+    if content is not None:
+        spec.write_text(content)
+    out = tmp_path / "out"
+    r = cli("maze", "run", "--spec", str(spec), "--out", str(out))
+    one_line_error(r, f"--spec {spec}", fragment)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "option, fragment",
+    [
+        (["--concurrency", "0"], "--concurrency: Input should be greater than or equal to 1"),
+        (["--samples", "0"], "--samples: Input should be greater than or equal to 1"),
+        (["--temperature", "3"], "--temperature: Input should be less than or equal to 2"),
+        (["--backend", "ollama"], "--backend: Input should be 'local', 'hf' or 'openai'"),
+        (["--iterations", "two"], "Invalid value for '--iterations'"),
+    ],
+)
+def test_each_generated_option_names_itself_when_its_value_is_wrong(
+    cli, option, fragment, tmp_path
+):
+    out = tmp_path / "out"
+    r = cli("maze", "run", "--method", "zero-shot", *option, "--out", str(out))
+    assert r.exit_code == 2 and fragment in r.output and "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_a_run_folder_holds_one_run_and_refuses_other_settings(cli, one_line_error, tmp_path):
+    args = ("maze", "run", "--method", "random", "--test-mazes", "2", "--iterations", "1",
+            "--out", str(tmp_path))
+    assert cli(*args).exit_code == 0
+    (run_dir,) = tmp_path.glob("random-*-seed0")
+    before = (run_dir / "result.json").read_text()
+    one_line_error(cli(*args, "--samples", "3"), "other settings (samples)", "--out")
+    assert (run_dir / "result.json").read_text() == before
+    again = cli(*args, "--iterations", "2", "--json")  # only iterations may change
+    assert again.exit_code == 0 and len(json.loads(again.stdout)["iterations"]) == 2
+
+
+def test_every_option_of_maze_run_is_a_spec_field_with_its_help_and_default(cli):
+    from quicktakes.cli.maze import LAB_OPTIONS
+    from quicktakes.maze.spec import LabSpec
+
+    text = " ".join(cli("maze", "run", "--help").stdout.split())
+    nested = {"maze", "backend"}
+    assert {o.path[0] for o in LAB_OPTIONS} == set(LabSpec.model_fields)
+    assert {o.path[0] for o in LAB_OPTIONS if len(o.path) == 2} == nested
+    spec = LabSpec()
+    for o in LAB_OPTIONS:
+        assert o.flag in text
+        assert " ".join((o.field.description or "").split()[:4]) in text
+        default = spec.model_dump()
+        for part in o.path:
+            default = default[part]
+        if o.field.default is not None:  # lr: None, resolved by finetune (its help says so)
+            assert f"[default: {default}]" in " ".join(o.help().split())

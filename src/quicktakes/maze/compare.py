@@ -16,20 +16,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from quicktakes.errors import ConfigError
 from quicktakes.ledger import Point, Trend
 from quicktakes.llm.precision import Precision, resolve
 from quicktakes.maze.grid import MazeConfig, maze_seeds
-from quicktakes.maze.methods import IterationResult, LabResult
-from quicktakes.maze.oracle import MazeBank
-from quicktakes.maze.spec import DEFAULT_MAZE, BackendSpec, LabSpec, ObsName
-from quicktakes.stats import mean_ci
+from quicktakes.maze.methods import LabResult
+from quicktakes.maze.methods import tabular_reference as per_maze_q_table
+from quicktakes.maze.spec import DEFAULT_MAZE, TRAINING, BackendSpec, LabSpec, Method, ObsName
+from quicktakes.maze.spec import METHODS as LAB_METHODS
 
-LEARNERS = ("few-shot", "oracle-bc", "sft-iter", "rl")
-METHODS = ("random", "heuristic", "zero-shot", "best-of-n", *LEARNERS)
+LEARNERS: tuple[Method, ...] = ("few-shot", *TRAINING)
+METHODS: tuple[Method, ...] = tuple(m for m in LAB_METHODS if m != "q-table")
+"""The compared methods: every lab method but the per-maze Q-table, which is the
+comparison's own `tabular` line at several budgets."""
 
 SIZES = {
     "fast": {"iterations": 2, "samples": 4, "train_mazes": 8, "test_mazes": 16,
@@ -110,26 +111,9 @@ class CompareConfig(BaseModel):
 def tabular_reference(
     cfg: CompareConfig, grid: tuple[int, ...], test_mazes: int | None = None
 ) -> LabResult:
-    """Per-maze tabular Q-learning with E episodes on each held-out maze, E on `grid`."""
-    from quicktakes.maze.tabular import tabular_score
-
+    """The comparison's tabular line, on its held-out mazes."""
     test = maze_seeds("test", test_mazes or cfg.sizes()["test_mazes"])
-    mazes = MazeBank(cfg.maze)
-    out = LabResult(cfg, "tabular Q-learning")
-    for k, episodes in enumerate(grid):
-        scores = []
-        for ms in test:
-            sol = mazes(ms)
-            rng = np.random.default_rng([cfg.seed, ms, episodes])
-            scores.append(tabular_score(sol.maze, sol.optimum, episodes, rng))
-        m, lo, hi = mean_ci(np.array(scores))
-        out.iterations.append(
-            IterationResult(
-                k, episodes * len(test), m, max(lo, 0.0), min(hi, 1.0), len(scores), 0.0,
-                scores=[round(float(x), 6) for x in scores],
-            )
-        )
-    return out
+    return per_maze_q_table(cfg, cfg.maze, cfg.seed, grid, test)
 
 
 def run_compare(

@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from quicktakes.errors import ConfigError
 
@@ -22,6 +22,8 @@ FLOOR, WALL, COIN, AGENT = ".", "#", "o", "@"
 class MazeConfig(BaseModel):
     """Defaults are the lab's operating point (docs/results.md): walking to the nearest coin
     by its offsets is clearly below the optimum, and SmolLM2-135M learns it on a CPU."""
+
+    model_config = ConfigDict(extra="forbid")
 
     size: int = Field(7, ge=3, le=15, description="grid side")
     wall_density: float = Field(0.3, ge=0.0, le=0.6, description="fraction of walls")

@@ -7,15 +7,17 @@ calls the method's loop.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quicktakes.errors import ConfigError
 from quicktakes.maze.env import observation
 from quicktakes.maze.methods import LabResult, run_prompting
 from quicktakes.maze.spec import LabSpec
-from quicktakes.paths import user_file
+from quicktakes.paths import atomic_write, user_file
 
 if TYPE_CHECKING:
     from quicktakes.llm.cache import SampleCache
@@ -36,6 +38,24 @@ def run_dir_name(spec: LabSpec) -> str:
     return f"{spec.method}-{spec.finetune}-{spec.obs}-{precision}-seed{spec.seed}"
 
 
+def changed_settings(run_dir: Path, config: dict[str, Any]) -> list[str]:
+    """The settings in which `config` differs from the run `run_dir` holds (none when it
+    holds none): a folder is one run, and only its `iterations` may change."""
+    path = run_dir / "config.json"
+    if not path.exists():
+        return []
+    before = json.loads(path.read_text())
+    return sorted(k for k in config if k != "iterations" and before.get(k) != config[k])
+
+
+def refuse_other_run(run_dir: Path, config: dict[str, Any]) -> None:
+    if changed := changed_settings(run_dir, config):
+        raise ConfigError(
+            f"{run_dir} holds a run with other settings ({', '.join(changed)});"
+            " choose another --out to start a new one"
+        )
+
+
 def run(
     spec: LabSpec,
     note: Callable[[str], None] | None = None,
@@ -43,14 +63,29 @@ def run(
     cache: SampleCache | None = None,
     trainer: HFBackend | None = None,
 ) -> LabResult:
-    """Run `spec`. Fine-tuning runs save every iteration under `run_dir` and resume there;
-    pass `trainer` to re-use loaded weights (they are reset to the base first)."""
+    """Run `spec` in its folder (`run_dir`, else `run_dir_name` under `runs_root`), which
+    keeps `config.json` and, once done, `result.json`. Fine-tuning runs also save every
+    iteration there and resume from it; pass `trainer` to re-use loaded weights (they are
+    reset to the base first)."""
     from quicktakes.llm.cache import SampleCache
 
+    run_dir = run_dir or runs_root() / run_dir_name(spec)
     cache = cache or SampleCache()
-    if not spec.trains:
-        return _prompting(spec, cache, note, trainer)
-    return _training(spec, cache, note, run_dir or runs_root() / run_dir_name(spec), trainer)
+    start = time.perf_counter()
+    if spec.trains:
+        result = _training(spec, cache, note, run_dir, trainer)
+    else:
+        asked = spec.model_dump(mode="json")
+        if spec.precision == "auto":
+            asked.pop("precision")  # the backend resolves it; the check after the run reads it
+        refuse_other_run(run_dir, asked)
+        result = _prompting(spec, cache, note, trainer)
+        config = result.config.model_dump(mode="json")
+        refuse_other_run(run_dir, config)
+        atomic_write(run_dir / "config.json", json.dumps(config, indent=2))
+    record = result.to_dict() | {"seconds": round(time.perf_counter() - start, 2)}
+    atomic_write(run_dir / "result.json", json.dumps(record, indent=2))
+    return result
 
 
 def _prompting(

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from quicktakes.maze.env import observation
-from quicktakes.maze.grid import MOVES, maze_seeds
+from quicktakes.maze.grid import MOVES, MazeConfig, maze_seeds
 from quicktakes.maze.oracle import MazeBank
 from quicktakes.maze.policy import (
     Actor,
@@ -134,6 +134,31 @@ def best_examples(best: list[Trajectory], shots: int, mode: str = "step") -> lis
     return pairs[:shots]
 
 
+def tabular_reference(
+    config: BaseModel, maze: MazeConfig, seed: int, grid: tuple[int, ...], test: list[int]
+) -> LabResult:
+    """Per-maze tabular Q-learning with E episodes on each held-out maze, E on `grid`: what
+    the sample budget buys with a perfect memory of the very maze."""
+    from quicktakes.maze.tabular import tabular_score
+
+    mazes = MazeBank(maze)
+    out = LabResult(config, "tabular Q-learning")
+    for k, n_episodes in enumerate(grid):
+        scores = []
+        for ms in test:
+            sol = mazes(ms)
+            rng = np.random.default_rng([seed, ms, n_episodes])
+            scores.append(tabular_score(sol.maze, sol.optimum, n_episodes, rng))
+        m, lo, hi = mean_ci(np.array(scores))
+        out.iterations.append(
+            IterationResult(
+                k, n_episodes * len(test), m, max(lo, 0.0), min(hi, 1.0), len(scores), 0.0,
+                scores=[round(float(x), 6) for x in scores],
+            )
+        )
+    return out
+
+
 def run_prompting(
     spec: LabSpec, policy: LLMPolicy | None, on_progress: Callable[[str], None] | None = None
 ) -> LabResult:
@@ -145,6 +170,9 @@ def run_prompting(
     result = LabResult(spec, model)
     note = on_progress or (lambda s: None)
     used = 0
+    if spec.method == "q-table":
+        grid = tuple(spec.samples * 2**k for k in range(spec.iterations))
+        return tabular_reference(spec, spec.maze, spec.seed, grid, test)
     if not spec.needs_model or policy is None:
         actor: Actor = NearestCoinPolicy() if spec.method == "heuristic" else RandomPolicy()
         for it in range(spec.iterations):

@@ -4,21 +4,26 @@ call `quicktakes.maze.lab.run`; an option's default is the field's default."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from quicktakes.llm.precision import Precision
 from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import MazeConfig, maze_seeds
 
-REFERENCES = ("random", "heuristic")
+Method = Literal[
+    "random", "heuristic", "q-table", "zero-shot", "best-of-n", "few-shot",
+    "oracle-bc", "sft-iter", "rl",
+]
+METHODS: tuple[Method, ...] = get_args(Method)
+"""Every method by name: the references (random moves, the scripted nearest-coin walk,
+tabular Q-learning on each held-out maze itself), the prompting methods, and the three
+fine-tuning methods. The one list: the groups below are typed subsets of it."""
+REFERENCES: tuple[Method, ...] = ("random", "heuristic", "q-table")
 """Methods that play without a model."""
-PROMPTING = (*REFERENCES, "zero-shot", "best-of-n", "few-shot")
-TRAINING = ("oracle-bc", "sft-iter", "rl")
-METHODS = (*PROMPTING, *TRAINING)
-"""Every method by name: the references (random moves, the scripted nearest-coin walk), the
-prompting methods, and the three fine-tuning methods."""
+TRAINING: tuple[Method, ...] = ("oracle-bc", "sft-iter", "rl")
+PROMPTING: tuple[Method, ...] = tuple(m for m in METHODS if m not in TRAINING)
 
 def _known_observation(name: str) -> str:
     if name not in OBSERVATIONS:
@@ -29,15 +34,14 @@ def _known_observation(name: str) -> str:
 ObsName = Annotated[str, AfterValidator(_known_observation)]
 """An observation's name, checked against `OBSERVATIONS` wherever a spec takes one."""
 
-Method = Literal[
-    "random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc", "sft-iter", "rl"
-]
 DEFAULT_MAZE = MazeConfig()
 """The operating point: MazeConfig's own defaults."""
 
 
 class BackendSpec(BaseModel):
     """Which model samples the episodes and, for the fine-tuning methods, which weights train."""
+
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["local", "hf", "openai"] = Field(
         "hf",
@@ -59,7 +63,14 @@ class BackendSpec(BaseModel):
 
 
 class LabSpec(BaseModel):
-    method: Method = Field("few-shot", description="the method to run")
+    model_config = ConfigDict(extra="forbid")
+
+    method: Method = Field(
+        "few-shot",
+        description="the method to run: a reference (random, the heuristic nearest-coin walk, "
+        "q-table: tabular Q-learning on each held-out maze itself with samples x 2^k "
+        "episodes at iteration k), a prompting method, or a fine-tuning method",
+    )
     mode: Literal["step", "plan"] = Field(
         "step", description="step: one move per call; plan: all moves in one completion"
     )

@@ -41,6 +41,7 @@ from quicktakes.llm.hf import HFBackend
 from quicktakes.llm.remote import ServedAdapters
 from quicktakes.maze.env import observation
 from quicktakes.maze.grid import MOVES, maze_seeds
+from quicktakes.maze.lab import refuse_other_run
 from quicktakes.maze.methods import (
     IterationResult,
     LabResult,
@@ -334,18 +335,8 @@ def oracle_data(policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory
 
 def _claim_run_dir(run_dir: Path, cfg: LabSpec) -> None:
     """A run directory resumes only the same run: only `iterations` may grow."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "config.json"
-    if path.exists():
-        before = json.loads(path.read_text())
-        now = json.loads(cfg.model_dump_json())
-        changed = sorted(k for k in now if k != "iterations" and before.get(k) != now[k])
-        if changed:
-            raise ConfigError(
-                f"{run_dir} holds a run with other settings ({', '.join(changed)});"
-                " choose another --out to start a new one"
-            )
-    atomic_write(path, cfg.model_dump_json(indent=2))
+    refuse_other_run(run_dir, json.loads(cfg.model_dump_json()))
+    atomic_write(run_dir / "config.json", cfg.model_dump_json(indent=2))
 
 
 def update_data(
