@@ -33,8 +33,8 @@ import torch
 from pydantic import BaseModel, Field, model_validator
 
 from quicktakes.errors import ConfigError
-from quicktakes.maze.env import move
 from quicktakes.maze.grid import Maze, MazeConfig, distances, generate
+from quicktakes.maze.rules import move
 
 Region = Literal["A", "B", "C"]
 GOAL = -1

@@ -1,9 +1,8 @@
-"""`quicktakes/GoldMaze-v0`: the one place where the maze's dynamics and observations live.
+"""`quicktakes/GoldMaze-v0`: the gymnasium environment and the observations an LLM reads.
 
-`transition` is the rule of the world (a move into a wall or off the grid stays put; stepping
-on an uncollected coin collects it, reward 1). The environment, the LLM rollouts, the exact
-oracle, the tabular reference and `maze play` all step through it. The text an LLM reads is
-an `Observation` chosen by name:
+The dynamics are `maze.rules.transition`, which the environment, the LLM rollouts, the exact
+oracle, the tabular reference and `maze play` all step through. The text an LLM reads is an
+`Observation` chosen by name:
 
 - `grid`: the whole board as characters (the faithful, harder reading: SmolLM2's tokenizer
   merges runs of cells, so a token no longer stands for one column);
@@ -23,52 +22,25 @@ import numpy as np
 from gymnasium import spaces
 
 from quicktakes.errors import ConfigError
-from quicktakes.maze.grid import DELTAS, MOVES, Maze, MazeConfig, generate
+from quicktakes.maze.grid import MOVES, Maze, MazeConfig, generate
+from quicktakes.maze.oracle import max_coins
+from quicktakes.maze.rules import (
+    WORDS,
+    MazeState,
+    blocked,
+    coin_offsets,
+    move,
+    start_state,
+    transition,
+)
+
+__all__ = [
+    "OBSERVATIONS", "WORDS", "GoldMazeEnv", "MazeState", "Observation", "blocked",
+    "coin_offsets", "move", "observation", "probe_conversations", "start_state", "transition",
+]
+"""The rules are `maze.rules`'; they are named here too, beside what reads them."""
 
 CODES = {"floor": 0, "wall": 1, "coin": 2, "agent": 3}
-WORDS = ("up", "down", "left", "right")
-
-
-@dataclass(frozen=True)
-class MazeState:
-    """Where the agent is, which coins it holds (a bit mask over `maze.coins`), moves made."""
-
-    pos: tuple[int, int]
-    mask: int = 0
-    t: int = 0
-
-    def collected(self) -> frozenset[int]:
-        return frozenset(i for i in range(self.mask.bit_length()) if self.mask >> i & 1)
-
-    @property
-    def coins(self) -> int:
-        return self.mask.bit_count()
-
-
-def move(maze: Maze, pos: tuple[int, int], action: int) -> tuple[int, int]:
-    dr, dc = DELTAS[action]
-    r, c = pos[0] + dr, pos[1] + dc
-    rows, cols = maze.walls.shape
-    if 0 <= r < rows and 0 <= c < cols and not maze.walls[r, c]:
-        return (r, c)
-    return pos
-
-
-def transition(maze: Maze, state: MazeState, action: int) -> tuple[MazeState, float]:
-    """The maze's dynamics: the next state and the reward (1 for a newly collected coin)."""
-    pos = move(maze, state.pos, action)
-    mask = state.mask
-    if pos in maze.coins:
-        mask |= 1 << maze.coins.index(pos)
-    return MazeState(pos, mask, state.t + 1), float(mask != state.mask)
-
-
-def start_state(maze: Maze) -> MazeState:
-    return MazeState(maze.start)
-
-
-def blocked(maze: Maze, pos: tuple[int, int]) -> list[str]:
-    return [WORDS[a] for a in range(4) if move(maze, pos, a) == pos]
 
 
 def _offset(dr: int, dc: int) -> str:
@@ -78,17 +50,6 @@ def _offset(dr: int, dc: int) -> str:
     if dc:
         parts.append(f"{abs(dc)} {'right' if dc > 0 else 'left'}")
     return " ".join(parts) or "here"
-
-
-def coin_offsets(maze: Maze, state: MazeState) -> list[tuple[int, int, int]]:
-    """(Manhattan distance, rows down, columns right) of each coin left, nearest first: what
-    the compact observations show, and all the scripted heuristic reads."""
-    r, c = state.pos
-    return sorted(
-        (abs(cr - r) + abs(cc - c), cr - r, cc - c)
-        for i, (cr, cc) in enumerate(maze.coins)
-        if not state.mask >> i & 1
-    )
 
 
 def _coin_offsets(maze: Maze, state: MazeState) -> list[str]:
@@ -201,7 +162,6 @@ class GoldMazeEnv(gym.Env[np.ndarray, int]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        from quicktakes.maze.oracle import max_coins
 
         super().reset(seed=seed)
         opts = options or {}

@@ -8,14 +8,31 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from quicktakes.errors import ConfigError
 
-MOVES = ("U", "D", "L", "R")
-DELTAS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+
+class Move(NamedTuple):
+    """One of the four moves: the letter a model replies with, the step it takes on the grid
+    (rows down, columns right) and the word the observations use."""
+
+    letter: str
+    delta: tuple[int, int]
+    word: str
+
+
+MOVE_SET = (
+    Move("U", (-1, 0), "up"), Move("D", (1, 0), "down"),
+    Move("L", (0, -1), "left"), Move("R", (0, 1), "right"),
+)
+"""The moves in action order: an action is an index into this tuple."""
+MOVES = tuple(m.letter for m in MOVE_SET)
+DELTAS = tuple(m.delta for m in MOVE_SET)
+UP, DOWN, LEFT, RIGHT = range(4)
 FLOOR, WALL, COIN, AGENT = ".", "#", "o", "@"
 
 

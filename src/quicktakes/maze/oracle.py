@@ -13,8 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
-from quicktakes.maze.env import MazeState, coin_offsets, move, transition
-from quicktakes.maze.grid import Maze, MazeConfig, maze_for_seed
+from quicktakes.maze.grid import DOWN, LEFT, RIGHT, UP, Maze, MazeConfig, maze_for_seed
+from quicktakes.maze.rules import MazeState, coin_offsets, move, transition
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ def nearest_coin_move(maze: Maze, state: MazeState) -> int:
     if not left:
         return 0
     _, dr, dc = left[0]
-    vertical = 1 if dr > 0 else 0  # D or U
-    horizontal = 3 if dc > 0 else 2  # R or L
+    vertical = DOWN if dr > 0 else UP
+    horizontal = RIGHT if dc > 0 else LEFT
     axes = [(abs(dr), vertical), (abs(dc), horizontal)]
     wanted = [a for d, a in sorted(axes, key=lambda x: -x[0]) if d]
     for a in [*wanted, 0, 1, 2, 3]:

@@ -19,10 +19,11 @@ import numpy as np
 from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.cache import SampleCache
 from quicktakes.maze.env import OBSERVATIONS, GoldMazeEnv, MazeState, Observation
-from quicktakes.maze.grid import MOVES, Maze
+from quicktakes.maze.grid import MOVE_SET, MOVES, Maze
 from quicktakes.maze.oracle import Solution, nearest_coin_move
 
-WORDS = {"UP": "U", "DOWN": "D", "LEFT": "L", "RIGHT": "R"}
+WORDS = {m.word.upper(): m.letter for m in MOVE_SET}
+"""A reply may spell the move out: UP, DOWN, LEFT, RIGHT."""
 
 
 def parse_move(text: str) -> int | None:

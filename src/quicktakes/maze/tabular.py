@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from quicktakes.maze.env import MazeState, start_state, transition
 from quicktakes.maze.grid import Maze
+from quicktakes.maze.rules import MazeState, start_state, transition
 from quicktakes.reward.mdp import MDPBatch
 from quicktakes.reward.qlearning import QLearningConfig, q_learning
 
