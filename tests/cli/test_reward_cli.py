@@ -67,3 +67,25 @@ def test_steer_json_keeps_distance_and_adds_diagnostics(cli):
 )
 def test_bad_parameters_exit_2(cli, one_line_error, args, fragment):
     one_line_error(cli(*args), fragment)
+
+
+def test_qlearn_builds_every_construction_the_claims_read(cli, one_line_error):
+    """One table of constructions: the toolkit offers each one the claim reports."""
+    import json
+
+    from quicktakes.reward.claims import CONSTRUCTIONS as LABELS
+    from quicktakes.reward.design import CONSTRUCTIONS
+
+    assert [c.label for c in CONSTRUCTIONS.values()] == list(LABELS)
+    exact = {}
+    for name in CONSTRUCTIONS:
+        r = cli("qlearn", "--construction", name, "--steps", "2000", "--batch", "20",
+                "--p-terminate", "0.2", "--json")
+        assert r.exit_code == 0, r.output
+        exact[name] = json.loads(r.stdout)["value_iteration"]
+    # episodic MDPs: the seed's 1/0 reward can prefer postponing the end; the shifted and the
+    # inverse-Bellman rewards make pi* optimal in every state of every MDP
+    assert exact["shifted"] == exact["inverse-bellman"] == 1.0
+    assert exact["seed"] < 1.0
+    one_line_error(cli("qlearn", "--construction", "inverse"), "unknown construction 'inverse'",
+                   "inverse-bellman")

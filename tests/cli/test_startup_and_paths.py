@@ -30,6 +30,12 @@ def test_light_commands_import_nothing_heavy(args):
     assert _modules_after(*args) == []
 
 
+def test_qlearn_imports_no_torch():
+    """qlearn is numpy only: the command group it shares with steer must not load torch."""
+    args = ("qlearn", "--steps", "100", "--batch", "2")
+    assert _modules_after(*args, heavy=("torch", "transformers")) == []
+
+
 def test_lottery_imports_no_scipy():
     assert _modules_after("lottery", "--presses", "100", heavy=("scipy",)) == []
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -13,19 +12,20 @@ from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json, stderr_progress
 from quicktakes.config import validated
 from quicktakes.errors import ConfigError
+from quicktakes.reward.design import CONSTRUCTIONS
+from quicktakes.reward.mdp import GYM_ENVS
 from quicktakes.reward.qlearning import QLearningConfig
-from quicktakes.reward.steering import SteeringConfig, steer
 from quicktakes.reward.toolkit import QLearnRun, qlearn
 
 app = commands()
 
 @app.command("qlearn", help=about("qlearn"))
 def qlearn_cmd(
-    mdp: str = typer.Option(
-        "random", help="random | FrozenLake-v1 | FrozenLake8x8-v1 | Taxi-v3 | CliffWalking-v0"
-    ),
+    mdp: str = typer.Option("random", help=" | ".join(("random", *GYM_ENVS))),
     target: str = typer.Option("policy", help="policy | values"),
-    construction: str = typer.Option("seed", help="seed (r=1{a=pi*}) | inverse-bellman"),
+    construction: str = typer.Option(
+        "seed", help=" | ".join(f"{k} ({c.label})" for k, c in CONSTRUCTIONS.items())
+    ),
     steps: int = typer.Option(200_000, help="updates per MDP"),
     batch: int = typer.Option(100, help="MDPs (or environment copies) in the batch"),
     gamma: float = typer.Option(0.9, help="discount factor in [0, 1)"),
@@ -93,6 +93,10 @@ def steer_cmd(
     seed: int = typer.Option(0, help="seed of the start, the target and the inputs"),
     as_json: bool = JSON_OPTION,
 ) -> None:
+    import torch
+
+    from quicktakes.reward.steering import SteeringConfig, steer
+
     cfg = validated(
         SteeringConfig,
         hidden=_hidden(hidden),

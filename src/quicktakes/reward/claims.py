@@ -22,7 +22,9 @@ from quicktakes.reward.qlearning import QLearningConfig, q_learning, value_itera
 from quicktakes.stats import wilson
 
 GAMMA = 0.9
-GYM = ("FrozenLake-v1", "FrozenLake8x8-v1", "Taxi-v3", "CliffWalking-v0")
+GYM = {"FrozenLake-v1": 64, "FrozenLake8x8-v1": 16, "Taxi-v3": 8, "CliffWalking-v0": 32}
+"""The toy-text environments the claims read (names in `mdp.GYM_ENVS`), and the copies of
+each in a batch."""
 
 
 class RewardSizes(BaseModel):
@@ -58,9 +60,8 @@ def _batches(ctx: RunContext, n: int) -> list[tuple[str, MDPBatch]]:
         ("random, continuing", random_mdps(n, 10, 4, rng)),
         ("random, episodic", random_mdps(n, 10, 4, rng, p_terminate=0.1)),
     ]
-    copies = {"FrozenLake-v1": 64, "FrozenLake8x8-v1": 16, "Taxi-v3": 8, "CliffWalking-v0": 32}
-    for name in GYM:
-        out.append((name, from_gymnasium(name).repeat(copies[name])))
+    for name, copies in GYM.items():
+        out.append((name, from_gymnasium(name).repeat(copies)))
     return out
 
 
@@ -86,18 +87,8 @@ def _targets(mdp: MDPBatch, rng: np.random.Generator) -> np.ndarray:
     return policy
 
 
-CONSTRUCTIONS = ("seed 1/0", "shifted 0/-1", "inverse Bellman")
-"""Three rewards that name pi*: the seed's 1{a = pi*(s)}, the same minus one, and the
-inverse-Bellman reward of a Q* with margin 1 (`design`)."""
-
-
-def construct(name: str, mdp: MDPBatch, policy: np.ndarray) -> np.ndarray:
-    A = mdp.shape[2]
-    if name == "seed 1/0":
-        return design.reward_for_policy(policy, A)
-    if name == "shifted 0/-1":
-        return design.shifted_reward_for_policy(policy, A)
-    return design.reward_for_values(mdp, design.values_for_policy(policy, A), GAMMA)
+CONSTRUCTIONS = tuple(c.label for c in design.CONSTRUCTIONS.values())
+"""The three rewards that name pi*, by the labels the claim reports (`design.CONSTRUCTIONS`)."""
 
 
 def _all_states(Q: np.ndarray, policy: np.ndarray, active: np.ndarray) -> int:
@@ -156,8 +147,8 @@ def measure_policy(ctx: RunContext) -> PolicyMeasured:
     for label, mdp in _batches(ctx, SIZES[ctx.budget].policy_mdps):
         policy = _targets(mdp, rng)
         cells[label] = {}
-        for name in CONSTRUCTIONS:
-            R = construct(name, mdp, policy)
+        for c in design.CONSTRUCTIONS.values():
+            name, R = c.label, c.build(mdp, policy, GAMMA)
             exact = _all_states(value_iteration(mdp, R, GAMMA), policy, mdp.active)
             learned = _q_learning_points(mdp, R, policy, ctx, f"{label}/{name}")
             cells[label][name] = PolicyCell(exact, mdp.shape[0], learned)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from quicktakes.errors import ConfigError
@@ -72,3 +75,26 @@ def relative_error(Q: np.ndarray, Q_star: np.ndarray, active: np.ndarray) -> np.
     act = active[..., None]
     scale = np.abs(np.where(act, Q_star, 0)).max(axis=(1, 2))
     return np.asarray(np.abs(np.where(act, Q - Q_star, 0)).max(axis=(1, 2)) / scale)
+
+
+@dataclass(frozen=True)
+class Construction:
+    """A reward meant to make a target policy optimal: what the claims report it as, and how
+    it is built from the MDPs, the target policy and the discount."""
+
+    label: str
+    build: Callable[[MDPBatch, np.ndarray, float], np.ndarray]
+
+
+CONSTRUCTIONS: dict[str, Construction] = {
+    "seed": Construction("seed 1/0", lambda mdp, pi, gamma: reward_for_policy(pi, mdp.shape[2])),
+    "shifted": Construction(
+        "shifted 0/-1", lambda mdp, pi, gamma: shifted_reward_for_policy(pi, mdp.shape[2])
+    ),
+    "inverse-bellman": Construction(
+        "inverse Bellman",
+        lambda mdp, pi, gamma: reward_for_values(mdp, values_for_policy(pi, mdp.shape[2]), gamma),
+    ),
+}
+"""The one table of constructions, read by the claims and by `quicktakes qlearn`: the seed's
+1{a = pi*(s)}, the same minus one, and the inverse-Bellman reward of a Q* with margin 1."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from quicktakes.errors import ConfigError
 from quicktakes.reward import design
@@ -20,9 +20,20 @@ class QLearnRun(BaseModel):
 
     mdp: str = Field("random", description="random, or a gymnasium toy-text environment id")
     target: Literal["policy", "values"] = "policy"
-    construction: Literal["seed", "inverse-bellman"] = Field(
-        "seed", description="for --target policy: r=1{a=pi*} or the inverse-Bellman reward"
+    construction: str = Field(
+        "seed",
+        description="for --target policy: "
+        + "; ".join(f"{k} ({c.label})" for k, c in design.CONSTRUCTIONS.items()),
     )
+    @field_validator("construction")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in design.CONSTRUCTIONS:
+            raise ValueError(
+                f"unknown construction {name!r}; valid: {', '.join(design.CONSTRUCTIONS)}"
+            )
+        return name
+
     steps: int = Field(200_000, ge=1, le=10**10, description="updates per MDP")
     batch: int = Field(100, ge=1, le=100_000, description="MDPs (or env copies) in the batch")
     states: int = Field(10, ge=1, le=10_000)
@@ -58,10 +69,7 @@ def qlearn(run: QLearnRun, on_progress: Callable[[int], None] | None = None) -> 
     gamma = run.q.gamma
     if run.target == "policy":
         policy = rng.integers(A, size=(B, S))
-        if run.construction == "seed":
-            R = design.reward_for_policy(policy, A)
-        else:
-            R = design.reward_for_values(mdp, design.values_for_policy(policy, A), gamma)
+        R = design.CONSTRUCTIONS[run.construction].build(mdp, policy, gamma)
 
         def metric(Q: np.ndarray) -> np.ndarray:
             return design.matches(Q, policy, mdp.active)
