@@ -9,6 +9,11 @@ from quicktakes.ledger.registry import register
 
 TAKE = "Is reward a fine enough tool? (Q-learning and a neural network)"
 
+FALLING_SLOPE = -0.2
+"""Still falling: the log-log slope of the worst relative error over the last updates."""
+STEER_TOL = 1e-6
+"""Reached: the relative distance of the weights to the target."""
+
 
 POLICY = register(
     Claim(
@@ -38,8 +43,8 @@ VALUES = register(
         ),
         holds_if=(
             "sampled Q-learning's worst relative error on the inverse-Bellman reward is still "
-            "falling (log-log slope < -0.2) at the end of the budget (value iteration returning "
-            "Q* exactly checks the construction)"
+            f"falling (log-log slope < {FALLING_SLOPE}) at the end of the budget (value "
+            "iteration returning Q* exactly checks the construction)"
         ),
         run="quicktakes.reward.claims:run_values",
     )
@@ -58,7 +63,8 @@ STEERING = register(
         ),
         holds_if=(
             "for each network (linear, 4 and 8 tanh units), every seed's weights come within "
-            "1e-6 of the target (relative distance) by single-pair SGD steps in the budget"
+            f"{STEER_TOL:g} of the target (relative distance) by single-pair SGD steps in the "
+            "budget"
         ),
         run="quicktakes.reward.claims:run_steering",
     )

@@ -17,6 +17,7 @@ from quicktakes.ledger import (
     Verdict,
 )
 from quicktakes.reward import design
+from quicktakes.reward.catalog import FALLING_SLOPE, STEER_TOL
 from quicktakes.reward.mdp import MDPBatch, from_gymnasium, random_mdps
 from quicktakes.reward.qlearning import QLearningConfig, q_learning, value_iteration
 from quicktakes.stats import wilson
@@ -245,7 +246,6 @@ def _env_return_ratio(mdp: MDPBatch, policy: np.ndarray) -> float:
     return float((ours.min() - worst) / (best - worst)) if best > worst else 0.0
 
 
-FALLING_SLOPE = -0.2
 """'Converges' on a finite budget: the worst-case error's log-log slope over the last half of
 the checkpoints is below this (a plateau has slope ~0)."""
 
@@ -340,7 +340,6 @@ ABLATION: tuple[tuple[str, dict[str, str]], ...] = (
     ("designed inputs, damped rates, forward", {"order": "forward"}),
     ("designed inputs, damped rates, symmetric (default)", {}),
 )
-STEER_TOL = 1e-6
 
 
 def judge_steering(reached: list[bool]) -> Verdict:
