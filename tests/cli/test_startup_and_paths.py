@@ -93,3 +93,16 @@ def test_trial_html_into_a_missing_folder_fails_before_analysis(cli, one_line_er
     r = cli("trial", "analyze", "nothing", "--html", str(tmp_path / "missing" / "a.html"))
     one_line_error(r, "does not exist")
     assert not (tmp_path / "missing").exists()
+
+
+def test_importing_a_module_changes_nothing_global():
+    """No environment variable set and no plotting backend chosen behind the caller's back."""
+    code = (
+        "import os, sys\n"
+        "import quicktakes.llm.hf, quicktakes.report.plot, quicktakes.nof1.plots\n"
+        "print(os.environ.get('HF_HUB_OFFLINE'), 'matplotlib.pyplot' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["None", "False"]

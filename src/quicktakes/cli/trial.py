@@ -42,15 +42,6 @@ def _now(at: str | None) -> dt.datetime:
     return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
-def _date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 @trial_app.command("new")
 def new_cmd(
     name: str,
@@ -94,7 +85,7 @@ def new_cmd(
         lower_is_better=lower_is_better,
         assign_at=assign_at,
         days=days,
-        start=_date(start) or dt.date.today(),
+        start=trials.parse_date(start, dt.date.today()),
         scheme=scheme,
         block_size=block_size,
         max_run=max_run,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +25,9 @@ from quicktakes.llm.threads import cpu_threads
 from quicktakes.paths import atomic_write, home, replacing
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the hub
+OFFLINE = {"local_files_only": True}
+"""Every load reads local files only: nothing reaches for the hub (no environment variable
+set behind the caller's back)."""
 
 
 PREFIX_MIN = 32
@@ -83,9 +84,9 @@ def dequantized_dir(gguf: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     with _no_gguf_bar():
-        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, **OFFLINE)
         model = AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32, **OFFLINE
         )
     # save_pretrained refuses a model still marked as coming from a quantizer
     model.hf_quantizer = None  # type: ignore[assignment]
@@ -128,12 +129,12 @@ class HFBackend(Backend):
         self.autocast = resolve_precision(precision, self.device) == "bf16"
         """bf16 autocast for the forward pass, where the hardware has it (`precision.resolve`:
         1.3-1.9x faster steps with native bf16, 5.7x slower without); weights stay fp32."""
-        self.tokenizer = AutoTokenizer.from_pretrained(self.folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder, **OFFLINE)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         torch.manual_seed(seed)
-        base = AutoModelForCausalLM.from_pretrained(self.folder, dtype=torch.float32)
+        base = AutoModelForCausalLM.from_pretrained(self.folder, dtype=torch.float32, **OFFLINE)
         base.to(self.device)  # type: ignore[arg-type]
         self.model: Any = base
         if finetune == "lora":

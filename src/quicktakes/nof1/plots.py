@@ -8,13 +8,10 @@ import json
 import re
 from typing import Any
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from quicktakes.nof1.analysis import Analysis, TrialData  # noqa: E402
+from quicktakes.nof1.analysis import Analysis, TrialData
 
 
 def _svg(fig: Any, prefix: str) -> str:
@@ -23,7 +20,6 @@ def _svg(fig: Any, prefix: str) -> str:
 
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    plt.close(fig)
     svg = re.sub(r"<metadata>.*?</metadata>", "", buf.getvalue(), flags=re.S)
     return unique_ids(svg[svg.index("<svg") :], prefix)
 
@@ -32,7 +28,8 @@ def trial_svg(data: TrialData) -> str:
     """A dated timeline by arm with excluded days drawn hollow and labelled with their
     reason, beside the per-arm distributions."""
     p = data.protocol
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    fig = Figure(figsize=(10, 3.8))  # no pyplot: no global backend, nothing to close
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     days = data.analysed()
     for k, arm in enumerate(p.arms):
         pts = [(d.date, d.value) for d in days if d.arm == arm]
@@ -80,7 +77,8 @@ def accrual_svg(data: TrialData, points: int = 30) -> str:
     groups = accrual(data, at)
     xs = [k for k, _, _ in groups]
     ps = [accrued_p(a, b) for _, a, b in groups]
-    fig, ax = plt.subplots(figsize=(10, 2.8))
+    fig = Figure(figsize=(10, 2.8))
+    ax = fig.subplots()
     ax.plot(xs, ps, ".-", label="one-sided p of the contrast")
     ax.axhline(data.protocol.alpha, color="grey", ls=":", label=f"alpha {data.protocol.alpha:g}")
     ax.set_yscale("log")

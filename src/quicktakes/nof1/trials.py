@@ -179,7 +179,8 @@ def revealed_at(p: Protocol, date: dt.date) -> dt.datetime:
     return dt.datetime.combine(date, dt.time.fromisoformat(p.assign_at))
 
 
-def _parse_date(text: str | None, default: dt.date) -> dt.date:
+def parse_date(text: str | None, default: dt.date) -> dt.date:
+    """A date the user typed (YYYY-MM-DD), `default` when none was, else a one-line error."""
     if text is None:
         return default
     try:
@@ -251,7 +252,7 @@ def log_value(
     t = load(db, name)
     p = t.protocol
     today = today or dt.date.today()
-    day = _parse_date(date, today)
+    day = parse_date(date, today)
     i = _day_index(p, day, today)
     when = at or dt.datetime.now()
     if day == when.date() and when < revealed_at(p, day):
@@ -305,7 +306,7 @@ def exclude(
     db: sqlite3.Connection, name: str, date: str, reason: str, today: dt.date | None = None
 ) -> dict[str, Any]:
     t = load(db, name)
-    day = _parse_date(date, dt.date.today())
+    day = parse_date(date, dt.date.today())
     _day_index(t.protocol, day, today or dt.date.today())
     if not reason.strip():
         raise ConfigError("an exclusion needs a reason")
@@ -325,7 +326,7 @@ def unexclude(db: sqlite3.Connection, name: str, date: str, reason: str) -> dict
     """Take a day back into the analysis: a new row that revokes the exclusion, with a reason
     (a pre-registered rule cannot be revoked: it is part of the protocol)."""
     t = load(db, name)
-    day = _parse_date(date, dt.date.today())
+    day = parse_date(date, dt.date.today())
     if not reason.strip():
         raise ConfigError("taking a day back needs a reason")
     if day.isoformat() not in _exclusions(db, t.trial_id):

@@ -12,12 +12,11 @@ import re
 from collections.abc import Sequence
 
 import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from quicktakes.ledger import Trend  # noqa: E402
+from quicktakes.ledger import Trend
 
 WIDTH_IN = 8.0
 PANEL_IN = 3.0
@@ -31,7 +30,7 @@ def _panels(trends: Sequence[Trend]) -> list[list[Trend]]:
     return list(groups.values())
 
 
-def _draw(ax: plt.Axes, t: Trend, emphasis: bool, span: tuple[float, float]) -> None:
+def _draw(ax: Axes, t: Trend, emphasis: bool, span: tuple[float, float]) -> None:
     """`emphasis`: some series of this panel are the ones the verdict compares; they are drawn
     strong and the rest light. A one-point line series among longer ones (a reference measured
     once, such as the base model) is carried across the panel's x range as a dashed level, so
@@ -63,7 +62,7 @@ def _draw(ax: plt.Axes, t: Trend, emphasis: bool, span: tuple[float, float]) -> 
         )
 
 
-def _axes_format(ax: plt.Axes, group: list[Trend]) -> None:
+def _axes_format(ax: Axes, group: list[Trend]) -> None:
     if any(t.log_x for t in group):
         ax.set_xscale("log")
     elif all(float(x).is_integer() for t in group for x in t.xs):
@@ -101,13 +100,8 @@ def trends_svg(trends: Sequence[Trend], title: str = "", prefix: str = "fig-") -
     panels = _panels(trends)
     legend_rows = [max(1, (len(g) + 1) // 2 if len(g) > 3 else len(g)) for g in panels]
     heights = [PANEL_IN + 0.22 * rows for rows in legend_rows]
-    fig, axes = plt.subplots(
-        len(panels),
-        1,
-        figsize=(WIDTH_IN, sum(heights) + 0.6 * len(panels)),
-        squeeze=False,
-        gridspec_kw={"height_ratios": heights},
-    )
+    fig = Figure(figsize=(WIDTH_IN, sum(heights) + 0.6 * len(panels)))  # no pyplot, no backend
+    axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
     for ax, group in zip(axes[:, 0], panels, strict=True):
         emphasis = any(t.meta.get("compared") for t in group)
         xs = [x for t in group for x in t.xs]
@@ -118,9 +112,8 @@ def trends_svg(trends: Sequence[Trend], title: str = "", prefix: str = "fig-") -
         fig.suptitle(title, fontsize=FONT_PT + 1)
     fig.tight_layout()
     buf = io.StringIO()
-    plt.rcParams["svg.hashsalt"] = "quicktakes"
-    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    plt.close(fig)
+    with matplotlib.rc_context({"svg.hashsalt": "quicktakes"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = buf.getvalue()
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     return unique_ids(svg[svg.index("<svg") :], prefix)

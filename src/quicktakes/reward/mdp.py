@@ -56,11 +56,6 @@ class MDPBatch:
         """(B, S, A, S) continuing transition probabilities (termination dropped)."""
         return self.T[..., :-1]
 
-    def with_reward(self, R: np.ndarray) -> MDPBatch:
-        return MDPBatch(
-            self.T, np.broadcast_to(R, self.T.shape[:3]).copy(), self.active, self.start, self.name
-        )
-
     def repeat(self, batch: int) -> MDPBatch:
         """`batch` copies of a single MDP (to pair one environment with many targets)."""
         if self.shape[0] != 1:
