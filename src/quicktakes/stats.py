@@ -6,8 +6,12 @@ in a fraction of scipy.stats' time: commands that only need an interval start fa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
+
+from quicktakes.ledger.trend import Point
 
 
 def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -33,3 +37,26 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
         return (m, m, m)
     t = float(special.stdtrit(v.size - 1, 0.5 + level / 2))
     return (m, m - t * se, m + t * se)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """k of n, with its Wilson interval: a count that reads as a share."""
+
+    k: int
+    n: int
+
+    @property
+    def share(self) -> float:
+        return self.k / self.n if self.n else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.k, self.n) if self.n else (0.0, 1.0)
+
+    def point(self, x: float) -> Point:
+        return Point(x, self.share, *self.interval, self.n)
+
+    def __str__(self) -> str:
+        lo, hi = self.interval
+        return f"{self.k}/{self.n} [{lo:.2f}, {hi:.2f}]"

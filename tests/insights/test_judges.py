@@ -1,14 +1,10 @@
 """Each verdict rule of the insights, on made-up measurements: every verdict is reachable."""
 
-from quicktakes.insights.claims import (
-    ArmMeasured,
-    Rate,
-    RollbackMeasured,
-    judge_reversal,
-    judge_rollback,
-)
+from quicktakes.insights.claims import judge_reversal, judge_rollback
 from quicktakes.insights.rollback import Arm, Verifier
+from quicktakes.insights.tally import ArmMeasured, RollbackMeasured
 from quicktakes.ledger import Verdict
+from quicktakes.stats import Rate
 
 CHANCE = 1 / 20
 

@@ -46,7 +46,6 @@ def reversal_run(
     """Fine-tune the embedded model on invented facts stated name first, then rank every
     candidate both ways: forward (name -> description) and reverse (description -> name)."""
     from quicktakes.insights.reversal import ReversalSpec, rule_chance, run_reversal
-    from quicktakes.stats import wilson
 
     spec = validated(
         ReversalSpec,
@@ -67,20 +66,7 @@ def reversal_run(
         result = run_reversal(
             spec, on_progress=lambda d, t: progress.update(task, completed=d, total=t)
         )
-    rows = []
-    for c in result.checkpoints:
-        row: dict[str, object] = {"epoch": c.epoch, "loss": c.loss}
-        for d, s in c.scores.items():
-            k = sum(s.top1)
-            row[d] = {
-                "top1": k,
-                "of": len(s.top1),
-                "interval": wilson(k, len(s.top1)),
-                "exact": sum(s.exact),
-                "logp_right": s.logp_right,
-                "logp_other": s.logp_other,
-            }
-        rows.append(row)
+    rows = result.checkpoint_rows()
     if as_json:
         emit_json(
             {
@@ -144,8 +130,8 @@ def rollback_run(
 ) -> None:
     """Train a maze policy whose reward pays for a forbidden shortcut, with and without
     undoing the updates a sampling verifier rejects; count A -> A, A -> B, A -> C steps."""
-    from quicktakes.insights.claims import _arm_label, measure_rollback
     from quicktakes.insights.rollback import RollbackSpec, make_worlds, run_rollback
+    from quicktakes.insights.tally import arm_label, measure_rollback
 
     spec = validated(
         RollbackSpec,
@@ -201,7 +187,7 @@ def rollback_run(
     )
     for arm, a in m.arms.items():
         t.add_row(
-            _arm_label(spec, arm),
+            arm_label(spec, arm),
             str(a.a_to_c),
             str(a.a_to_b),
             str(a.kept),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-
 import numpy as np
 from pydantic import BaseModel
 
@@ -18,15 +15,15 @@ from quicktakes.insights.reversal import (
 )
 from quicktakes.insights.rollback import (
     Arm,
-    RollbackResult,
     RollbackSpec,
     RunTrace,
     Verifier,
     notion,
     run_rollback,
 )
+from quicktakes.insights.tally import RollbackMeasured, arm_label, level_label, measure_rollback
 from quicktakes.ledger import Budget, Evidence, Point, RunContext, Trend, Verdict
-from quicktakes.stats import mean_ci, wilson
+from quicktakes.stats import Rate, mean_ci
 
 
 class InsightSizes(BaseModel):
@@ -74,29 +71,6 @@ SIZES = {
 """`--full`: 48 facts, so a reverse interval at chance can sit below twice chance, evaluated
 at epochs 0, 5 and 10 (scoring 48 x 48 candidates per template dominates): the reversal took
 850 s on the 2-core machine (2026-12-01); the rollback sweep about 12 minutes more."""
-
-
-@dataclass(frozen=True)
-class Rate:
-    """k of n, with its Wilson interval."""
-
-    k: int
-    n: int
-
-    @property
-    def share(self) -> float:
-        return self.k / self.n if self.n else 0.0
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return wilson(self.k, self.n) if self.n else (0.0, 1.0)
-
-    def point(self, x: float) -> Point:
-        return Point(x, self.share, *self.interval, self.n)
-
-    def __str__(self) -> str:
-        lo, hi = self.interval
-        return f"{self.k}/{self.n} [{lo:.2f}, {hi:.2f}]"
 
 
 # --- insights.reversal-curse -------------------------------------------------------------
@@ -230,91 +204,6 @@ def rollback_spec(ctx: RunContext) -> RollbackSpec:
     )
 
 
-def _from_a(traces: list[RunTrace], verifier: Verifier) -> Counter[str]:
-    """Where the steps that started in A landed, over the given runs, for one verifier."""
-    out: Counter[str] = Counter()
-    for t in traces:
-        out.update(to for frm, to in t.moves[verifier] if frm == "A")
-    return out
-
-
-@dataclass(frozen=True)
-class ArmMeasured:
-    a_to_c: Rate
-    """Steps from A that landed in C, of all steps from A (the run without rollback at this
-    rate, watched by this verifier, and the run it guards)."""
-    a_to_b: Rate
-    kept: Rate
-    """Rollback runs whose final model is truly good."""
-    cost: float
-    """Mean over runs of 1 - final performance with rollback / the safe optimum's."""
-    undone: float
-
-    def guards(self) -> bool:
-        """A -> C shown rare and most runs shown kept good, whatever the cost."""
-        return (
-            self.a_to_c.n > 0 and self.a_to_c.interval[1] <= RARE
-            and self.kept.interval[0] >= KEPT
-        )
-
-    def meets(self) -> bool:
-        return self.guards() and self.cost <= SMALL_COST
-
-    def misses(self) -> bool:
-        """Shown not to meet the bar (not merely too wide to tell)."""
-        return self.a_to_c.interval[0] > RARE or self.kept.interval[1] < KEPT or (
-            self.cost > SMALL_COST
-        )
-
-
-@dataclass(frozen=True)
-class RollbackMeasured:
-    arms: dict[Arm, ArmMeasured]
-    modest: tuple[float, ...]
-    """The verifier levels of modest coverage (at most a quarter of the states)."""
-    kept_without: dict[float, Rate]
-    """Per rate: runs without rollback whose final model is truly good."""
-    pressure: dict[float, Rate]
-    """Per rate: runs without rollback that were ever truly bad (training pushes there)."""
-
-    def candidates(self) -> list[Arm]:
-        return [a for a in self.arms if a.verifier.level in self.modest]
-
-    def headline(self) -> Arm:
-        """The arm the finding leads with: the first that meets the bar, else the modest one
-        with the lowest A -> C upper bound."""
-        arms = self.candidates()
-        met = [a for a in arms if self.arms[a].meets()]
-        if met:
-            return met[0]
-        return min(arms, key=lambda a: (self.arms[a].a_to_c.interval[1], a))
-
-
-def measure_rollback(r: RollbackResult) -> RollbackMeasured:
-    runs, arms = r.runs, {}
-    for lr in r.spec.learning_rates:
-        for v in r.spec.verifiers:
-            arm = Arm(lr, v)
-            landed = _from_a([w.watched[lr] for w in runs] + [w.rolled[arm] for w in runs], v)
-            total = sum(landed.values())
-            arms[arm] = ArmMeasured(
-                Rate(landed["C"], total),
-                Rate(landed["B"], total),
-                Rate(sum(not w.rolled[arm].bad[-1] for w in runs), len(runs)),
-                float(np.mean([1 - w.rolled[arm].perf[-1] / w.safe for w in runs])),
-                float(np.mean([w.rolled[arm].undone / r.spec.steps for w in runs])),
-            )
-    levels = r.spec.levels
-    modest = tuple(lv for lv in levels if lv <= MODEST) or (min(levels),)
-    lrs = r.spec.learning_rates
-    return RollbackMeasured(
-        arms,
-        modest,
-        {lr: Rate(sum(not w.watched[lr].bad[-1] for w in runs), len(runs)) for lr in lrs},
-        {lr: Rate(sum(any(w.watched[lr].bad) for w in runs), len(runs)) for lr in lrs},
-    )
-
-
 def judge_rollback(m: RollbackMeasured) -> Verdict:
     """Some notion, rate and modest coverage (<= 25%) that makes A->C rare (upper bound
     <= 5%), keeps most runs truly good (lower bound >= 50%) at a cost <= 10% of the safe
@@ -381,14 +270,6 @@ def _rates_trend(
     )
 
 
-def _label(spec: RollbackSpec, level: float) -> str:
-    return f"{level:g} states" if spec.verifier_samples else f"coverage {level:.0%}"
-
-
-def _arm_label(spec: RollbackSpec, arm: Arm) -> str:
-    return f"{arm.verifier.notion}, {_label(spec, arm.verifier.level)}, rate {arm.lr:g}"
-
-
 def run_verified_rollback(ctx: RunContext) -> Evidence:
     r = run_rollback(rollback_spec(ctx), on_progress=ctx.ticker("training runs"))
     m = measure_rollback(r)
@@ -410,7 +291,7 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
         ]
     watched = [w.watched[lr] for w in r.runs]
     rolled = [w.rolled[head] for w in r.runs]
-    label = _arm_label(spec, head)
+    label = arm_label(spec, head)
     trends += [
         _thin(_share_bad(watched, "without rollback")),
         _thin(_share_bad(rolled, f"with rollback, {label}")),
@@ -450,11 +331,11 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
         f"{', '.join(f'{x:g}' for x in spec.learning_rates)}; training without rollback was "
         f"ever truly bad in {m.pressure[lr]} runs at rate {lr:g}. Verifier notions tried: "
         f"the argmax check and margins {', '.join(f'{d:g}' for d in spec.margins if d)} "
-        f"logits, at coverages {', '.join(_label(spec, lv) for lv in spec.levels)}. Leading "
+        f"logits, at coverages {', '.join(level_label(spec, lv) for lv in spec.levels)}. Leading "
         f"arm ({label}): steps from A landing in C (undetected) {h.a_to_c}, in B (caught) "
         f"{h.a_to_b}; rollback runs ending truly good {h.kept}, {h.undone:.0%} of updates "
         f"undone, cost {h.cost:+.0%} of the safe optimum. The argmax check's best modest arm "
-        f"({_arm_label(spec, best_argmax)}): A -> C {ba.a_to_c}, kept good {ba.kept}, cost "
+        f"({arm_label(spec, best_argmax)}): A -> C {ba.a_to_c}, kept good {ba.kept}, cost "
         f"{ba.cost:+.0%}."
     )
     measured = f"A->C {h.a_to_c.share:.2f} ({label}); kept good {h.kept.share:.2f}"
@@ -468,7 +349,7 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
         f"<= {RARE:.0%}, rollback runs kept good lower bound >= {KEPT:.0%} and cost <= "
         f"{SMALL_COST:.0%} of the safe optimum",
         "arms": {
-            _arm_label(spec, a): {
+            arm_label(spec, a): {
                 "a_to_c": [x.a_to_c.k, x.a_to_c.n], "kept": [x.kept.k, x.kept.n],
                 "cost": round(x.cost, 4), "undone": round(x.undone, 4),
             }

@@ -28,6 +28,7 @@ from quicktakes.insights.facts import (
 )
 from quicktakes.llm.hf import Finetune, HFBackend
 from quicktakes.llm.precision import Precision
+from quicktakes.stats import wilson
 
 Direction = Literal["forward", "reverse", "in-context"]
 
@@ -78,6 +79,14 @@ class DirectionScore:
     candidates: int = 0
     """How many candidates each fact is ranked among (chance is about 1 / candidates)."""
 
+    def summary(self) -> dict[str, object]:
+        """Right first in k of n facts with its Wilson interval, exact matches, mean log p."""
+        k, n = sum(self.top1), len(self.top1)
+        return {
+            "top1": k, "of": n, "interval": wilson(k, n), "exact": sum(self.exact),
+            "logp_right": self.logp_right, "logp_other": self.logp_other,
+        }
+
 
 @dataclass
 class Checkpoint:
@@ -97,6 +106,13 @@ class ReversalResult:
     def chance(self) -> float:
         """Chance for the rule the scores use, among all facts' candidates."""
         return rule_chance(len(self.facts), self.spec.test_templates)
+
+    def checkpoint_rows(self) -> list[dict[str, object]]:
+        """Per checkpoint: the epoch, the loss and each direction's summary."""
+        return [
+            {"epoch": c.epoch, "loss": c.loss} | {d: s.summary() for d, s in c.scores.items()}
+            for c in self.checkpoints
+        ]
 
 
 def rule_chance(candidates: int, templates: int) -> float:

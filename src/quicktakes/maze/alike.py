@@ -72,9 +72,11 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
-def kl_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p || q) per row, from log-probabilities over the same four moves."""
-    return np.asarray((np.exp(p) * (p - q)).sum(axis=1))
+def mean_kl(p: np.ndarray, q: np.ndarray) -> float:
+    """Mean KL(p || q) over rows of log-probabilities (the trainer's `kl_rows`)."""
+    from quicktakes.maze.train import kl_rows
+
+    return float(kl_rows(torch.from_numpy(p), torch.from_numpy(q)).mean())
 
 
 def random_band(dim: int) -> float:
@@ -403,10 +405,10 @@ def measure_alike(
             sft = probe_log_probs(backend, plain, spec.temperature)
             backend.reset()
             rep.kl = {
-                "few-shot~sft": float(kl_rows(few, sft).mean()),
-                "random few-shot~sft": float(kl_rows(few_random, sft).mean()),
-                "base~sft": float(kl_rows(base, sft).mean()),
-                "base~few-shot": float(kl_rows(base, few).mean()),
+                "few-shot~sft": mean_kl(few, sft),
+                "random few-shot~sft": mean_kl(few_random, sft),
+                "base~sft": mean_kl(base, sft),
+                "base~few-shot": mean_kl(base, few),
             }
         result.reps.append(rep)
     backend.reset()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -261,4 +261,25 @@ class NearestCoinPolicy(RandomPolicy):
         return [nearest_coin_move(e.maze, e.state) for e in envs]  # type: ignore[arg-type]
 
 
-Actor = LLMPolicy | RandomPolicy
+
+class Actor(Protocol):
+    """Whatever plays in the lockstep rollouts: a model, random moves, the scripted walk."""
+
+    @property
+    def mode(self) -> str:
+        """step: one `act` per move for every env at once; plan: one `plan` per episode."""
+        ...
+
+    def act(
+        self,
+        envs: Sequence[GoldMazeEnv],
+        texts: Sequence[str],
+        rngs: Sequence[np.random.Generator],
+        seeds: Sequence[int],
+    ) -> list[int | None]:
+        """One move (an index into MOVES, None for an invalid reply) per env."""
+        ...
+
+    def plan(self, text: str, limit: int, seed: int) -> tuple[list[int], int]:
+        """Up to `limit` moves for a whole episode, and how many characters were not moves."""
+        ...
