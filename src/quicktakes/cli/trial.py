@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 from pathlib import Path
 
@@ -360,23 +359,11 @@ def example_cmd(
     db: Path = DB,
 ) -> None:
     """Create the seed's devices-and-sleep trial from its raw data."""
-    from quicktakes.nof1 import example, importers
+    from quicktakes.nof1.example import create_trial
 
     if which != "sleep-devices":
         raise ConfigError(f"unknown example {which!r}; valid: sleep-devices")
-    conn = connect(db)
-    p = example.protocol(name)
-    last = example.observations()[-1][0]
-    c = trials.create(conn, **json.loads(p.model_dump_json()))
-    records = [
-        importers.Night(d, v, o, None, f"day {d}")
-        for d, v, o in example.observations()
-        if v is not None
-    ]
-    trials.import_nights(conn, name, records, today=last, source="seed raw data")
-    for d, v, _ in example.observations():
-        if v is None:
-            trials.exclude(conn, name, d.isoformat(), example.EXCLUDED_REASON, today=last)
+    c = create_trial(connect(db), name)
     typer.echo(f"created {name} from the seed's raw data; sha256 {c.sha256}")
     typer.echo(f"try: quicktakes trial analyze {name}")
 

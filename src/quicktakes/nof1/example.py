@@ -9,9 +9,15 @@ matters (the evidence-as-days-accrue trend).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
+from typing import TYPE_CHECKING
 
 from quicktakes.nof1.analysis import Day, TrialData
 from quicktakes.nof1.protocol import ExclusionRules, Protocol
+
+if TYPE_CHECKING:
+    from quicktakes.nof1.trials import Committed
 
 ARMS = ("physical book", "phone", "laptop")
 RAW = {
@@ -78,3 +84,19 @@ def trial_data() -> TrialData:
         rule = apply_rules(p, day)
         days.append(Day(i, date, day.arm, value, onset, None, rule))
     return TrialData(p, schedule, tuple(days))
+
+
+def create_trial(db: sqlite3.Connection, name: str = "sleep-devices") -> Committed:
+    """The seed's trial as a user's own: its protocol committed, its nights imported as of
+    its last day, and the day the seed threw out excluded with the seed's reason."""
+    from quicktakes.nof1 import importers, trials
+
+    rows = observations()
+    last = rows[-1][0]
+    committed = trials.create(db, **json.loads(protocol(name).model_dump_json()))
+    nights = [importers.Night(d, v, o, None, f"day {d}") for d, v, o in rows if v is not None]
+    trials.import_nights(db, name, nights, today=last, source="seed raw data")
+    for d, v, _ in rows:
+        if v is None:
+            trials.exclude(db, name, d.isoformat(), EXCLUDED_REASON, today=last)
+    return committed
