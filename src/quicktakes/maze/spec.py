@@ -8,6 +8,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from quicktakes.llm import BackendKind
 from quicktakes.llm.precision import Precision
 from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import MazeConfig, maze_seeds
@@ -43,7 +44,7 @@ class BackendSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["local", "hf", "openai"] = Field(
+    kind: BackendKind = Field(
         "hf",
         description="hf: the embedded SmolLM2 in torch (scores whole lockstep batches at "
         "once, step mode only; the weights the fine-tuning methods train); local: the same "
