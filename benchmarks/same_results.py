@@ -24,6 +24,8 @@ from typing import Any
 
 IGNORED = {"seconds"}
 """Per-claim keys that are not results."""
+NEW = {"rule"}
+"""Provenance a newer version may add (`--new` adds more): present only after, not a change."""
 
 
 def _number(x: Any) -> bool:
@@ -36,6 +38,8 @@ def differences(a: Any, b: Any, rtol: float, where: str = "") -> list[str]:
         out = []
         for k in sorted(set(a) | set(b)):
             if k in IGNORED:
+                continue
+            if k not in a and k in NEW:
                 continue
             if k not in a or k not in b:
                 out.append(f"{where}.{k} only in {'after' if k in b else 'before'}")
@@ -58,7 +62,9 @@ def main() -> int:
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
     ap.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for floats")
+    ap.add_argument("--new", action="append", default=[], help="another key a newer version adds")
     args = ap.parse_args()
+    NEW.update(args.new)
     before, after = (json.loads(p.read_text())["claims"] for p in (args.before, args.after))
     by_id = {c["id"]: c for c in after}
     changed = 0

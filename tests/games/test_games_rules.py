@@ -104,7 +104,8 @@ def test_newcomb_judge(plan, one, two, verdict):
 def test_the_real_newcomb_grid_says_what_backward_induction_prescribes():
     from quicktakes.ledger import RunContext
 
-    m = g.measure_newcomb(RunContext(Budget.FAST, 0, "games.newcomb-iterated"))
+    m = g.measure_newcomb(RunContext(Budget.FAST, 0, "games.newcomb-iterated"),
+                          g.NEWCOMB_SIZES[Budget.FAST])
     assert g.judge_newcomb(m) is Verdict.PARTLY
     informative = m.informative()
     assert informative and all(c.plan == "1" * (c.rounds - 1) + "2" for c in informative)

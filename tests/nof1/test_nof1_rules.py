@@ -4,7 +4,7 @@ import pytest
 
 from quicktakes.ledger import Verdict
 from quicktakes.nof1.analysis import crossing
-from quicktakes.nof1.claims import judge_effect, judge_means
+from quicktakes.nof1.claims import EffectMeasured, MeansMeasured, judge_effect, judge_means
 
 
 @pytest.mark.parametrize(
@@ -13,12 +13,15 @@ from quicktakes.nof1.claims import judge_effect, judge_means
      (0.2, 0.96, Verdict.PARTLY), (0.2, 0.9, Verdict.FAILS)],
 )
 def test_effect_judge(p, posterior, verdict):
-    assert judge_effect(p, posterior) is verdict
+    m = EffectMeasured(p, posterior, data=None, result=None, p_points=[], posterior_points=[])
+    assert judge_effect(m) is verdict
 
 
 def test_means_judge():
-    assert judge_means(0) is Verdict.HOLDS
-    assert judge_means(1) is Verdict.DISCREPANCY
+    assert judge_means(MeansMeasured([], [], [])) is Verdict.HOLDS
+    assert judge_means(MeansMeasured([], [], ["laptop: stated 22, data give 21.8"])) is (
+        Verdict.DISCREPANCY
+    )
 
 
 def test_crossing_interpolates_between_the_grid_points_around_the_target():

@@ -25,7 +25,7 @@ LOTTERY = register(
             "exact P(risky total > sure total) and P(> 1.1 x sure total) approach 1 as the "
             "presses grow to 10^4 (Monte Carlo only cross-checks the exact tails)"
         ),
-        run="quicktakes.games.claims:run_lottery",
+        run="quicktakes.games.claims:LOTTERY",
     )
 )
 
@@ -43,7 +43,7 @@ IPD_ROUNDS = register(
             "strategies; Axelrod's first tournament), some strategy out-scores Defector beyond "
             "the 95% interval of their paired difference"
         ),
-        run="quicktakes.games.claims:run_ipd",
+        run="quicktakes.games.claims:IPD",
     )
 )
 
@@ -61,6 +61,6 @@ NEWCOMB = register(
             "accuracy x rounds: backward induction (dynamic programming) prescribes two-boxing "
             "throughout, and committing to one-box nevertheless earns more"
         ),
-        run="quicktakes.games.claims:run_newcomb",
+        run="quicktakes.games.claims:NEWCOMB",
     )
 )

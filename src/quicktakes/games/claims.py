@@ -1,8 +1,8 @@
 """The three claims of the take "Iteration as an intuition pump", as experiments.
 
-Each claim is measure -> judge -> describe: `measure_*` computes (exact values wherever the
-game allows them), `judge_*` is a pure rule on the measurement, `describe_*` writes the finding
-from the numbers. The sizes of each budget are one table per claim, dumped into results.json.
+Each claim is an `Experiment`: `measure_*` computes (exact values wherever the game allows
+them), `judge_*` is a pure rule on the measurement, `describe_*` writes the finding from the
+numbers and `show_*` the trends; the sizes of each budget are one table per claim.
 """
 
 from __future__ import annotations
@@ -15,14 +15,8 @@ from pydantic import BaseModel
 from scipy import stats
 
 from quicktakes.games import ipd, lottery, newcomb
-from quicktakes.ledger import (
-    Budget,
-    Evidence,
-    Point,
-    RunContext,
-    Trend,
-    Verdict,
-)
+from quicktakes.ledger import Budget, Point, RunContext, Trend, Verdict
+from quicktakes.ledger.experiment import Experiment, Shown
 from quicktakes.stats import mean_ci, wilson
 
 # --- games.lottery ---------------------------------------------------------------------------
@@ -59,8 +53,7 @@ class LotteryMeasured:
         return float(stats.spearmanr(self.grid, [o.p_more for o in self.odds]).statistic)
 
 
-def measure_lottery(ctx: RunContext) -> LotteryMeasured:
-    study = LOTTERY_SIZES[ctx.budget]
+def measure_lottery(ctx: RunContext, study: LotteryStudy) -> LotteryMeasured:
     base = lottery.LotteryConfig(p=0.4, prize=3.0, sure=1.0, margin=study.margin)
     grid = lottery.press_grid(study.max_presses, study.points)
     rng = ctx.rng("monte-carlo")
@@ -107,9 +100,7 @@ def describe_lottery(m: LotteryMeasured, v: Verdict) -> str:
     return text + "."
 
 
-def run_lottery(ctx: RunContext) -> Evidence:
-    m = measure_lottery(ctx)
-    v = judge_lottery(m)
+def show_lottery(m: LotteryMeasured) -> Shown:
     x, y = "button presses n", "probability"
     lot = 1 + m.study.margin
 
@@ -133,12 +124,12 @@ def run_lottery(ctx: RunContext) -> Evidence:
         ),
     )
     measured = f"P(more)={m.odds[-1].p_more:.6f} at n={m.grid[-1]}"
-    config = {
-        **m.study.model_dump(),
-        "lottery": {"p": 0.4, "prize": 3.0, "sure": 1.0},
-        "grid": m.grid,
-    }
-    return Evidence(v, describe_lottery(m, v), measured, trends, config)
+    config = {"lottery": {"p": 0.4, "prize": 3.0, "sure": 1.0}, "grid": m.grid}
+    return Shown(measured, trends, config)
+
+
+LOTTERY = Experiment(LOTTERY_SIZES, measure_lottery, judge_lottery, describe_lottery,
+                     show_lottery)
 
 
 # --- games.ipd-rounds --------------------------------------------------------------------------
@@ -229,8 +220,7 @@ def _population_run(name: str, study: IPDStudy, ctx: RunContext) -> PopulationRu
     return PopulationRun(name, turns, np.array(margins), ranks, ratio, beaten, winner)
 
 
-def measure_ipd(ctx: RunContext) -> IPDMeasured:
-    study = IPD_SIZES[ctx.budget]
+def measure_ipd(ctx: RunContext, study: IPDStudy) -> IPDMeasured:
     runs = [_population_run(name, study, ctx) for name in study.populations]
     shares = []
     for n in (3, 4, 5, 10, 30, 100, 200):
@@ -283,9 +273,7 @@ def describe_ipd(m: IPDMeasured, v: Verdict) -> str:
     )
 
 
-def run_ipd(ctx: RunContext) -> Evidence:
-    m = measure_ipd(ctx)
-    v = judge_ipd(m)
+def show_ipd(m: IPDMeasured) -> Shown:
     x = "rounds per match"
     trends: list[Trend] = []
     for r in m.runs:
@@ -339,12 +327,14 @@ def run_ipd(ctx: RunContext) -> Evidence:
         f"{r.name}: beaten at {AT}={r.beaten_at(AT)}, from {r.mean_threshold}" for r in m.runs
     )
     config = {
-        **m.study.model_dump(),
         "turns": list(m.study.turns()),
         "population_members": {p: list(ipd.population(p)) for p in m.study.populations},
         "payoffs": "R=3, T=5, P=1, S=0",
     }
-    return Evidence(v, describe_ipd(m, v), measured, tuple(trends), config)
+    return Shown(measured, tuple(trends), config)
+
+
+IPD = Experiment(IPD_SIZES, measure_ipd, judge_ipd, describe_ipd, show_ipd)
 
 
 # --- games.newcomb-iterated ----------------------------------------------------------------------
@@ -413,8 +403,7 @@ class NewcombMeasured:
         return [c for c in self.cells if c.accuracy > self.one_shot and c.rounds >= 2]
 
 
-def measure_newcomb(ctx: RunContext) -> NewcombMeasured:
-    study = NEWCOMB_SIZES[ctx.budget]
+def measure_newcomb(ctx: RunContext, study: NewcombStudy) -> NewcombMeasured:
     cells = []
     for a in study.accuracies:
         for n in study.rounds:
@@ -490,9 +479,7 @@ def describe_newcomb(m: NewcombMeasured, v: Verdict) -> str:
     return text + "."
 
 
-def run_newcomb(ctx: RunContext) -> Evidence:
-    m = measure_newcomb(ctx)
-    v = judge_newcomb(m)
+def show_newcomb(m: NewcombMeasured) -> Shown:
     fig = [c for c in m.cells if c.accuracy == m.study.figure_accuracy]
     y = "expected payoff per round ($), exact"
     trends: list[Trend] = [
@@ -546,10 +533,9 @@ def run_newcomb(ctx: RunContext) -> Evidence:
         f"backward induction one-boxes all but the last round in "
         f"{sum(_plan_kind(c.plan).startswith('one-box') for c in cells)}/{len(cells)} cells"
     )
-    config = {
-        **m.study.model_dump(),
-        "big": 1_000_000,
-        "small": 1_000,
-        "players": list(newcomb.PLAYERS),
-    }
-    return Evidence(v, describe_newcomb(m, v), measured, tuple(trends), config)
+    config = {"big": 1_000_000, "small": 1_000, "players": list(newcomb.PLAYERS)}
+    return Shown(measured, tuple(trends), config)
+
+
+NEWCOMB = Experiment(NEWCOMB_SIZES, measure_newcomb, judge_newcomb, describe_newcomb,
+                     show_newcomb)

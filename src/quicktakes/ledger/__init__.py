@@ -1,6 +1,7 @@
 """The claim ledger: claims, trends, verdicts and the registry."""
 
 from quicktakes.ledger.claim import SEED_AUTHOR, Budget, Claim, Evidence, RunContext
+from quicktakes.ledger.experiment import Experiment, Shown
 from quicktakes.ledger.registry import all_claims, get_claim, register
 from quicktakes.ledger.run import ClaimResult, Report, reproduce, run_claim
 from quicktakes.ledger.trend import Point, Trend
@@ -12,9 +13,11 @@ __all__ = [
     "Claim",
     "ClaimResult",
     "Evidence",
+    "Experiment",
     "Point",
     "Report",
     "RunContext",
+    "Shown",
     "Trend",
     "Verdict",
     "all_claims",

@@ -25,7 +25,7 @@ MEANS = register(
             "and 22 minutes, for phys. book, phone and laptop, respectively."
         ),
         holds_if="each stated mean equals the mean of the listed raw data at the stated precision",
-        run="quicktakes.nof1.claims:run_means",
+        run="quicktakes.nof1.claims:MEANS",
     )
 )
 
@@ -43,6 +43,6 @@ EFFECT = register(
             f"the exact randomization test of book vs devices gives p < {STRONG_P}, or the "
             f"posterior probability of a > 5-minute effect exceeds {STRONG_POSTERIOR}"
         ),
-        run="quicktakes.nof1.claims:run_effect",
+        run="quicktakes.nof1.claims:EFFECT",
     )
 )
