@@ -10,7 +10,8 @@ from quicktakes.ledger.registry import register
 TAKE = "Is reward a fine enough tool? (Q-learning and a neural network)"
 
 FALLING_SLOPE = -0.2
-"""Still falling: the log-log slope of the worst relative error over the last updates."""
+"""'Converges' on a finite budget: the worst-case error's log-log slope over the last half of
+the checkpoints is below this (a plateau has slope ~0)."""
 STEER_TOL = 1e-6
 """Reached: the relative distance of the weights to the target."""
 

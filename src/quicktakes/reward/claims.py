@@ -246,10 +246,6 @@ def _env_return_ratio(mdp: MDPBatch, policy: np.ndarray) -> float:
     return float((ours.min() - worst) / (best - worst)) if best > worst else 0.0
 
 
-"""'Converges' on a finite budget: the worst-case error's log-log slope over the last half of
-the checkpoints is below this (a plateau has slope ~0)."""
-
-
 def _late_slope(points: list[Point]) -> float:
     half = points[len(points) // 2 :]
     x = np.log([p.x for p in half])
