@@ -9,12 +9,13 @@ from quicktakes.ledger import Budget, Verdict, get_claim, run_claim
 def tiny(monkeypatch):
     from quicktakes.reward import claims
 
-    monkeypatch.setitem(
-        claims.SIZES,
-        Budget.FAST,
-        claims.RewardSizes(policy_mdps=20, policy_updates=30, values_mdps=10, values_updates=30,
-                           steering_seeds=(1, 1, 1), steering_steps=200, ablation_steps=100),
-    )
+    monkeypatch.setitem(claims.POLICY_SIZES, Budget.FAST,
+                        claims.PolicySizes(policy_mdps=20, policy_updates=30))
+    monkeypatch.setitem(claims.VALUES_SIZES, Budget.FAST,
+                        claims.ValuesSizes(values_mdps=10, values_updates=30))
+    monkeypatch.setitem(claims.STEERING_SIZES, Budget.FAST,
+                        claims.SteeringSizes(steering_seeds=(1, 1, 1), steering_steps=200,
+                                             ablation_steps=100))
 
 
 @pytest.mark.parametrize("cid", ["reward.policy", "reward.values", "reward.steering"])
@@ -22,5 +23,6 @@ def test_each_reward_claim_runs(tiny, cid):
     r = run_claim(get_claim(cid), Budget.FAST, 0)
     assert r.evidence.verdict is not Verdict.ERROR, r.evidence.finding
     assert r.evidence.trends and r.evidence.finding
+    assert r.evidence.config["rule"]  # the judge's rule travels with the numbers
     if cid == "reward.policy":  # exact, whatever the budget: the seed's own setting works
         assert r.evidence.config["exact_all_states"]["random, continuing"]["seed 1/0"] == [20, 20]

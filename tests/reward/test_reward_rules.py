@@ -2,7 +2,7 @@
 
 import pytest
 
-from quicktakes.ledger import Point, Verdict
+from quicktakes.ledger import Budget, Point, Verdict
 from quicktakes.reward import claims as r
 
 
@@ -40,7 +40,8 @@ def test_policy_judge_reads_the_seeds_continuing_setting(exact, learned, verdict
      (1e-3, [-0.5, -0.5], Verdict.ERROR)],
 )
 def test_values_judge(vi_error, slopes, verdict):
-    assert r.judge_values(vi_error, slopes) is verdict
+    m = r.ValuesMeasured([], {"a": vi_error}, dict(enumerate(slopes)), {})
+    assert r.judge_values(m) is verdict
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,11 @@ def test_values_judge(vi_error, slopes, verdict):
      ([False, False], Verdict.FAILS)],
 )
 def test_steering_judge(reached, verdict):
-    assert r.judge_steering(reached) is verdict
+    from types import SimpleNamespace
+
+    runs = [(f"net {i}", [SimpleNamespace(reached=ok)]) for i, ok in enumerate(reached)]
+    m = r.SteeringMeasured(r.STEERING_SIZES[Budget.FAST], [], runs, [])
+    assert r.judge_steering(m) is verdict
 
 
 def test_the_shifted_reward_makes_the_target_optimal_where_the_seeds_fails():

@@ -16,6 +16,12 @@ STEER_TOL = 1e-6
 """Reached: the relative distance of the weights to the target."""
 
 
+def _sci(x: float) -> str:
+    """1e-6, not Python's 1e-06."""
+    mantissa, exponent = f"{x:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
 POLICY = register(
     Claim(
         id="reward.policy",
@@ -29,7 +35,7 @@ POLICY = register(
             "greedy policy reaches it in every one; episodic MDPs and the toy-text environments "
             "are reported beside it, with a fix"
         ),
-        run="quicktakes.reward.claims:run_policy",
+        run="quicktakes.reward.claims:POLICY",
     )
 )
 
@@ -47,7 +53,7 @@ VALUES = register(
             f"falling (log-log slope < {FALLING_SLOPE}) at the end of the budget (value "
             "iteration returning Q* exactly checks the construction)"
         ),
-        run="quicktakes.reward.claims:run_values",
+        run="quicktakes.reward.claims:VALUES",
     )
 )
 
@@ -64,9 +70,9 @@ STEERING = register(
         ),
         holds_if=(
             "for each network (linear, 4 and 8 tanh units), every seed's weights come within "
-            f"{STEER_TOL:g} of the target (relative distance) by single-pair SGD steps in the "
+            f"{_sci(STEER_TOL)} of the target (relative distance) by single-pair SGD steps in the "
             "budget"
         ),
-        run="quicktakes.reward.claims:run_steering",
+        run="quicktakes.reward.claims:STEERING",
     )
 )

@@ -1,4 +1,5 @@
-"""The three claims of the take on whether reward is a fine enough tool."""
+"""The three claims of the take on whether reward is a fine enough tool, each an
+`Experiment` (its own sizes per budget; measure, judge, describe, show)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from quicktakes.ledger import (
-    Budget,
-    Evidence,
-    Point,
-    RunContext,
-    Trend,
-    Verdict,
-)
+from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
 from quicktakes.reward import design
 from quicktakes.reward.catalog import FALLING_SLOPE, STEER_TOL
 from quicktakes.reward.mdp import MDPBatch, from_gymnasium, random_mdps
@@ -28,15 +22,25 @@ GYM = {"FrozenLake-v1": 64, "FrozenLake8x8-v1": 16, "Taxi-v3": 8, "CliffWalking-
 each in a batch."""
 
 
-class RewardSizes(BaseModel):
-    """One budget's sizes for the three reward claims (dumped into results.json)."""
+class PolicySizes(BaseModel):
+    """reward.policy's sizes per budget."""
 
     policy_mdps: int
-    """Random MDPs per batch (continuing, episodic) for reward.policy."""
+    """Random MDPs per batch (continuing, episodic)."""
     policy_updates: int
-    """Q-learning updates per (s, a) pair for reward.policy (a third of it on Taxi)."""
+    """Q-learning updates per (s, a) pair (a third of it on Taxi)."""
+
+
+class ValuesSizes(BaseModel):
+    """reward.values' sizes per budget."""
+
     values_mdps: int
     values_updates: int
+
+
+class SteeringSizes(BaseModel):
+    """reward.steering's sizes per budget."""
+
     steering_seeds: tuple[int, int, int]
     """Seeds per network (linear, 4 tanh units, 8 tanh units)."""
     steering_steps: int
@@ -44,13 +48,19 @@ class RewardSizes(BaseModel):
     ablation_steps: int
 
 
-SIZES = {
-    Budget.FAST: RewardSizes(policy_mdps=1000, policy_updates=600, values_mdps=200,
-                             values_updates=1_000, steering_seeds=(2, 2, 1),
-                             steering_steps=8_000, ablation_steps=2_000),
-    Budget.FULL: RewardSizes(policy_mdps=4000, policy_updates=3_000, values_mdps=1000,
-                             values_updates=10_000, steering_seeds=(5, 5, 3),
-                             steering_steps=60_000, ablation_steps=20_000),
+POLICY_SIZES = {
+    Budget.FAST: PolicySizes(policy_mdps=1000, policy_updates=600),
+    Budget.FULL: PolicySizes(policy_mdps=4000, policy_updates=3_000),
+}
+VALUES_SIZES = {
+    Budget.FAST: ValuesSizes(values_mdps=200, values_updates=1_000),
+    Budget.FULL: ValuesSizes(values_mdps=1000, values_updates=10_000),
+}
+STEERING_SIZES = {
+    Budget.FAST: SteeringSizes(steering_seeds=(2, 2, 1), steering_steps=8_000,
+                               ablation_steps=2_000),
+    Budget.FULL: SteeringSizes(steering_seeds=(5, 5, 3), steering_steps=60_000,
+                               ablation_steps=20_000),
 }
 
 
@@ -66,9 +76,9 @@ def _batches(ctx: RunContext, n: int) -> list[tuple[str, MDPBatch]]:
     return out
 
 
-def _updates_per_pair(ctx: RunContext, mdp: MDPBatch) -> int:
+def _updates_per_pair(sizes: PolicySizes, mdp: MDPBatch) -> int:
     pairs = int(mdp.active[0].sum()) * mdp.shape[2]
-    budget = SIZES[ctx.budget].policy_updates
+    budget = sizes.policy_updates
     if pairs > 1_000:  # Taxi: 3,000 pairs, few copies; fewer updates keep the fast run short
         budget //= 3
     return budget
@@ -98,12 +108,13 @@ def _all_states(Q: np.ndarray, policy: np.ndarray, active: np.ndarray) -> int:
 
 
 def _q_learning_points(
-    mdp: MDPBatch, R: np.ndarray, policy: np.ndarray, ctx: RunContext, tag: str
+    mdp: MDPBatch, R: np.ndarray, policy: np.ndarray, ctx: RunContext, sizes: PolicySizes,
+    tag: str,
 ) -> list[Point]:
     """Share of MDPs whose greedy policy is pi* everywhere, along Q-learning (Wilson 95%)."""
     B, _, A = mdp.shape
     pairs = int(mdp.active[0].sum()) * A
-    steps = _updates_per_pair(ctx, mdp) * pairs
+    steps = _updates_per_pair(sizes, mdp) * pairs
     pts: list[Point] = []
 
     def record(step: int, Q: np.ndarray) -> None:
@@ -141,17 +152,17 @@ SEED_SETTING = "random, continuing"
 """The seed's setting: states, actions and a discount, with no termination."""
 
 
-def measure_policy(ctx: RunContext) -> PolicyMeasured:
+def measure_policy(ctx: RunContext, sizes: PolicySizes) -> PolicyMeasured:
     rng = ctx.rng("targets")
     cells: dict[str, dict[str, PolicyCell]] = {}
     quality = []
-    for label, mdp in _batches(ctx, SIZES[ctx.budget].policy_mdps):
+    for label, mdp in _batches(ctx, sizes.policy_mdps):
         policy = _targets(mdp, rng)
         cells[label] = {}
         for c in design.CONSTRUCTIONS.values():
             name, R = c.label, c.build(mdp, policy, GAMMA)
             exact = _all_states(value_iteration(mdp, R, GAMMA), policy, mdp.active)
-            learned = _q_learning_points(mdp, R, policy, ctx, f"{label}/{name}")
+            learned = _q_learning_points(mdp, R, policy, ctx, sizes, f"{label}/{name}")
             cells[label][name] = PolicyCell(exact, mdp.shape[0], learned)
         if mdp.name != "random":
             quality.append(_env_return_ratio(mdp, policy))
@@ -194,9 +205,7 @@ def describe_policy(m: PolicyMeasured, v: Verdict) -> str:
     )
 
 
-def run_policy(ctx: RunContext) -> Evidence:
-    m = measure_policy(ctx)
-    v = judge_policy(m)
+def show_policy(m: PolicyMeasured) -> Shown:
     trends = [
         Trend.of(
             f"{batch}: {name}",
@@ -216,7 +225,6 @@ def run_policy(ctx: RunContext) -> Evidence:
         f"{seed.n}, shifted {episodic['shifted 0/-1'].exact}/{seed.n}"
     )
     config = {
-        **SIZES[ctx.budget].model_dump(include={"policy_mdps", "policy_updates"}),
         "gamma": GAMMA,
         "exploration": "uniform over (s, a)",
         "lr": "(1+n)^-0.7",
@@ -228,7 +236,10 @@ def run_policy(ctx: RunContext) -> Evidence:
             b: {n: c.learned[-1].y for n, c in row.items()} for b, row in m.cells.items()
         },
     }
-    return Evidence(v, describe_policy(m, v), measured, tuple(trends), config)
+    return Shown(measured, tuple(trends), config)
+
+
+POLICY = Experiment(POLICY_SIZES, measure_policy, judge_policy, describe_policy, show_policy)
 
 
 def _env_return_ratio(mdp: MDPBatch, policy: np.ndarray) -> float:
@@ -254,7 +265,7 @@ def _late_slope(points: list[Point]) -> float:
 
 
 def _values_trends(
-    label: str, mdp: MDPBatch, Q_star: np.ndarray, ctx: RunContext
+    label: str, mdp: MDPBatch, Q_star: np.ndarray, ctx: RunContext, sizes: ValuesSizes
 ) -> tuple[Trend, Trend, float]:
     """Median and worst relative error of Q-learning on the inverse-Bellman reward; VI error."""
     B, S, A = mdp.shape
@@ -263,7 +274,7 @@ def _values_trends(
         design.relative_error(value_iteration(mdp, R, GAMMA), Q_star, mdp.active).max()
     )
     pairs = int(mdp.active[0].sum()) * A
-    steps = SIZES[ctx.budget].values_updates * pairs
+    steps = sizes.values_updates * pairs
     med: list[Point] = []
     worst: list[Point] = []
 
@@ -286,44 +297,61 @@ def _values_trends(
     )
 
 
-def judge_values(vi_error: float, slopes: list[float]) -> Verdict:
-    """Q-learning's worst error still falling everywhere holds, a plateau is partly; value
-    iteration missing Q* would mean the construction is wrong: `error`."""
-    if vi_error >= 1e-9:
-        return Verdict.ERROR
-    return Verdict.HOLDS if all(s < FALLING_SLOPE for s in slopes) else Verdict.PARTLY
+@dataclass(frozen=True)
+class ValuesMeasured:
+    trends: list[Trend]
+    """Per batch: the median and the worst relative error along Q-learning."""
+    vi_error: dict[str, float]
+    """Per batch: value iteration's worst relative error on the designed reward."""
+    slope: dict[str, float]
+    """Per batch: the worst error's log-log slope over the last half of the checkpoints."""
+    final: dict[str, float]
 
 
-def run_values(ctx: RunContext) -> Evidence:
-    trends: list[Trend] = []
-    vi_err: dict[str, float] = {}
-    slope: dict[str, float] = {}
-    final: dict[str, float] = {}
+def measure_values(ctx: RunContext, sizes: ValuesSizes) -> ValuesMeasured:
+    m = ValuesMeasured([], {}, {}, {})
     rng = ctx.rng("targets")
-    for label, mdp in _batches(ctx, SIZES[ctx.budget].values_mdps):
+    for label, mdp in _batches(ctx, sizes.values_mdps):
         if label in ("Taxi-v3", "FrozenLake8x8-v1"):
             continue  # covered by reward.policy; keeps the fast budget
         Q_star = rng.uniform(-1, 1, size=mdp.shape)
-        med, worst, vi_err[label] = _values_trends(label, mdp, Q_star, ctx)
-        trends += [med, worst]
-        slope[label] = _late_slope(list(worst.points))
-        final[label] = worst.last().y
-    verdict = judge_values(max(vi_err.values()), list(slope.values()))
-    finding = (
-        f"Value iteration on the inverse-Bellman reward returns Q* to {max(vi_err.values()):.1e} "
-        f"(a check of the construction, which cannot fail while it is right). The evidence is "
-        f"sampled Q-learning: its worst relative error is {max(final.values()):.3f} at the end "
-        f"of the budget, with log-log slopes over the last half of "
-        f"{', '.join(f'{k} {v:.2f}' for k, v in slope.items())} "
-        + ("(all still falling)." if verdict is Verdict.HOLDS else
+        med, worst, m.vi_error[label] = _values_trends(label, mdp, Q_star, ctx, sizes)
+        m.trends.extend([med, worst])
+        m.slope[label] = _late_slope(list(worst.points))
+        m.final[label] = worst.last().y
+    return m
+
+
+def judge_values(m: ValuesMeasured) -> Verdict:
+    """Q-learning's worst error still falling everywhere holds, a plateau is partly; value
+    iteration missing Q* would mean the construction is wrong: `error`."""
+    if max(m.vi_error.values()) >= 1e-9:
+        return Verdict.ERROR
+    return Verdict.HOLDS if all(s < FALLING_SLOPE for s in m.slope.values()) else Verdict.PARTLY
+
+
+def describe_values(m: ValuesMeasured, v: Verdict) -> str:
+    return (
+        f"Value iteration on the inverse-Bellman reward returns Q* to "
+        f"{max(m.vi_error.values()):.1e} (a check of the construction, which cannot fail while "
+        f"it is right). The evidence is sampled Q-learning: its worst relative error is "
+        f"{max(m.final.values()):.3f} at the end of the budget, with log-log slopes over the "
+        f"last half of {', '.join(f'{k} {v:.2f}' for k, v in m.slope.items())} "
+        + ("(all still falling)." if v is Verdict.HOLDS else
            f"(not all below {FALLING_SLOPE}: a plateau).")
     )
-    measured = f"VI error {max(vi_err.values()):.0e}; Q-learning worst {max(final.values()):.3f}"
-    config = {
-        **SIZES[ctx.budget].model_dump(include={"values_mdps", "values_updates"}),
-        "gamma": GAMMA, "Q*": "uniform(-1, 1)", "vi_error": vi_err, "final_worst": final,
-    }
-    return Evidence(verdict, finding, measured, tuple(trends), config)
+
+
+def show_values(m: ValuesMeasured) -> Shown:
+    measured = (
+        f"VI error {max(m.vi_error.values()):.0e}; Q-learning worst {max(m.final.values()):.3f}"
+    )
+    config = {"gamma": GAMMA, "Q*": "uniform(-1, 1)", "vi_error": m.vi_error,
+              "final_worst": m.final}
+    return Shown(measured, tuple(m.trends), config)
+
+
+VALUES = Experiment(VALUES_SIZES, measure_values, judge_values, describe_values, show_values)
 
 
 NETWORKS: tuple[tuple[str, tuple[int, ...]], ...] = (
@@ -338,11 +366,27 @@ ABLATION: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 
-def judge_steering(reached: list[bool]) -> Verdict:
-    """`reached`: per network size, whether every seed got within 1e-6 in the budget."""
-    if all(reached):
+@dataclass(frozen=True)
+class SteeringMeasured:
+    sizes: SteeringSizes
+    grid: list[int]
+    runs: list[tuple[str, list[Any]]]
+    """Per network: its label and one steering result per seed."""
+    ablation: list[tuple[str, Any]]
+    """Per variant of the 4-unit network: its label and one result."""
+
+    @property
+    def reached(self) -> list[bool]:
+        """Per network: whether every seed got within STEER_TOL in the budget."""
+        return [all(r.reached for r in runs) for _, runs in self.runs]
+
+
+def judge_steering(m: SteeringMeasured) -> Verdict:
+    """Every network's seeds all within the tolerance in the budget holds; some networks,
+    partly; none, fails."""
+    if all(m.reached):
         return Verdict.HOLDS
-    return Verdict.PARTLY if any(reached) else Verdict.FAILS
+    return Verdict.PARTLY if any(m.reached) else Verdict.FAILS
 
 
 def _at_steps(runs: list[Any], grid: list[int]) -> list[Point]:
@@ -359,15 +403,13 @@ def _at_steps(runs: list[Any], grid: list[int]) -> list[Point]:
     return pts
 
 
-def run_steering(ctx: RunContext) -> Evidence:
+def measure_steering(ctx: RunContext, sizes: SteeringSizes) -> SteeringMeasured:
     import torch
 
     from quicktakes.reward.steering import SteeringConfig, steer
 
-    sizes = SIZES[ctx.budget]
     grid = sorted({int(v) for v in np.geomspace(1, sizes.steering_steps, 25)})
-    x, y = "single-pair SGD steps", "||theta - theta*|| / ||theta_0 - theta*||"
-    trends, reached, notes = [], [], []
+    per_network = []
     for (label, hidden), seeds in zip(NETWORKS, sizes.steering_seeds, strict=True):
         runs = []
         for k in range(seeds):
@@ -375,7 +417,18 @@ def run_steering(ctx: RunContext) -> Evidence:
                                  max_steps=sizes.steering_steps, tol=STEER_TOL)
             gen = torch.Generator().manual_seed(ctx.subseed("steer", label, str(k)))
             runs.append(steer(cfg, gen))
-        reached.append(all(r.reached for r in runs))
+        per_network.append((label, runs))
+    ablation = []
+    for name, options in ABLATION:
+        cfg = SteeringConfig(hidden=(4,), inputs=2, rounds=100_000,
+                             max_steps=sizes.ablation_steps, tol=STEER_TOL, **options)
+        ablation.append((name, steer(cfg, torch.Generator().manual_seed(ctx.subseed("ablation")))))
+    return SteeringMeasured(sizes, grid, per_network, ablation)
+
+
+def describe_steering(m: SteeringMeasured, v: Verdict) -> str:
+    notes = []
+    for label, runs in m.runs:
         P = runs[0].parameters
         k0 = float(np.median([r.kappa["start"] for r in runs]))
         k1 = float(np.median([r.kappa["target"] for r in runs]))
@@ -386,32 +439,41 @@ def run_steering(ctx: RunContext) -> Evidence:
             + f", best {min(r.distance[-1] for r in runs):.1e}; kappa* {k0:.0f} at the "
             f"start, {k1:.0f} at the target"
         )
-        trends.append(Trend.of(f"{label} (P={P}), median of {len(runs)} seeds", x, y,
-                               _at_steps(runs, grid), interval="range across seeds",
-                               log_x=True, log_y=True))
-    ab_grid = sorted({g for g in grid if g <= sizes.ablation_steps} | {sizes.ablation_steps})
-    for name, options in ABLATION:
-        cfg = SteeringConfig(hidden=(4,), inputs=2, rounds=100_000,
-                             max_steps=sizes.ablation_steps, tol=STEER_TOL, **options)
-        res = steer(cfg, torch.Generator().manual_seed(ctx.subseed("ablation")))
-        trends.append(Trend.of(f"ablation, 4 tanh units: {name}", x,
-                               "relative distance (one seed)", _at_steps([res], ab_grid),
-                               interval="exact (one run)", log_x=True, log_y=True))
-    verdict = judge_steering(reached)
-    finding = (
+    return (
         "Every committed update is one single-pair SGD step on squared error (replayable with "
         "torch.optim.SGD). " + "; ".join(notes) + ". kappa* is the shortest SGD path per unit "
         "of displacement over a pool of inputs (a linear program): the cost of steering grows "
         "with it. The ablation shows what designed inputs, damped rates and symmetric order "
         "each contribute."
     )
+
+
+def show_steering(m: SteeringMeasured) -> Shown:
+    from quicktakes.reward.steering import SteeringConfig
+
+    x, y = "single-pair SGD steps", "||theta - theta*|| / ||theta_0 - theta*||"
+    trends = []
+    for label, runs in m.runs:
+        P = runs[0].parameters
+        trends.append(Trend.of(f"{label} (P={P}), median of {len(runs)} seeds", x, y,
+                               _at_steps(runs, m.grid), interval="range across seeds",
+                               log_x=True, log_y=True))
+    ab_steps = m.sizes.ablation_steps
+    ab_grid = sorted({g for g in m.grid if g <= ab_steps} | {ab_steps})
+    for name, res in m.ablation:
+        trends.append(Trend.of(f"ablation, 4 tanh units: {name}", x,
+                               "relative distance (one seed)", _at_steps([res], ab_grid),
+                               interval="exact (one run)", log_x=True, log_y=True))
     measured = ", ".join(
         f"{label}: {'reached' if ok else 'not reached'}"
-        for (label, _), ok in zip(NETWORKS, reached, strict=True)
+        for (label, _), ok in zip(NETWORKS, m.reached, strict=True)
     )
     config = {
-        **sizes.model_dump(include={"steering_seeds", "steering_steps", "ablation_steps"}),
         "networks": {label: list(h) for label, h in NETWORKS},
         "inputs": 2, "tol": STEER_TOL, "engine": SteeringConfig().model_dump(),
     }
-    return Evidence(verdict, finding, measured, tuple(trends), config)
+    return Shown(measured, tuple(trends), config)
+
+
+STEERING = Experiment(STEERING_SIZES, measure_steering, judge_steering, describe_steering,
+                      show_steering)
