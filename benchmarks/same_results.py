@@ -82,7 +82,7 @@ def main() -> int:
     for cid in by_id:
         print(f"{cid}: only after")
         changed += 1
-    print(f"{len(before) - changed} of {len(before) + len(by_id)} claims the same")
+    print(f"{len(before) + len(by_id) - changed} of {len(before) + len(by_id)} claims the same")
     return 1 if changed else 0
 
 
