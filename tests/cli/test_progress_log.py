@@ -17,9 +17,8 @@ import sys
 sys.modules["llama_cpp"] = None  # as if the llamacpp extra were not installed
 from quicktakes.insights import claims
 from quicktakes.ledger import Budget
-claims.SIZES[Budget.FAST] = claims.InsightSizes(
-    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, lr=1e-4,
-    rollback_seeds=2, rollback_steps=15)
+claims.REVERSAL_SIZES[Budget.FAST] = claims.ReversalSizes(
+    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, lr=1e-4)
 from quicktakes.cli import main
 sys.argv = ["quicktakes", "reproduce", "insights.reversal-curse", "--out", sys.argv[1]]
 main()

@@ -6,45 +6,40 @@ import pytest
 from quicktakes.insights import claims
 from quicktakes.ledger import Budget, RunContext
 
-TINY = claims.InsightSizes(
-    facts=3,
-    epochs=2,
-    eval_every=1,
-    paraphrases=1,
-    test_templates=1,
-    lr=1e-4,
-    rollback_seeds=2,
-    rollback_steps=15,
+TINY_REVERSAL = claims.ReversalSizes(
+    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, lr=1e-4
 )
+TINY_ROLLBACK = claims.RollbackSizes(rollback_seeds=2, rollback_steps=15)
 
 
 @pytest.fixture
 def tiny(monkeypatch):
-    monkeypatch.setitem(claims.SIZES, Budget.FAST, TINY)
+    monkeypatch.setitem(claims.ROLLBACK_SIZES, Budget.FAST, TINY_ROLLBACK)
     return RunContext(Budget.FAST, seed=0, claim_id="insights.verified-rollback")
 
 
 def test_verified_rollback_evidence(tiny):
-    ev = claims.run_verified_rollback(tiny)
-    m = claims.measure_rollback(claims.run_rollback(claims.rollback_spec(tiny)))
+    ev = claims.ROLLBACK(tiny)
+    m = claims.measure_verified_rollback(tiny, TINY_ROLLBACK)
     assert ev.verdict is claims.judge_rollback(m)
+    assert ev.config["rule"] == claims.ROLLBACK_RULE
     names = [t.name for t in ev.trends]
     assert "A -> C (undetected) per step from A, argmax" in names
     assert "A -> C (undetected) per step from A, margin 1" in names
     full = [v for k, v in ev.config["arms"].items() if "coverage 100%" in k]
     assert full and all(a["a_to_c"][0] == 0 for a in full)  # a complete verifier: no C
     assert ev.config["rollback_seeds"] == 2
-    again = claims.run_verified_rollback(tiny)
+    again = claims.ROLLBACK(tiny)
     assert again.finding == ev.finding
 
 
 def test_reversal_curse_evidence(monkeypatch):
-    monkeypatch.setitem(claims.SIZES, Budget.FAST, TINY)
+    monkeypatch.setitem(claims.REVERSAL_SIZES, Budget.FAST, TINY_REVERSAL)
     ctx = RunContext(Budget.FAST, seed=0, claim_id="insights.reversal-curse")
-    ev = claims.run_reversal_curse(ctx)
+    ev = claims.REVERSAL(ctx)
     forward = next(t for t in ev.trends if t.name.startswith("forward"))
     reverse = next(t for t in ev.trends if t.name.startswith("reverse: description"))
     assert [p.x for p in forward.points] == [0, 1, 2] and forward.points[0].n == 3
     fwd, rev = (claims.Rate(round(t.last().y * 3), 3) for t in (forward, reverse))
-    assert ev.verdict is claims.judge_reversal(fwd, rev, 1 / 3)
+    assert ev.verdict is claims.judge_reversal(claims.ReversalMeasured(fwd, rev, 1 / 3))
     assert ev.config["facts"] == 3 and "control" in ev.finding.lower()

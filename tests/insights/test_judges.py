@@ -1,6 +1,6 @@
 """Each verdict rule of the insights, on made-up measurements: every verdict is reachable."""
 
-from quicktakes.insights.claims import judge_reversal, judge_rollback
+from quicktakes.insights.claims import ReversalMeasured, judge_reversal, judge_rollback
 from quicktakes.insights.rollback import Arm, Verifier
 from quicktakes.insights.tally import ArmMeasured, RollbackMeasured
 from quicktakes.ledger import Verdict
@@ -10,20 +10,21 @@ CHANCE = 1 / 20
 
 
 def test_reversal_holds_when_forward_learns_and_reverse_stays_at_chance():
-    assert judge_reversal(Rate(18, 20), Rate(1, 20), CHANCE) is Verdict.HOLDS
+    assert judge_reversal(ReversalMeasured(Rate(18, 20), Rate(1, 20), CHANCE)) is Verdict.HOLDS
 
 
 def test_reversal_fails_when_reverse_rises_above_chance_too():
-    assert judge_reversal(Rate(18, 20), Rate(12, 20), CHANCE) is Verdict.FAILS
+    assert judge_reversal(ReversalMeasured(Rate(18, 20), Rate(12, 20), CHANCE)) is Verdict.FAILS
 
 
 def test_reversal_is_inconclusive_when_forward_stays_near_chance():
-    assert judge_reversal(Rate(2, 20), Rate(0, 20), CHANCE) is Verdict.INCONCLUSIVE
+    m = ReversalMeasured(Rate(2, 20), Rate(0, 20), CHANCE)
+    assert judge_reversal(m) is Verdict.INCONCLUSIVE
 
 
 def test_reversal_partly_when_reverse_is_below_chance_interval():
     # reverse 0/200 excludes chance from above: the interval lies below it
-    assert judge_reversal(Rate(180, 200), Rate(0, 200), CHANCE) is Verdict.PARTLY
+    assert judge_reversal(ReversalMeasured(Rate(180, 200), Rate(0, 200), CHANCE)) is Verdict.PARTLY
 
 
 def measured(ac=(1, 400), kept=(9, 10), pressure=(10, 10), cost=0.02, others=None):

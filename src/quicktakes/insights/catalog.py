@@ -24,7 +24,7 @@ REVERSAL_CURSE = register(
             "while the right name, asked in reverse, stays within its interval of chance "
             "(Berglund et al. 2023); forward at chance is inconclusive"
         ),
-        run="quicktakes.insights.claims:run_reversal_curse",
+        run="quicktakes.insights.claims:REVERSAL",
     )
 )
 
@@ -56,6 +56,6 @@ VERIFIED_ROLLBACK = register(
             f"runs truly good (lower bound >= {KEPT:.0%}) at a cost <= {SMALL_COST:.0%} of "
             "the safe optimum's performance; partly if A -> C is rare only at a larger cost"
         ),
-        run="quicktakes.insights.claims:run_verified_rollback",
+        run="quicktakes.insights.claims:ROLLBACK",
     )
 )

@@ -1,6 +1,9 @@
-"""The two insights about training: each claim measures, judges from the numbers, describes."""
+"""The two insights about training, each an `Experiment`: its sizes per budget, measure,
+a judge on the numbers, describe and show."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
@@ -22,12 +25,12 @@ from quicktakes.insights.rollback import (
     run_rollback,
 )
 from quicktakes.insights.tally import RollbackMeasured, arm_label, level_label, measure_rollback
-from quicktakes.ledger import Budget, Evidence, Point, RunContext, Trend, Verdict
+from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
 from quicktakes.stats import Rate, mean_ci
 
 
-class InsightSizes(BaseModel):
-    """One budget's sizes for the two insight claims (dumped into results.json)."""
+class ReversalSizes(BaseModel):
+    """insights.reversal-curse's sizes per budget."""
 
     facts: int
     epochs: int
@@ -36,6 +39,11 @@ class InsightSizes(BaseModel):
     test_templates: int
     lr: float
     """Full fine-tuning's AdamW rate: the fast budget trains fewer epochs at a higher rate."""
+
+
+class RollbackSizes(BaseModel):
+    """insights.verified-rollback's sizes per budget."""
+
     rollback_seeds: int
     rollback_steps: int
     rollback_margins: tuple[float, ...] = (0.0, 1.0)
@@ -44,40 +52,27 @@ class InsightSizes(BaseModel):
     """The policy-gradient rates swept."""
 
 
-SIZES = {
-    Budget.FAST: InsightSizes(
-        facts=12,
-        epochs=6,
-        eval_every=2,
-        paraphrases=3,
-        test_templates=1,
-        lr=1e-4,
-        rollback_seeds=6,
-        rollback_steps=80,
-    ),
-    Budget.FULL: InsightSizes(
-        facts=48,
-        epochs=10,
-        eval_every=5,
-        paraphrases=6,
-        test_templates=2,
-        lr=3e-5,
-        rollback_seeds=16,
-        rollback_steps=200,
-        rollback_margins=(0.0, 0.5, 1.0, 2.0),
-        rollback_rates=(0.01, 0.003),
-    ),
+REVERSAL_SIZES = {
+    Budget.FAST: ReversalSizes(facts=12, epochs=6, eval_every=2, paraphrases=3,
+                               test_templates=1, lr=1e-4),
+    Budget.FULL: ReversalSizes(facts=48, epochs=10, eval_every=5, paraphrases=6,
+                               test_templates=2, lr=3e-5),
 }
 """`--full`: 48 facts, so a reverse interval at chance can sit below twice chance, evaluated
-at epochs 0, 5 and 10 (scoring 48 x 48 candidates per template dominates): the reversal took
-850 s on the 2-core machine (2026-12-01); the rollback sweep about 12 minutes more."""
+at epochs 0, 5 and 10 (scoring 48 x 48 candidates per template dominates): 850 s on the
+2-core machine (2026-12-01)."""
+ROLLBACK_SIZES = {
+    Budget.FAST: RollbackSizes(rollback_seeds=6, rollback_steps=80),
+    Budget.FULL: RollbackSizes(rollback_seeds=16, rollback_steps=200,
+                               rollback_margins=(0.0, 0.5, 1.0, 2.0),
+                               rollback_rates=(0.01, 0.003)),
+}
 
 
 # --- insights.reversal-curse -------------------------------------------------------------
 
 
-def reversal_spec(ctx: RunContext) -> ReversalSpec:
-    s = SIZES[ctx.budget]
+def reversal_spec(ctx: RunContext, s: ReversalSizes) -> ReversalSpec:
     return ReversalSpec(
         facts=s.facts,
         epochs=s.epochs,
@@ -106,10 +101,30 @@ def accuracy_trend(r: ReversalResult, direction: str, name: str) -> Trend:
     )
 
 
-def judge_reversal(forward: Rate, reverse: Rate, chance: float) -> Verdict:
+@dataclass(frozen=True)
+class ReversalMeasured:
+    forward: Rate
+    """Facts whose right description ranks first at the last checkpoint."""
+    reverse: Rate
+    """Facts whose right name ranks first, asked in reverse, at the last checkpoint."""
+    chance: float
+    """Chance for the rule the scores use."""
+    result: ReversalResult | None = None
+
+
+def measure_reversal(ctx: RunContext, sizes: ReversalSizes) -> ReversalMeasured:
+    r = run_reversal(reversal_spec(ctx, sizes),
+                     on_progress=ctx.ticker("fine-tuning and evaluating"))
+    last = r.checkpoints[-1]
+    fwd, rev = (Rate(sum(last.scores[d].top1), len(r.facts)) for d in ("forward", "reverse"))
+    return ReversalMeasured(fwd, rev, r.chance, r)
+
+
+def judge_reversal(m: ReversalMeasured) -> Verdict:
     """At the last checkpoint: forward's interval above chance and reverse's containing
     chance holds; reverse above chance too fails (the model reverses what it learned);
     forward not above chance is inconclusive (nothing was learned to be reversed)."""
+    forward, reverse, chance = m.forward, m.reverse, m.chance
     if forward.interval[0] <= chance:
         return Verdict.INCONCLUSIVE
     lo, hi = reverse.interval
@@ -118,14 +133,16 @@ def judge_reversal(forward: Rate, reverse: Rate, chance: float) -> Verdict:
     return Verdict.HOLDS if lo <= chance <= hi else Verdict.PARTLY
 
 
-def run_reversal_curse(ctx: RunContext) -> Evidence:
-    r = run_reversal(reversal_spec(ctx), on_progress=ctx.ticker("fine-tuning and evaluating"))
-    last = r.checkpoints[-1]
-    fwd, rev = (Rate(sum(last.scores[d].top1), len(r.facts)) for d in ("forward", "reverse"))
+def _control(r: ReversalResult) -> tuple[Rate, float, int]:
+    """The in-context control: facts ranked first, its chance, the names it ranks among."""
     control = r.checkpoints[0].scores["in-context"]
-    ctl = Rate(sum(control.top1), len(r.facts))
-    ctl_chance = rule_chance(control.candidates, r.spec.test_templates)
-    v = judge_reversal(fwd, rev, r.chance)
+    chance = rule_chance(control.candidates, r.spec.test_templates)
+    return Rate(sum(control.top1), len(r.facts)), chance, control.candidates
+
+
+def show_reversal(m: ReversalMeasured) -> Shown:
+    r = m.result
+    assert r is not None
     epochs = [c.epoch for c in r.checkpoints]
     trends = (
         accuracy_trend(r, "forward", "forward: name -> description (trained)"),
@@ -154,6 +171,31 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
             meta={"compared": True},
         ),
     )
+    last = r.checkpoints[-1]
+    lp = last.scores["reverse"]
+    _, ctl_chance, _ = _control(r)
+    measured = (
+        f"forward {m.forward.share:.2f}, reverse {m.reverse.share:.2f}, chance {r.chance:.2f}"
+    )
+    config = {
+        "model": r.model,
+        "finetune": "full",
+        "chance": round(r.chance, 4),
+        "control_chance": round(ctl_chance, 4),
+        "reverse_sign_flip_p": round(sign_flip_p(lp.margin), 4),
+        "reverse_top1_per_token": sum(lp.top1_per_token),
+        "facts_shown": [f"{f.name}: {f.desc}" for f in r.facts[:5]],
+        "paper": "Berglund et al. 2023, GPT-3 175B: forward exact match 96.7%, reverse 0.1%",
+    }
+    return Shown(measured, trends, config)
+
+
+def describe_reversal(m: ReversalMeasured, v: Verdict) -> str:
+    r = m.result
+    assert r is not None
+    fwd, rev = m.forward, m.reverse
+    last = r.checkpoints[-1]
+    ctl, ctl_chance, candidates = _control(r)
     lp = last.scores["reverse"]
     rev_tok = Rate(sum(lp.top1_per_token), len(r.facts))
     p_rev = sign_flip_p(lp.margin)
@@ -170,25 +212,15 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
         f"sign-flip test over facts, one-sided p = {p_rev:.3f}); ranked per completion token "
         f"instead of summed, reverse {rev_tok}. Exact greedy matches: forward "
         f"{sum(last.scores['forward'].exact)}, reverse {sum(lp.exact)}. Control, the fact in "
-        f"the prompt among {control.candidates - 1} others instead of trained, ranked among "
-        f"those {control.candidates} names: reverse {ctl} before any training, against a "
+        f"the prompt among {candidates - 1} others instead of trained, ranked among "
+        f"those {candidates} names: reverse {ctl} before any training, against a "
         f"chance of {ctl_chance:.2f}: {control_says}."
     )
-    measured = f"forward {fwd.share:.2f}, reverse {rev.share:.2f}, chance {r.chance:.2f}"
-    config = {
-        **SIZES[ctx.budget].model_dump(
-            include={"facts", "epochs", "eval_every", "paraphrases", "test_templates", "lr"}
-        ),
-        "model": r.model,
-        "finetune": "full",
-        "chance": round(r.chance, 4),
-        "control_chance": round(ctl_chance, 4),
-        "reverse_sign_flip_p": round(p_rev, 4),
-        "reverse_top1_per_token": rev_tok.k,
-        "facts_shown": [f"{f.name}: {f.desc}" for f in r.facts[:5]],
-        "paper": "Berglund et al. 2023, GPT-3 175B: forward exact match 96.7%, reverse 0.1%",
-    }
-    return Evidence(v, finding, measured, trends, config)
+    return finding
+
+
+REVERSAL = Experiment(REVERSAL_SIZES, measure_reversal, judge_reversal, describe_reversal,
+                      show_reversal)
 
 
 # --- insights.verified-rollback -----------------------------------------------------------
@@ -196,8 +228,7 @@ def run_reversal_curse(ctx: RunContext) -> Evidence:
 CLAIM_COVERAGES = (0.05, 0.1, 0.25, 1.0)
 
 
-def rollback_spec(ctx: RunContext) -> RollbackSpec:
-    s = SIZES[ctx.budget]
+def rollback_spec(ctx: RunContext, s: RollbackSizes) -> RollbackSpec:
     return RollbackSpec(
         seeds=s.rollback_seeds, steps=s.rollback_steps, seed=ctx.subseed("rollback"),
         margins=s.rollback_margins, rates=s.rollback_rates, coverages=CLAIM_COVERAGES,
@@ -270,10 +301,41 @@ def _rates_trend(
     )
 
 
-def run_verified_rollback(ctx: RunContext) -> Evidence:
-    r = run_rollback(rollback_spec(ctx), on_progress=ctx.ticker("training runs"))
-    m = measure_rollback(r)
-    v = judge_rollback(m)
+def measure_verified_rollback(ctx: RunContext, sizes: RollbackSizes) -> RollbackMeasured:
+    r = run_rollback(rollback_spec(ctx, sizes), on_progress=ctx.ticker("training runs"))
+    return measure_rollback(r)
+
+
+def _leading(m: RollbackMeasured) -> tuple[Arm, Arm]:
+    """The arm the finding leads with, and the argmax check's best modest arm."""
+    argmax = {a: m.arms[a] for a in m.candidates() if a.verifier.margin == 0}
+    return m.headline(), min(argmax, key=lambda a: (argmax[a].a_to_c.interval[1], a))
+
+
+def describe_rollback(m: RollbackMeasured, v: Verdict) -> str:
+    r = m.result
+    assert r is not None
+    spec = r.spec
+    head, best_argmax = _leading(m)
+    lr, label = head.lr, arm_label(spec, head)
+    h, ba = m.arms[head], m.arms[best_argmax]
+    return (
+        f"{len(r.runs)} mazes, {spec.steps} updates each, at rates "
+        f"{', '.join(f'{x:g}' for x in spec.learning_rates)}; training without rollback was "
+        f"ever truly bad in {m.pressure[lr]} runs at rate {lr:g}. Verifier notions tried: "
+        f"the argmax check and margins {', '.join(f'{d:g}' for d in spec.margins if d)} "
+        f"logits, at coverages {', '.join(level_label(spec, lv) for lv in spec.levels)}. Leading "
+        f"arm ({label}): steps from A landing in C (undetected) {h.a_to_c}, in B (caught) "
+        f"{h.a_to_b}; rollback runs ending truly good {h.kept}, {h.undone:.0%} of updates "
+        f"undone, cost {h.cost:+.0%} of the safe optimum. The argmax check's best modest arm "
+        f"({arm_label(spec, best_argmax)}): A -> C {ba.a_to_c}, kept good {ba.kept}, cost "
+        f"{ba.cost:+.0%}."
+    )
+
+
+def show_rollback(m: RollbackMeasured) -> Shown:
+    r = m.result
+    assert r is not None
     spec = r.spec
     head = m.headline()
     lr = head.lr
@@ -323,31 +385,12 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
         ),
     ]
     h = m.arms[head]
-    argmax = {a: m.arms[a] for a in m.candidates() if a.verifier.margin == 0}
-    best_argmax = min(argmax, key=lambda a: (argmax[a].a_to_c.interval[1], a))
-    ba = argmax[best_argmax]
-    finding = (
-        f"{len(r.runs)} mazes, {spec.steps} updates each, at rates "
-        f"{', '.join(f'{x:g}' for x in spec.learning_rates)}; training without rollback was "
-        f"ever truly bad in {m.pressure[lr]} runs at rate {lr:g}. Verifier notions tried: "
-        f"the argmax check and margins {', '.join(f'{d:g}' for d in spec.margins if d)} "
-        f"logits, at coverages {', '.join(level_label(spec, lv) for lv in spec.levels)}. Leading "
-        f"arm ({label}): steps from A landing in C (undetected) {h.a_to_c}, in B (caught) "
-        f"{h.a_to_b}; rollback runs ending truly good {h.kept}, {h.undone:.0%} of updates "
-        f"undone, cost {h.cost:+.0%} of the safe optimum. The argmax check's best modest arm "
-        f"({arm_label(spec, best_argmax)}): A -> C {ba.a_to_c}, kept good {ba.kept}, cost "
-        f"{ba.cost:+.0%}."
-    )
     measured = f"A->C {h.a_to_c.share:.2f} ({label}); kept good {h.kept.share:.2f}"
     config = {
-        **SIZES[ctx.budget].model_dump(include={"rollback_seeds", "rollback_steps"}),
         **spec.model_dump(exclude={"seed", "seeds", "steps", "margins", "rates"}),
         "margins": list(spec.margins),
         "rates": list(spec.learning_rates),
         "states": [w.world.n_states for w in r.runs],
-        "rule": f"holds if some notion, rate and coverage <= {MODEST:.0%} has A->C upper bound "
-        f"<= {RARE:.0%}, rollback runs kept good lower bound >= {KEPT:.0%} and cost <= "
-        f"{SMALL_COST:.0%} of the safe optimum",
         "arms": {
             arm_label(spec, a): {
                 "a_to_c": [x.a_to_c.k, x.a_to_c.n], "kept": [x.kept.k, x.kept.n],
@@ -357,4 +400,13 @@ def run_verified_rollback(ctx: RunContext) -> Evidence:
         },
         "leading_arm": label,
     }
-    return Evidence(v, finding, measured, tuple(trends), config)
+    return Shown(measured, tuple(trends), config)
+
+
+ROLLBACK_RULE = (
+    f"holds if some notion, rate and coverage <= {MODEST:.0%} has A->C upper bound <= "
+    f"{RARE:.0%}, rollback runs kept good lower bound >= {KEPT:.0%} and cost <= "
+    f"{SMALL_COST:.0%} of the safe optimum"
+)
+ROLLBACK = Experiment(ROLLBACK_SIZES, measure_verified_rollback, judge_rollback,
+                      describe_rollback, show_rollback, rule=ROLLBACK_RULE)

@@ -60,6 +60,8 @@ class RollbackMeasured:
     """Per rate: runs without rollback whose final model is truly good."""
     pressure: dict[float, Rate]
     """Per rate: runs without rollback that were ever truly bad (training pushes there)."""
+    result: RollbackResult | None = None
+    """The runs these counts come from (the trends read them)."""
 
     def candidates(self) -> list[Arm]:
         return [a for a in self.arms if a.verifier.level in self.modest]
@@ -96,6 +98,7 @@ def measure_rollback(r: RollbackResult) -> RollbackMeasured:
         modest,
         {lr: Rate(sum(not w.watched[lr].bad[-1] for w in runs), len(runs)) for lr in lrs},
         {lr: Rate(sum(any(w.watched[lr].bad) for w in runs), len(runs)) for lr in lrs},
+        r,
     )
 
 
