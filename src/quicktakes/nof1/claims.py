@@ -119,6 +119,10 @@ class EffectMeasured:
     p_points: list[Point]
     posterior_points: list[Point]
 
+    @property
+    def p_omnibus(self) -> float:
+        return self.result.omnibus.p_value if self.result.omnibus else float("nan")
+
 
 def judge_effect(m: EffectMeasured) -> Verdict:
     """The seed's own bar for "quite strong evidence" (`EFFECT_RULE`)."""
@@ -156,8 +160,7 @@ def measure_effect(ctx: RunContext, sizes: EffectSizes) -> EffectMeasured:
 
 
 def describe_effect(m: EffectMeasured, v: Verdict) -> str:
-    result = m.result
-    p_omnibus = result.omnibus.p_value if result.omnibus else float("nan")
+    result, p_omnibus = m.result, m.p_omnibus
     extra = result.power.get("extra_days_interpolated")
     lo_days, hi_days = result.power.get("extra_days_interval", [None, None])
     if extra is None:
@@ -180,8 +183,7 @@ def describe_effect(m: EffectMeasured, v: Verdict) -> str:
 
 
 def show_effect(m: EffectMeasured) -> Shown:
-    result = m.result
-    p_omnibus = result.omnibus.p_value if result.omnibus else float("nan")
+    result, p_omnibus = m.result, m.p_omnibus
     x = "analysed days (arms interleaved in the seed's listed order)"
     trends = (
         Trend.of(
