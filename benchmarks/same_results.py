@@ -65,7 +65,10 @@ def main() -> int:
     ap.add_argument("--new", action="append", default=[], help="another key a newer version adds")
     args = ap.parse_args()
     NEW.update(args.new)
-    before, after = (json.loads(p.read_text())["claims"] for p in (args.before, args.after))
+    try:
+        before, after = (json.loads(p.read_text())["claims"] for p in (args.before, args.after))
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        sys.exit(f"error: not two reports to compare ({exc})")
     by_id = {c["id"]: c for c in after}
     changed = 0
     for claim in before:
