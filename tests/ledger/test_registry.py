@@ -91,3 +91,18 @@ def test_a_plugin_family_registers_through_its_entry_point(tmp_path, monkeypatch
     assert ids[-1] == "plugin.demo" and "games.lottery" in ids
     result = reproduce(["plugin.demo"], Budget.FAST, seed=0).results[0]
     assert result.evidence.verdict is Verdict.HOLDS
+
+
+def test_every_claim_follows_the_contract():
+    """One way to lay out a claim: each registered one is an `Experiment` with sizes for
+    every budget (pydantic models, recorded in results.json) and a rule in words."""
+    from pydantic import BaseModel
+
+    from quicktakes.ledger import Experiment
+
+    for c in all_claims():
+        exp = c.experiment()
+        assert isinstance(exp, Experiment), c.id
+        assert set(exp.sizes) == set(Budget), c.id
+        assert all(isinstance(s, BaseModel) for s in exp.sizes.values()), c.id
+        assert len(exp.rule_text()) > 40, c.id

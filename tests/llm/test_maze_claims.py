@@ -11,29 +11,26 @@ RL_VS = "prompting.rl-vs-poor-mans-rl"
 
 @pytest.fixture
 def tiny(monkeypatch):
+    import quicktakes.maze.alike as alike
     import quicktakes.maze.claims as claims
     import quicktakes.maze.compare as compare
 
-    monkeypatch.setitem(
-        compare.SIZES, "fast", {"iterations": 2, "samples": 2, "train_mazes": 1, "test_mazes": 2}
-    )
+    monkeypatch.setitem(compare.SIZES, Budget.FAST, compare.CompareSizes(
+        iterations=2, samples=2, train_mazes=1, test_mazes=2))
     monkeypatch.setattr(
         compare, "DEFAULT_MAZE", MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=4)
     )
-    monkeypatch.setitem(
-        claims.ALIKE_SIZES,
-        "fast",
-        {"reps": 3, "samples": 3, "train_mazes": 2, "test_mazes": 1, "probes": 4,
-         "maze": MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=6)},
+    monkeypatch.setitem(claims.ALIKE_SIZES, Budget.FAST, claims.AlikeSizes(
+        reps=3, samples=3, train_mazes=2, test_mazes=1, probes=4))
+    monkeypatch.setattr(
+        alike, "DEFAULT_MAZE", MazeConfig(size=4, wall_density=0.2, coins=2, max_steps=6)
     )
-    claims._RUNS.clear()
-    yield claims
-    claims._RUNS.clear()
+    return claims
 
 
-def _fresh_process(monkeypatch, tmp_path, claims, name):
-    """What a new `quicktakes reproduce` would see: no runs in memory, on disk or cached."""
-    claims._RUNS.clear()
+def _fresh_process(monkeypatch, tmp_path, name):
+    """What a new `quicktakes reproduce` would see: no runs on disk or cached (and, with a new
+    `shared`, none in memory)."""
     # one thread whatever else the machine runs: another count sums in another order
     monkeypatch.setenv("QUICKTAKES_THREADS", "1")
     monkeypatch.setenv("QUICKTAKES_RUNS", str(tmp_path / name / "runs"))
@@ -47,18 +44,20 @@ def _numbers(result):
 
 
 def test_a_claim_alone_and_after_another_gives_the_same_numbers(tiny, monkeypatch, tmp_path):
-    _fresh_process(monkeypatch, tmp_path, tiny, "alone")
+    _fresh_process(monkeypatch, tmp_path, "alone")
     alone = run_claim(get_claim(RL_VS), Budget.FAST, 3)
     assert alone.evidence.verdict is not Verdict.ERROR, alone.evidence.finding
-    _fresh_process(monkeypatch, tmp_path, tiny, "after")
-    first = run_claim(get_claim("prompting.poor-mans-rl"), Budget.FAST, 3)
+    _fresh_process(monkeypatch, tmp_path, "after")
+    shared: dict = {}  # one `reproduce` call: the second claim reads the first one's runs
+    first = run_claim(get_claim("prompting.poor-mans-rl"), Budget.FAST, 3, shared=shared)
     assert first.evidence.verdict is not Verdict.ERROR, first.evidence.finding
-    after = run_claim(get_claim(RL_VS), Budget.FAST, 3)
+    assert shared, "the comparison's runs are kept for the claims after it"
+    after = run_claim(get_claim(RL_VS), Budget.FAST, 3, shared=shared)
     assert _numbers(after) == _numbers(alone)
 
 
 def test_every_prompting_claim_runs_at_a_tiny_budget(tiny, monkeypatch, tmp_path):
-    _fresh_process(monkeypatch, tmp_path, tiny, "all")
+    _fresh_process(monkeypatch, tmp_path, "all")
     for cid in ("prompting.very-poor-mans-rl", "prompting.updates-alike"):
         r = run_claim(get_claim(cid), Budget.FAST, 0)
         assert r.evidence.verdict is not Verdict.ERROR, (cid, r.evidence.finding)
@@ -71,10 +70,9 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     from quicktakes.maze import compare
     from quicktakes.maze.compare import CompareConfig, run_compare
 
-    _fresh_process(monkeypatch, tmp_path, tiny, "base")
-    monkeypatch.setitem(
-        compare.SIZES, "fast", {"iterations": 2, "samples": 2, "train_mazes": 1, "test_mazes": 6}
-    )
+    _fresh_process(monkeypatch, tmp_path, "base")
+    monkeypatch.setitem(compare.SIZES, Budget.FAST, compare.CompareSizes(
+        iterations=2, samples=2, train_mazes=1, test_mazes=6))
     cfg = CompareConfig(budget="fast", maze=MazeConfig(size=5, wall_density=0.2, coins=3,
                                                        max_steps=6))
     runs = run_compare(cfg, tmp_path / "runs", methods=("zero-shot", "few-shot", "oracle-bc",

@@ -48,7 +48,7 @@ def qlearn_cmd(
     )
     with stderr_progress() as progress:
         task = progress.add_task("Q-learning", total=run.steps)
-        result = qlearn(run, on_progress=lambda s: progress.update(task, completed=s))
+        result = qlearn(run, on_progress=lambda d, t: progress.update(task, completed=d))
     if as_json:
         emit_json(dataclasses.asdict(result) | {"config": run.model_dump()})
         return
@@ -115,9 +115,8 @@ def steer_cmd(
         result = steer(
             cfg,
             torch.Generator().manual_seed(seed),
-            on_round=lambda r, d: progress.update(
-                task, completed=r, description=f"steering: distance {d:.2e}"
-            ),
+            on_progress=lambda r, t: progress.update(task, completed=r),
+            note=lambda text: progress.update(task, description=f"steering: {text}"),
         )
     if as_json:
         emit_json(result.to_dict())

@@ -10,7 +10,7 @@ the facts in the prompt instead of training on them (the paper's in-context reve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +28,7 @@ from quicktakes.insights.facts import (
 )
 from quicktakes.llm.hf import Finetune, HFBackend
 from quicktakes.llm.precision import Precision
+from quicktakes.progress import Progress
 from quicktakes.stats import wilson
 
 Direction = Literal["forward", "reverse", "in-context"]
@@ -305,7 +306,7 @@ def train_epoch(
 def run_reversal(
     spec: ReversalSpec,
     backend: HFBackend | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> ReversalResult:
     """Evaluate, then fine-tune on name-first statements, evaluating every `eval_every`
     epochs; the in-context control is measured on the untrained model."""

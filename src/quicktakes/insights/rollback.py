@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field, model_validator
 from quicktakes.errors import ConfigError
 from quicktakes.maze.grid import Maze, MazeConfig, distances, generate
 from quicktakes.maze.rules import move
+from quicktakes.progress import Progress
 
 Region = Literal["A", "B", "C"]
 GOAL = -1
@@ -503,7 +504,7 @@ def make_worlds(spec: RollbackSpec) -> list[World]:
 
 def run_rollback(
     spec: RollbackSpec,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Progress | None = None,
     worlds: list[World] | None = None,
 ) -> RollbackResult:
     """Every seed's maze, at every rate: trained once without rollback and once with each

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from quicktakes.ledger.trend import Trend
 from quicktakes.ledger.verdict import Verdict
+from quicktakes.progress import Note, Progress
 from quicktakes.rng import derive_seed, make_rng
 
 if TYPE_CHECKING:
@@ -32,15 +33,19 @@ class RunContext:
     budget: Budget
     seed: int
     claim_id: str = ""
-    note: Callable[[str], None] = field(default=lambda text: None, compare=False, repr=False)
+    note: Note = field(default=lambda text: None, compare=False, repr=False)
     """Where a long claim says which phase it is in (method, iteration, update, evaluation):
     the CLI shows it on a bar, or as a timed line in a log. Never part of any number."""
+    shared: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Runs several claims read (the maze comparison), kept for one `reproduce` call: the
+    claim that asks first computes one, the others read it. Keyed by everything that decides
+    the run, so what is read equals what would be computed."""
 
     @property
     def fast(self) -> bool:
         return self.budget is Budget.FAST
 
-    def ticker(self, label: str, steps: int = 10) -> Callable[[int, int], None]:
+    def ticker(self, label: str, steps: int = 10) -> Progress:
         """A (done, total) callback that notes `label` with the share done, `steps` times in
         all: a claim counting thousands of updates says so ten times, not a thousand."""
         last = {"step": -1}

@@ -13,6 +13,7 @@ from quicktakes import __version__
 from quicktakes.ledger.claim import Budget, Claim, Evidence, RunContext
 from quicktakes.ledger.registry import all_claims, get_claim
 from quicktakes.ledger.verdict import Verdict
+from quicktakes.progress import Note
 from quicktakes.rng import seed_torch
 
 VERSIONED = ("numpy", "scipy", "axelrod", "gymnasium", "torch", "matplotlib")
@@ -88,10 +89,16 @@ def machine() -> dict[str, str]:
 
 
 def run_claim(
-    claim: Claim, budget: Budget, seed: int, note: Callable[[str], None] | None = None
+    claim: Claim,
+    budget: Budget,
+    seed: int,
+    note: Note | None = None,
+    shared: dict[object, Any] | None = None,
 ) -> ClaimResult:
+    """`shared`: the runs claims of one `reproduce` call share (see `RunContext.shared`)."""
     seed_torch(seed)
-    ctx = RunContext(budget=budget, seed=seed, claim_id=claim.id)
+    ctx = RunContext(budget=budget, seed=seed, claim_id=claim.id,
+                     shared={} if shared is None else shared)
     if note is not None:
         ctx = replace(ctx, note=lambda text: note(f"{claim.id}: {text}"))
     start = time.perf_counter()
@@ -119,16 +126,17 @@ def reproduce(
     seed: int = 0,
     on_start: Callable[[Claim], None] | None = None,
     on_done: Callable[[ClaimResult], None] | None = None,
-    on_note: Callable[[str], None] | None = None,
+    on_note: Note | None = None,
 ) -> Report:
     """Run the chosen claims (all by default) and gather their results; `on_note` hears each
     claim's phases."""
     claims = resolve(ids)
     results = []
+    shared: dict[object, Any] = {}
     for claim in claims:
         if on_start:
             on_start(claim)
-        result = run_claim(claim, budget, seed, on_note)
+        result = run_claim(claim, budget, seed, on_note, shared)
         results.append(result)
         if on_done:
             on_done(result)

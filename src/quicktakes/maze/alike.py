@@ -32,6 +32,7 @@ from quicktakes.llm.precision import Precision
 from quicktakes.maze.grid import MOVES, MazeConfig, maze_seeds
 from quicktakes.maze.policy import Trajectory
 from quicktakes.maze.spec import DEFAULT_MAZE, LabSpec
+from quicktakes.progress import Note
 
 SPACES = ("gradient", "adam step", "lora adam step", "function")
 """Where updates are compared: the raw gradient (an SGD step), AdamW's first step on the
@@ -306,7 +307,7 @@ def losses(
 
 
 def measure_alike(
-    cfg: AlikeConfig, note: Callable[[str], None] | None = None, trainer: object | None = None
+    cfg: AlikeConfig, note: Note | None = None, trainer: object | None = None
 ) -> AlikeResult:
     from quicktakes.llm import SampleCache
     from quicktakes.llm.hf import HFBackend

@@ -33,7 +33,7 @@ VERY_POOR = register(
             "on the same held-out mazes, the prompt built from the model's own best samples "
             "beats zero-shot: the 95% interval of the per-maze paired difference lies above 0"
         ),
-        run="quicktakes.maze.claims:run_very_poor_mans_rl",
+        run="quicktakes.maze.claims:VERY_POOR",
     )
 )
 
@@ -50,7 +50,7 @@ POOR = register(
             "held-out coins after the last SFT iteration exceed iteration 0's on the same "
             "mazes: the 95% interval of the per-maze paired difference lies above 0"
         ),
-        run="quicktakes.maze.claims:run_poor_mans_rl",
+        run="quicktakes.maze.claims:POOR",
     )
 )
 
@@ -72,7 +72,7 @@ RL_VS = register(
             "(two one-sided tests); partly if one link is equivalent and the other shown "
             "different; fails if both are different"
         ),
-        run="quicktakes.maze.claims:run_rl_vs_poor_mans_rl",
+        run="quicktakes.maze.claims:RL_VS",
     )
 )
 
@@ -96,6 +96,6 @@ ALIKE = register(
             "few-shot prompting with the examples SFT trains on lands closer to that SFT "
             "model than a prompt of as many random examples (KL, paired over batches)"
         ),
-        run="quicktakes.maze.claims:run_updates_alike",
+        run="quicktakes.maze.claims:ALIKE",
     )
 )

@@ -1,26 +1,31 @@
 """The take "In praise of prompting": very poor man's RL, poor man's RL, RL, and the footnote.
 
-Every claim is measure -> judge -> describe. The three method claims read one comparison run
-(`shared_compare`), computed once per (budget, seed) whichever claim asks first, under a seed
-shared by all three, so running a subset or another order changes no number. Each finding
-places the learner against random moves, the base model (zero-shot) and oracle behaviour
-cloning, the ceiling of what this model learns at this budget.
+Each claim is an `Experiment`: measure -> judge -> describe, and what the report shows. The
+three method claims read one comparison run (`shared_compare`), computed once per (budget,
+seed) whichever claim asks first, under a seed shared by all three, so running a subset or
+another order changes no number. Each finding places the learner against random moves, the
+base model (zero-shot) and oracle behaviour cloning, the ceiling of what this model learns at
+this budget.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from quicktakes.ledger import Evidence, Point, RunContext, Trend, Verdict
+from pydantic import BaseModel
+
+from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
 from quicktakes.maze.catalog import (
     EQUIVALENCE_LEVEL,
     MARGIN_FLOOR,
     MARGIN_SHARE,
     RESOLUTION,
 )
+from quicktakes.maze.compare import SIZES as COMPARE_SIZES
+from quicktakes.maze.compare import CompareSizes
 from quicktakes.maze.methods import IterationResult, LabResult
 
 if TYPE_CHECKING:
@@ -29,31 +34,32 @@ if TYPE_CHECKING:
 SHARED = "prompting.compare"
 """The name of the run the method claims share: their seed derives from it, not from a claim."""
 
-_RUNS: dict[tuple[str, int, str, str], LabResult] = {}
 
-
-def shared_compare(ctx: RunContext, methods: tuple[str, ...]) -> Runs:
+def shared_compare(ctx: RunContext, sizes: CompareSizes, methods: tuple[str, ...]) -> Runs:
     """The comparison's runs of `methods` (and the tabular reference) at each of the budget's
-    seeds (`compare.SEEDS`), each computed once."""
+    `sizes.comparisons` seeds, each computed once per `reproduce` call (`ctx.shared`)."""
     from quicktakes.llm.precision import resolve
-    from quicktakes.maze.compare import SEEDS, CompareConfig, run_compare
+    from quicktakes.maze.compare import CompareConfig, run_compare
 
     by_seed: list[dict[str, LabResult]] = []
-    for k in range(SEEDS[ctx.budget.value]):
+    for k in range(sizes.comparisons):
         seed = ctx.shared_seed(SHARED) + k
         cfg = CompareConfig(budget=ctx.budget.value, seed=seed)
+        if cfg.sizes() != sizes:
+            raise ValueError("the claim's sizes must be the comparison's own table")
         precision = resolve(cfg.precision)
 
         def key(method: str, seed: int = seed, precision: str = precision) -> tuple[
-                str, int, str, str]:
-            return (str(ctx.budget), seed, precision, method)
+                str, str, int, str, str]:
+            return (SHARED, str(ctx.budget), seed, precision, method)
 
-        missing = tuple(m for m in methods if key(m) not in _RUNS)
+        missing = tuple(m for m in methods if key(m) not in ctx.shared)
         if missing:
             note = ctx.note if k == 0 else (lambda text, k=k: ctx.note(f"seed {k + 1}: {text}"))
             for name, r in run_compare(cfg, methods=missing, note=note).items():
-                _RUNS[key(name)] = r
-        by_seed.append({m: _RUNS[key(m)] for m in (*methods, "tabular") if key(m) in _RUNS})
+                ctx.shared[key(name)] = r
+        by_seed.append({m: ctx.shared[key(m)] for m in (*methods, "tabular")
+                        if key(m) in ctx.shared})
     return Runs(by_seed[0], tuple(by_seed[1:]))
 
 
@@ -191,7 +197,13 @@ class Runs:
 VERY_POOR_METHODS = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc")
 
 
+def measure_very_poor(ctx: RunContext, sizes: CompareSizes) -> Runs:
+    return shared_compare(ctx, sizes, VERY_POOR_METHODS)
+
+
 def judge_very_poor(m: Runs) -> Verdict:
+    """Few-shot minus zero-shot on the same held-out mazes: the paired 95% interval above 0
+    holds, below 0 fails, across 0 is inconclusive."""
     return improvement(m.at("few-shot"), m.at("zero-shot"))
 
 
@@ -212,17 +224,16 @@ def describe_very_poor(m: Runs, v: Verdict) -> str:
     )
 
 
-def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
-    m = shared_compare(ctx, VERY_POOR_METHODS)
-    v = judge_very_poor(m)
+def show_very_poor(m: Runs) -> Shown:
     few, zero = m.final("few-shot"), m.final("zero-shot")
     trends = tuple(
         _trend(k, r, ("few-shot", "zero-shot")) for k, r in m.runs.items() if k != "tabular"
     )
-    return Evidence(v, describe_very_poor(m, v), f"few-shot {few.mean:.2f} vs zero-shot "
-                    f"{zero.mean:.2f}", trends, m.config())
+    return Shown(f"few-shot {few.mean:.2f} vs zero-shot {zero.mean:.2f}", trends, m.config())
 
 
+VERY_POOR = Experiment(COMPARE_SIZES, measure_very_poor, judge_very_poor, describe_very_poor,
+                       show_very_poor)
 
 
 # --- poor man's RL: SFT on the best samples ------------------------------------------------
@@ -230,7 +241,13 @@ def run_very_poor_mans_rl(ctx: RunContext) -> Evidence:
 POOR_METHODS = ("random", "heuristic", "zero-shot", "oracle-bc", "sft-iter")
 
 
+def measure_poor(ctx: RunContext, sizes: CompareSizes) -> Runs:
+    return shared_compare(ctx, sizes, POOR_METHODS)
+
+
 def judge_poor(m: Runs) -> Verdict:
+    """Poor man's RL's last iteration minus its iteration 0 on the same held-out mazes: the
+    paired 95% interval above 0 holds, below 0 fails, across 0 is inconclusive."""
     return improvement(m.at("sft-iter", -1), m.at("sft-iter", 0))
 
 
@@ -251,19 +268,17 @@ def describe_poor(m: Runs, v: Verdict) -> str:
     )
 
 
-def run_poor_mans_rl(ctx: RunContext) -> Evidence:
-    m = shared_compare(ctx, POOR_METHODS)
-    v = judge_poor(m)
+def show_poor(m: Runs) -> Shown:
     sft = m.runs["sft-iter"].iterations
     trends = tuple(
         _trend(k, r, ("sft-iter",))
         for k, r in m.runs.items()
         if k in ("sft-iter", "oracle-bc", "random")
     )
-    return Evidence(v, describe_poor(m, v), f"{sft[0].mean:.2f} -> {sft[-1].mean:.2f} coins",
-                    trends, m.config())
+    return Shown(f"{sft[0].mean:.2f} -> {sft[-1].mean:.2f} coins", trends, m.config())
 
 
+POOR = Experiment(COMPARE_SIZES, measure_poor, judge_poor, describe_poor, show_poor)
 
 
 # --- RL vs poor man's RL vs prompting: the comparison --------------------------------------
@@ -344,11 +359,15 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     return text + f" Placed: {learners}."
 
 
-def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
-    from quicktakes.maze.compare import METHODS, comparison_trends
+def measure_rl_vs(ctx: RunContext, sizes: CompareSizes) -> Runs:
+    from quicktakes.maze.compare import METHODS
 
-    m = shared_compare(ctx, METHODS)
-    v = judge_rl_vs(m)
+    return shared_compare(ctx, sizes, METHODS)
+
+
+def show_rl_vs(m: Runs) -> Shown:
+    from quicktakes.maze.compare import comparison_trends
+
     missing = not_learned(m)
     measured = (
         f"RL~PMRL: {link(m, 'rl', 'sft-iter')[0]}; PMRL~few-shot: "
@@ -356,22 +375,37 @@ def run_rl_vs_poor_mans_rl(ctx: RunContext) -> Evidence:
         + (f"; did not learn: {', '.join(missing)}" if missing else "")
     )
     config = m.config() | {
-        "rule": f"learned = paired 95% gain interval above 0; equivalent = paired "
-        f"{EQUIVALENCE_LEVEL:.0%} interval within ±margin (TOST); margin = max("
-        f"{MARGIN_FLOOR:g}, {MARGIN_SHARE:.2g} x oracle BC's paired gain)",
         "margin": round(margin(m), 4),
         "gains": {k: str(gain(m, k)) for k in (*COMPARED, "oracle-bc")},
     }
-    return Evidence(v, describe_rl_vs(m, v), measured, tuple(comparison_trends(m.runs)), config)
+    return Shown(measured, tuple(comparison_trends(m.runs)), config)
 
 
+RL_VS_RULE = (
+    f"learned = paired 95% gain interval above 0; equivalent = paired "
+    f"{EQUIVALENCE_LEVEL:.0%} interval within ±margin (TOST); margin = max("
+    f"{MARGIN_FLOOR:g}, {MARGIN_SHARE:.2g} x oracle BC's paired gain)"
+)
+RL_VS = Experiment(COMPARE_SIZES, measure_rl_vs, judge_rl_vs, describe_rl_vs, show_rl_vs,
+                   rule=RL_VS_RULE)
 
 
 # --- the footnote: updates alike, behaviour alike ------------------------------------------
 
-ALIKE_SIZES: dict[str, dict[str, int]] = {
-    "fast": {"reps": 3, "train_mazes": 2, "samples": 4, "probes": 24, "test_mazes": 6},
-    "full": {"reps": 10, "train_mazes": 2, "samples": 4, "probes": 48, "test_mazes": 12},
+class AlikeSizes(BaseModel):
+    """prompting.updates-alike's sizes per budget (the rest of `AlikeConfig` at its
+    defaults)."""
+
+    reps: int
+    train_mazes: int
+    samples: int
+    probes: int
+    test_mazes: int
+
+
+ALIKE_SIZES = {
+    Budget.FAST: AlikeSizes(reps=3, train_mazes=2, samples=4, probes=24, test_mazes=6),
+    Budget.FULL: AlikeSizes(reps=10, train_mazes=2, samples=4, probes=48, test_mazes=12),
 }
 """Each repetition samples a batch, takes four gradients on it, their function-space changes,
 and one few-shot-vs-SFT comparison (about a minute on two cores at `fast`'s batch)."""
@@ -400,6 +434,8 @@ class Alike:
     the KLs to SFT."""
     skipped: int = 0
     """Batches drawn without coins to learn from, and drawn again."""
+    setup: dict[str, object] = field(default_factory=dict)
+    """What decides the numbers: the measurement's config and the pairs each loss read."""
 
     def ceiling_share(self, space: str) -> float | None:
         """cos(SFT, RL) across batches as a share of what each method reaches with itself
@@ -457,28 +493,34 @@ def alike_measured(res: AlikeResult) -> Alike:
                  res.skipped)
 
 
-def measure_alike_claim(ctx: RunContext) -> tuple[Alike, dict[str, object]]:
+def measure_alike_claim(ctx: RunContext, sizes: AlikeSizes) -> Alike:
     from quicktakes.maze.alike import AlikeConfig, measure_alike
 
-    cfg = AlikeConfig(seed=ctx.subseed("alike"), **ALIKE_SIZES[ctx.budget.value])
+    cfg = AlikeConfig(seed=ctx.subseed("alike"), **sizes.model_dump())
     res = measure_alike(cfg, ctx.note)
     pairs = {k: [r.pairs.get(k, 0) for r in res.reps] for k in ("sft", "sft random", "rl")}
-    return alike_measured(res), cfg.model_dump() | {"pairs per loss, per batch": pairs}
+    return replace(alike_measured(res),
+                   setup=cfg.model_dump() | {"pairs per loss, per batch": pairs})
 
 
 def _outcome(yes: bool, no: bool) -> str:
     return "yes" if yes else ("no" if no else "unresolved")
 
 
+PARTS_RULE = (
+    "Weights, on the raw gradients (no optimizer): 'yes' if cos(SFT, RL) on the same batch "
+    "beats both nulls, RL with permuted advantages and SFT on a random episode (the paired "
+    "difference over batches, 95% interval above 0), and lies above the random-direction "
+    f"band; 'no' if it beats some null by less than {WEIGHT_MARGIN:g} (that difference's "
+    "upper end below it). Behaviour: 'yes' if few-shot with the very examples SFT trained on "
+    "lands closer to the SFT model than a prompt of as many random sampled examples (KL, "
+    "paired over batches, interval above 0); 'no' if closer by less than "
+    f"{BEHAVIOUR_SHARE:g} x KL(base || SFT)."
+)
+
+
 def alike_parts(m: Alike) -> tuple[str, str]:
-    """(weights, behaviour), each 'yes' / 'no' / 'unresolved'.
-    Weights, on the raw gradients (no optimizer): 'yes' if cos(SFT, RL) on the same batch
-    beats both nulls, RL with permuted advantages and SFT on a random episode (the paired
-    difference over batches, 95% interval above 0), and lies above the random-direction band;
-    'no' if it beats some null by less than the margin (that difference's upper end below
-    it). Behaviour: 'yes' if few-shot with the very examples SFT trained on lands closer to
-    the SFT model than a prompt of as many random sampled examples (KL, paired over batches,
-    interval above 0); 'no' if closer by less than a tenth of KL(base || SFT)."""
+    """(weights, behaviour), each 'yes' / 'no' / 'unresolved', by `PARTS_RULE`."""
     from quicktakes.maze.alike import random_band
 
     g = m.over_null["gradient"].values()
@@ -492,7 +534,8 @@ def alike_parts(m: Alike) -> tuple[str, str]:
 
 def judge_alike(m: Alike) -> Verdict:
     """holds if weights and behaviour are both alike ('yes'), fails if both are 'no', partly
-    if one of each, inconclusive while either is unresolved."""
+    if one of each, inconclusive while either is unresolved (each part's rule: `PARTS_RULE`,
+    config.parts)."""
     parts = alike_parts(m)
     if parts == ("yes", "yes"):
         return Verdict.HOLDS
@@ -568,13 +611,14 @@ def alike_trends(m: Alike) -> tuple[Trend, ...]:
     return tuple(out)
 
 
-def run_updates_alike(ctx: RunContext) -> Evidence:
-    m, cfg = measure_alike_claim(ctx)
-    v = judge_alike(m)
+def show_alike(m: Alike) -> Shown:
     weights, behaviour = alike_parts(m)
-    config = cfg | {
-        "rule": judge_alike.__doc__ or "", "parts": alike_parts.__doc__ or "",
+    config = m.setup | {
+        "parts": PARTS_RULE,
         "ceiling share": {s: m.ceiling_share(s) for s in m.cos},
     }
-    return Evidence(v, describe_alike(m, v), f"weights alike: {weights}; behaviour alike: "
-                    f"{behaviour}", alike_trends(m), config)
+    return Shown(f"weights alike: {weights}; behaviour alike: {behaviour}", alike_trends(m),
+                 config)
+
+
+ALIKE = Experiment(ALIKE_SIZES, measure_alike_claim, judge_alike, describe_alike, show_alike)

@@ -12,46 +12,63 @@ states per second of llama.cpp scoring one prompt at a time on two cores).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from quicktakes.errors import ConfigError
-from quicktakes.ledger import Point, Trend
+from quicktakes.ledger import Budget, Point, Trend
 from quicktakes.llm.precision import Precision, resolve
 from quicktakes.maze.grid import MazeConfig, maze_seeds
 from quicktakes.maze.methods import LabResult
 from quicktakes.maze.methods import tabular_reference as per_maze_q_table
 from quicktakes.maze.spec import DEFAULT_MAZE, TRAINING, BackendSpec, LabSpec, Method, ObsName
 from quicktakes.maze.spec import METHODS as LAB_METHODS
+from quicktakes.progress import Note
 
 LEARNERS: tuple[Method, ...] = ("few-shot", *TRAINING)
 METHODS: tuple[Method, ...] = tuple(m for m in LAB_METHODS if m != "q-table")
 """The compared methods: every lab method but the per-maze Q-table, which is the
 comparison's own `tabular` line at several budgets."""
 
-SIZES = {
-    "fast": {"iterations": 2, "samples": 4, "train_mazes": 8, "test_mazes": 16,
-             "max_pairs": 96, "shots": 4},
-    "full": {"iterations": 3, "samples": 4, "train_mazes": 16, "test_mazes": 24,
-             "max_pairs": 128, "shots": 8},
+class CompareSizes(BaseModel):
+    """What one budget of the comparison runs: the lab's sizes for every method, and how many
+    comparisons (each at its own seed)."""
+
+    iterations: int
+    samples: int
+    train_mazes: int
+    test_mazes: int
+    max_pairs: int = LabSpec.model_fields["max_pairs"].default
+    shots: int = LabSpec.model_fields["shots"].default
+    comparisons: int = 1
+    """Comparisons per budget, each at its own seed (new episodes and training draws on the
+    same mazes): the verdicts read all of them."""
+
+    def lab(self) -> dict[str, int]:
+        """The `LabSpec` fields these sizes set."""
+        return self.model_dump(exclude={"comparisons"})
+
+
+SIZES: dict[Budget, CompareSizes] = {
+    Budget.FAST: CompareSizes(iterations=2, samples=4, train_mazes=8, test_mazes=16,
+                              max_pairs=96, shots=4),
+    Budget.FULL: CompareSizes(iterations=3, samples=4, train_mazes=16, test_mazes=24,
+                              max_pairs=128, shots=8, comparisons=3),
 }
-"""The one table of budgets. `fast`: one update per learner, enough for oracle BC to show
-learning; its intervals are too wide to call methods close (its verdicts say "unresolved").
-`full`: two updates (oracle BC's gain came with its second) and 24 held-out mazes, at each
-of three seeds, at the rates `SWEPT`: at 32 mazes and with the sweep inside, the three maze
-claims took 102 minutes on two cores (docs/results.md, 2026-12-02), and with three seeds the
-interval over seeds, not over mazes, is the wider one."""
+"""The one table of budgets, read by `maze compare --budget` and the three method claims.
+`fast`: one update per learner, enough for oracle BC to show learning; its intervals are too
+wide to call methods close (its verdicts say "unresolved"). `full`: two updates (oracle BC's
+gain came with its second) and 24 held-out mazes, at each of three seeds, at the rates
+`SWEPT`: at 32 mazes and with the sweep inside, the three maze claims took 102 minutes on two
+cores (docs/results.md, 2026-12-02), and with three seeds the interval over seeds, not over
+mazes, is the wider one."""
 SWEPT = {"oracle-bc": 3e-3, "sft-iter": 1e-3, "rl": 3e-3}
 """The LoRA rate `full` trains each learner at: the best of `maze.sweep.RATES` by one update's
 paired gain on 16 validation mazes at the full budget, seed 1 (`benchmarks/maze_rates.py`,
 2026-12-02; docs/results.md). A sweep costs a fifth of the comparison, so it runs there and
 under `maze compare --tune`, not in every `--full`."""
-SEEDS = {"fast": 1, "full": 3}
-"""Comparisons per budget, each at its own seed (new episodes and training draws on the same
-mazes): the verdicts at `full` read all three."""
 
 
 class CompareConfig(BaseModel):
@@ -94,11 +111,11 @@ class CompareConfig(BaseModel):
             return self.rates[method]
         return SWEPT.get(method) if self.budget == "full" and not self.tunes else None
 
-    def sizes(self) -> dict[str, int]:
-        return dict(SIZES[self.budget])
+    def sizes(self) -> CompareSizes:
+        return SIZES[Budget(self.budget)]
 
     def spec(self, method: str) -> LabSpec:
-        sizes = self.sizes()
+        sizes = self.sizes().lab()
         if method in ("zero-shot", "best-of-n"):
             sizes["iterations"] = 1  # the base model does not change: one evaluation is its line
         return LabSpec(
@@ -112,14 +129,14 @@ def tabular_reference(
     cfg: CompareConfig, grid: tuple[int, ...], test_mazes: int | None = None
 ) -> LabResult:
     """The comparison's tabular line, on its held-out mazes."""
-    test = maze_seeds("test", test_mazes or cfg.sizes()["test_mazes"])
+    test = maze_seeds("test", test_mazes or cfg.sizes().test_mazes)
     return per_maze_q_table(cfg, cfg.maze, cfg.seed, grid, test)
 
 
 def run_compare(
     cfg: CompareConfig,
     run_root: Path | None = None,
-    note: Callable[[str], None] | None = None,
+    note: Note | None = None,
     methods: tuple[str, ...] = METHODS,
 ) -> dict[str, LabResult]:
     """Every method in `methods` on the same budget, and the tabular reference."""
@@ -174,9 +191,7 @@ def tabular_grid(cfg: CompareConfig) -> tuple[int, ...]:
     """Episodes per held-out maze for the tabular line, up to what a learner samples in all
     (from the budget alone, so the line is the same whichever methods ran with it)."""
     z = cfg.sizes()
-    last = z["iterations"] * z["test_mazes"] + (z["iterations"] - 1) * z["samples"] * z[
-        "train_mazes"
-    ]
+    last = z.iterations * z.test_mazes + (z.iterations - 1) * z.samples * z.train_mazes
     return tuple(sorted({1, 4, 16, 64, max(1, last // 8)}))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from quicktakes.maze.env import observation
 from quicktakes.maze.methods import LabResult, run_prompting
 from quicktakes.maze.spec import LabSpec
 from quicktakes.paths import atomic_write, user_file
+from quicktakes.progress import Note
 
 if TYPE_CHECKING:
     from quicktakes.llm.cache import SampleCache
@@ -58,7 +58,7 @@ def refuse_other_run(run_dir: Path, config: dict[str, Any]) -> None:
 
 def run(
     spec: LabSpec,
-    note: Callable[[str], None] | None = None,
+    note: Note | None = None,
     run_dir: Path | None = None,
     cache: SampleCache | None = None,
     trainer: HFBackend | None = None,
@@ -89,7 +89,7 @@ def run(
 
 
 def _prompting(
-    spec: LabSpec, cache: SampleCache, note: Callable[[str], None] | None,
+    spec: LabSpec, cache: SampleCache, note: Note | None,
     trainer: HFBackend | None,
 ) -> LabResult:
     from quicktakes.llm import make_backend
@@ -129,7 +129,7 @@ def make_trainer(spec: LabSpec, weights: Path | None = None) -> HFBackend:
 def _training(
     spec: LabSpec,
     cache: SampleCache,
-    note: Callable[[str], None] | None,
+    note: Note | None,
     run_dir: Path,
     trainer: HFBackend | None,
 ) -> LabResult:

@@ -13,7 +13,6 @@ Budgets are counted in sampled trajectories (episodes), the unit every method sp
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from quicktakes.maze.policy import (
     rollouts,
 )
 from quicktakes.maze.spec import LabSpec
+from quicktakes.progress import Note
 from quicktakes.rng import derive_seed
 from quicktakes.stats import mean_ci
 
@@ -160,7 +160,7 @@ def tabular_reference(
 
 
 def run_prompting(
-    spec: LabSpec, policy: LLMPolicy | None, on_progress: Callable[[str], None] | None = None
+    spec: LabSpec, policy: LLMPolicy | None, note: Note | None = None
 ) -> LabResult:
     """The references and the prompting methods (`spec.method` in `PROMPTING`)."""
     mazes = MazeBank(spec.maze)
@@ -168,7 +168,7 @@ def run_prompting(
     train = maze_seeds("train", spec.train_mazes)
     model = policy.backend.model_id if policy else "none"
     result = LabResult(spec, model)
-    note = on_progress or (lambda s: None)
+    note = note or (lambda s: None)
     used = 0
     if spec.method == "q-table":
         grid = tuple(spec.samples * 2**k for k in range(spec.iterations))

@@ -5,7 +5,6 @@ learner at its own best rate, and results.json records the sweep."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ import numpy as np
 
 from quicktakes.errors import ConfigError
 from quicktakes.maze.spec import LabSpec
+from quicktakes.progress import Note
 
 if TYPE_CHECKING:
     from quicktakes.llm.cache import SampleCache
@@ -53,7 +53,7 @@ def sweep_rate(
     rates: tuple[float, ...] | None = None,
     cache: SampleCache | None = None,
     trainer: HFBackend | None = None,
-    note: Callable[[str], None] | None = None,
+    note: Note | None = None,
 ) -> RateSweep:
     """One update of `spec.method` at each rate, scored on validation mazes."""
     from quicktakes.maze.lab import run

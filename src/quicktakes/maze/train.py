@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import Actor, Job, LLMPolicy, Trajectory, best_per_maze, rollouts
 from quicktakes.maze.spec import LabSpec
 from quicktakes.paths import atomic_write
+from quicktakes.progress import Note
 from quicktakes.rng import derive_seed
 
 
@@ -405,7 +406,7 @@ def run_training(
     backend: HFBackend,
     cache: SampleCache,
     run_dir: Path,
-    on_progress: Callable[[str], None] | None = None,
+    note: Note | None = None,
     served: ServedAdapters | None = None,
 ) -> LabResult:
     """Iterate sample -> select/weight -> update; evaluate on held-out mazes each iteration.
@@ -415,7 +416,7 @@ def run_training(
     last finished iteration. With `served`, episodes are sampled from a vLLM server that
     loads each new adapter, and `backend` only trains.
     """
-    note = on_progress or (lambda s: None)
+    note = note or (lambda s: None)
     if served is not None and cfg.finetune != "lora":
         raise ConfigError(
             "sampling from a server during training needs --finetune lora: "
@@ -438,7 +439,7 @@ def _iterate(
     backend: HFBackend,
     cache: SampleCache,
     run_dir: Path,
-    note: Callable[[str], None],
+    note: Note,
     served: ServedAdapters | None,
 ) -> LabResult:
     mazes = MazeBank(cfg.maze)

@@ -18,6 +18,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from quicktakes.errors import ConfigError
+from quicktakes.progress import Note, Progress
 
 
 class SteeringConfig(BaseModel):
@@ -234,10 +235,12 @@ def kappa_star(model: nn.Module, direction: torch.Tensor, X: torch.Tensor) -> fl
 def steer(
     cfg: SteeringConfig,
     generator: torch.Generator,
-    on_round: Callable[[int, float], None] | None = None,
+    on_progress: Progress | None = None,
+    note: Note | None = None,
 ) -> SteeringResult:
     """Move a fresh network's weights to an independent random target, one single-pair SGD
-    step on squared error at a time; every committed step is logged and replayable."""
+    step on squared error at a time; every committed step is logged and replayable. Each
+    round ends with `on_progress(round, rounds)` and a `note` of the distance left."""
     if cfg.positive_rates and cfg.target_scale <= 0:
         raise ConfigError("positive rates need a residual to carry the sign")
     model, theta_star = init_pair(cfg, generator)
@@ -320,8 +323,10 @@ def steer(
         )
         result.radius.append(frac * dist / d0)  # the step's length relative to d0
         result.negative_rates.append(int((lr < 0).sum()))
-        if on_round:
-            on_round(r + 1, new / d0)
+        if on_progress:
+            on_progress(r + 1, cfg.rounds)
+        if note:
+            note(f"distance {new / d0:.2e}")
         if new / d0 < cfg.tol:
             break
     return result

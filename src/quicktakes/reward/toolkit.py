@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -10,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from quicktakes.errors import ConfigError
+from quicktakes.progress import Progress
 from quicktakes.reward import design
 from quicktakes.reward.mdp import GYM_ENVS, MDPBatch, from_gymnasium, random_mdps
 from quicktakes.reward.qlearning import QLearningConfig, q_learning, value_iteration
@@ -62,7 +62,7 @@ def build_mdp(run: QLearnRun, rng: np.random.Generator) -> MDPBatch:
     return from_gymnasium(run.mdp).repeat(run.batch)
 
 
-def qlearn(run: QLearnRun, on_progress: Callable[[int], None] | None = None) -> QLearnResult:
+def qlearn(run: QLearnRun, on_progress: Progress | None = None) -> QLearnResult:
     rng = np.random.default_rng(run.seed)
     mdp = build_mdp(run, rng)
     B, S, A = mdp.shape
@@ -90,7 +90,7 @@ def qlearn(run: QLearnRun, on_progress: Callable[[int], None] | None = None) -> 
         result.metric.append(float(worst(m)))
         result.mean_metric.append(float(m.mean()))
         if on_progress:
-            on_progress(step)
+            on_progress(step, run.steps)
 
     q_learning(mdp, R, run.steps, run.q, rng, marks, record)
     return result
