@@ -1,6 +1,8 @@
 """The prompting claims end to end at a tiny budget on the embedded model: each runs (a crash
 fails here, not in a user's report), and a subset or another order changes no number."""
 
+import json
+
 import pytest
 
 from quicktakes.ledger import Budget, Verdict, get_claim, run_claim
@@ -91,3 +93,28 @@ def test_the_full_budget_trains_at_the_swept_rates_and_a_given_rate_or_tune_over
     assert CompareConfig(budget="fast").rate("sft-iter") is None  # the lab's default rate
     assert CompareConfig(budget="full", tune=True).rate("rl") is None  # the sweep decides
     assert CompareConfig(budget="full", rates={"rl": 1e-2}).rate("rl") == 1e-2
+
+
+def test_maze_compare_reports_what_each_method_learned_paired(tiny, cli, monkeypatch, tmp_path):
+    """`maze compare` writes and prints each learner's paired gain: its last iteration
+    minus the base model on the same held-out mazes, recomputed here from the per-maze
+    scores it also writes."""
+    import numpy as np
+
+    _fresh_process(monkeypatch, tmp_path, "compare")
+    r = cli("maze", "compare", "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "out" / "compare.json").read_text())
+    methods, learned = data["methods"], data["learned"]
+    assert set(learned) == {"few-shot", "oracle-bc", "sft-iter", "rl"}
+
+    def scores(method, iteration):
+        return np.array(methods[method]["iterations"][iteration]["scores"])
+
+    expected = {m: scores(m, -1) - scores(m, 0) for m in ("oracle-bc", "sft-iter", "rl")}
+    expected["few-shot"] = scores("few-shot", -1) - scores("zero-shot", -1)
+    for m, d in expected.items():
+        assert learned[m]["n"] == d.size == 2
+        assert learned[m]["mean"] == pytest.approx(d.mean())
+        assert learned[m]["lo"] <= learned[m]["mean"] <= learned[m]["hi"]
+    assert "learned, oracle-bc:" in r.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -173,7 +174,7 @@ def compare_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every method on the same mazes and budget; the comparison figure (SVG)."""
-    from quicktakes.maze.compare import CompareConfig, comparison_trends, run_compare
+    from quicktakes.maze.compare import CompareConfig, comparison_trends, learned, run_compare
     from quicktakes.maze.lab import runs_root
     from quicktakes.report.plot import trends_svg
 
@@ -188,6 +189,7 @@ def compare_cmd(
         "config": cfg.model_dump(),
         "seconds": round(time.perf_counter() - start, 1),
         "methods": {k: r.to_dict() for k, r in runs.items()},
+        "learned": {k: dataclasses.asdict(d) for k, d in learned(runs).items()},
     }
     atomic_write(folder / "compare.json", json.dumps(data, indent=2, default=str))
     atomic_write(folder / "compare.svg", trends_svg(comparison_trends(runs)))
@@ -196,4 +198,7 @@ def compare_cmd(
         return
     for k, r in runs.items():
         _print_result(k, r)
+    for k, d in learned(runs).items():
+        typer.echo(f"learned, {k}: {d} (last iteration minus the base model, paired over "
+                   f"{d.n} held-out mazes, 95%)")
     typer.echo(f"figure: {(folder / 'compare.svg').resolve()} ({data['seconds']} s)")

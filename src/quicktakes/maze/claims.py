@@ -11,7 +11,6 @@ this budget.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -25,7 +24,7 @@ from quicktakes.maze.catalog import (
     RESOLUTION,
 )
 from quicktakes.maze.compare import SIZES as COMPARE_SIZES
-from quicktakes.maze.compare import CompareSizes
+from quicktakes.maze.compare import CompareSizes, Paired, Scores, paired
 from quicktakes.maze.methods import IterationResult, LabResult
 
 if TYPE_CHECKING:
@@ -61,51 +60,6 @@ def shared_compare(ctx: RunContext, sizes: CompareSizes, methods: tuple[str, ...
         by_seed.append({m: ctx.shared[key(m)] for m in (*methods, "tabular")
                         if key(m) in ctx.shared})
     return Runs(by_seed[0], tuple(by_seed[1:]))
-
-
-@dataclass(frozen=True)
-class Paired:
-    """The mean per-maze difference of two runs' scores on the same held-out mazes, with its
-    Student-t interval over mazes."""
-
-    mean: float
-    lo: float
-    hi: float
-    n: int
-    seeds: int = 1
-
-    def __str__(self) -> str:
-        return f"{self.mean:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}]"
-
-
-Scores = IterationResult | Sequence[IterationResult]
-"""One run's iteration, or the same iteration of the same method at each seed."""
-
-
-def paired(after: Scores, before: Scores, level: float = 0.95) -> Paired:
-    """`after` minus `before`, maze by maze: the same mazes make the comparison paired, so
-    what the mazes share (how hard each is) cancels. Over several seeds, the interval is the
-    wider of two: over mazes (each maze's difference averaged over seeds) and over seeds
-    (each seed's mean difference), since a seed's luck is shared by all its mazes."""
-    import numpy as np
-
-    from quicktakes.stats import mean_ci
-
-    afters = [after] if isinstance(after, IterationResult) else list(after)
-    befores = [before] if isinstance(before, IterationResult) else list(before)
-    diffs = []
-    for a, b in zip(afters, befores, strict=True):
-        x, y = np.array(a.scores), np.array(b.scores)
-        if x.size == 0 or x.size != y.size:
-            raise ValueError(
-                "a paired comparison needs per-maze scores on the same held-out mazes"
-            )
-        diffs.append(x - y)
-    m, lo, hi = mean_ci(np.mean(diffs, axis=0), level)
-    if len(diffs) > 1:
-        _, s_lo, s_hi = mean_ci(np.array([d.mean() for d in diffs]), level)
-        lo, hi = min(lo, s_lo), max(hi, s_hi)
-    return Paired(m, lo, hi, int(diffs[0].size), len(diffs))
 
 
 def improvement(after: Scores, before: Scores) -> Verdict:

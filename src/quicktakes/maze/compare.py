@@ -12,20 +12,24 @@ states per second of llama.cpp scoring one prompt at a time on two cores).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from quicktakes.errors import ConfigError
 from quicktakes.ledger import Budget, Point, Trend
 from quicktakes.llm.precision import Precision, resolve
 from quicktakes.maze.grid import MazeConfig, maze_seeds
-from quicktakes.maze.methods import LabResult
+from quicktakes.maze.methods import IterationResult, LabResult
 from quicktakes.maze.methods import tabular_reference as per_maze_q_table
 from quicktakes.maze.spec import DEFAULT_MAZE, TRAINING, BackendSpec, LabSpec, Method, ObsName
 from quicktakes.maze.spec import METHODS as LAB_METHODS
 from quicktakes.progress import Note
+from quicktakes.stats import mean_ci
 
 LEARNERS: tuple[Method, ...] = ("few-shot", *TRAINING)
 METHODS: tuple[Method, ...] = tuple(m for m in LAB_METHODS if m != "q-table")
@@ -123,6 +127,65 @@ class CompareConfig(BaseModel):
             precision=self.precision,
             backend=BackendSpec(kind="hf"), **sizes,
         )
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The mean per-maze difference of two runs' scores on the same held-out mazes, with its
+    Student-t interval over mazes."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    seeds: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}]"
+
+
+Scores = IterationResult | Sequence[IterationResult]
+"""One run's iteration, or the same iteration of the same method at each seed."""
+
+
+def paired(after: Scores, before: Scores, level: float = 0.95) -> Paired:
+    """`after` minus `before`, maze by maze: the same mazes make the comparison paired, so
+    what the mazes share (how hard each is) cancels. Over several seeds, the interval is the
+    wider of two: over mazes (each maze's difference averaged over seeds) and over seeds
+    (each seed's mean difference), since a seed's luck is shared by all its mazes."""
+
+
+    afters = [after] if isinstance(after, IterationResult) else list(after)
+    befores = [before] if isinstance(before, IterationResult) else list(before)
+    diffs = []
+    for a, b in zip(afters, befores, strict=True):
+        x, y = np.array(a.scores), np.array(b.scores)
+        if x.size == 0 or x.size != y.size:
+            raise ValueError(
+                "a paired comparison needs per-maze scores on the same held-out mazes"
+            )
+        diffs.append(x - y)
+    m, lo, hi = mean_ci(np.mean(diffs, axis=0), level)
+    if len(diffs) > 1:
+        _, s_lo, s_hi = mean_ci(np.array([d.mean() for d in diffs]), level)
+        lo, hi = min(lo, s_lo), max(hi, s_hi)
+    return Paired(m, lo, hi, int(diffs[0].size), len(diffs))
+
+
+def learned(runs: dict[str, LabResult]) -> dict[str, Paired]:
+    """What each learner learned in one comparison: its last iteration minus the base model
+    on the same held-out mazes (few-shot's base is zero-shot; a trained method's is its own
+    iteration 0, the same base-model episodes)."""
+    out: dict[str, Paired] = {}
+    for m in dict.fromkeys((*LEARNERS, "oracle-bc")):
+        r = runs.get(m)
+        if r is None or len(r.iterations) < 2:
+            continue
+        start = r.iterations[0]
+        if m == "few-shot" and "zero-shot" in runs:
+            start = runs["zero-shot"].iterations[-1]
+        out[m] = paired(r.iterations[-1], start)
+    return out
 
 
 def tabular_reference(
