@@ -146,14 +146,14 @@ def completion_logprobs(
     backend: HFBackend, pairs: Sequence[tuple[str, str]], batch: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
     """Summed log-probability of each completion after its prompt, and whether greedy
-    decoding would produce it (every completion token the argmax), in teacher-forced passes.
+    decoding would produce it (every completion token the argmax), teacher-forced.
 
-    Rows are left-padded (the backend's tokenizer pads on the left; positions are counted
-    from each row's first real token), so every
-    completion ends at the last position and only the last (longest completion + 1)
-    positions go through the output layer: the scoring of N x N pairs is dominated by
-    the vocabulary projection and its softmax otherwise."""
-    tok, dev = backend.tokenizer, backend.device
+    Every fact's prompt is scored against every candidate, so the pairs share a few prompts:
+    each prompt goes through the model once and its key/value cache is repeated for up to
+    `batch` candidates at a time, which then run only their own tokens. On two cores this
+    is several times faster than running prompt + candidate per pair, more so the longer the
+    prompt (the in-context control's three facts); the numbers are the same pass's."""
+    tok = backend.tokenizer
     encoded: dict[str, list[int]] = {}
 
     def ids_of(text: str) -> list[int]:
@@ -161,28 +161,50 @@ def completion_logprobs(
             encoded[text] = tok(text, add_special_tokens=False)["input_ids"]
         return encoded[text]
 
-    logps, greedy = [], []
+    by_prompt: dict[str, list[int]] = {}
+    for k, (prompt, _) in enumerate(pairs):
+        by_prompt.setdefault(prompt, []).append(k)
+    logps, greedy = np.zeros(len(pairs)), np.zeros(len(pairs), bool)
     with torch.no_grad():
-        for start in range(0, len(pairs), batch):
-            chunk = [(ids_of(p), ids_of(c)) for p, c in pairs[start : start + batch]]
-            keep = max(len(c) for _, c in chunk) + 1
-            enc = tok.pad({"input_ids": [p + c for p, c in chunk]}, return_tensors="pt")
-            ids, mask = enc["input_ids"], enc["attention_mask"]
-            positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-            with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
-                logits = backend.model(
-                    input_ids=ids.to(dev),
-                    attention_mask=mask.to(dev),
-                    position_ids=positions.to(dev),
-                    logits_to_keep=keep,
-                ).logits
-            logp = torch.log_softmax(logits.float(), dim=-1).cpu()
-            for i, (_, c) in enumerate(chunk):
-                target = torch.tensor(c)
-                pred = logp[i, keep - 1 - len(c) : keep - 1]
-                logps.append(float(pred.gather(1, target[:, None]).sum()))
-                greedy.append(bool((pred.argmax(dim=1) == target).all()))
-    return np.array(logps), np.array(greedy)
+        for prompt, rows in by_prompt.items():
+            for start in range(0, len(rows), batch):
+                chunk = rows[start : start + batch]
+                lp, gr = _after_prompt(backend, ids_of(prompt),
+                                       [ids_of(pairs[k][1]) for k in chunk])
+                logps[chunk], greedy[chunk] = lp, gr
+    return logps, greedy
+
+
+def _after_prompt(
+    backend: HFBackend, prompt: list[int], completions: list[list[int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of `completions` after one `prompt`: the prompt once, its cache repeated per
+    completion (as `HFBackend` reads a shared system prompt), the completions right-padded:
+    under the causal mask no real token sees a pad."""
+    model, dev = backend.model, backend.device
+    b, width = len(completions), max(len(c) for c in completions)
+    ids = torch.full((b, width), int(backend.tokenizer.pad_token_id), dtype=torch.long)
+    for i, c in enumerate(completions):
+        ids[i, : len(c)] = torch.tensor(c)
+    with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
+        out = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True,
+                    logits_to_keep=1)
+        out.cache.batch_repeat_interleave(b)
+        logits = model(
+            input_ids=ids.to(dev),
+            cache=out.cache,
+            attention_mask=torch.ones(b, len(prompt) + width, dtype=torch.long, device=dev),
+            position_ids=(len(prompt) + torch.arange(width, device=dev)).expand(b, width),
+        ).logits
+    first = torch.log_softmax(out.logits[0, -1].float(), dim=-1).cpu()
+    rest = torch.log_softmax(logits.float(), dim=-1).cpu()
+    logps, greedy = np.zeros(b), np.zeros(b, bool)
+    for i, c in enumerate(completions):
+        target = torch.tensor(c)
+        pred = torch.cat([first[None], rest[i, : len(c) - 1]])  # row k predicts token k
+        logps[i] = float(pred.gather(1, target[:, None]).sum())
+        greedy[i] = bool((pred.argmax(dim=1) == target).all())
+    return logps, greedy
 
 
 def completion_tokens(backend: HFBackend, completions: Sequence[str]) -> np.ndarray:
@@ -318,22 +340,21 @@ def run_reversal(
     texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
     result = ReversalResult(spec, facts)
     evals = [e for e in range(0, spec.epochs + 1) if e % spec.eval_every == 0 or e == spec.epochs]
-    total, done = len(evals) + spec.epochs, 0
+    # a step per direction scored and per epoch: scoring n x n candidates is the long part
+    total, done = 2 * len(evals) + 1 + spec.epochs, 0
     tick = on_progress or (lambda d, t: None)
 
     def evaluate(epoch: int, loss: float | None, control: bool = False) -> None:
         nonlocal done
         k = spec.test_templates
-        scores = {
-            d: score_direction(backend, facts, d, templates=k) for d in ("forward", "reverse")
-        }
-        if control:
-            scores["in-context"] = score_direction(
-                backend, facts, "in-context", rng=np.random.default_rng([spec.seed, 1]), templates=k
-            )
+        directions: tuple[Direction, ...] = ("forward", "reverse", "in-context")
+        scores: dict[str, DirectionScore] = {}
+        for d in directions[: 3 if control else 2]:
+            rng = np.random.default_rng([spec.seed, 1]) if d == "in-context" else None
+            scores[d] = score_direction(backend, facts, d, rng=rng, templates=k)
+            done += 1
+            tick(done, total)
         result.checkpoints.append(Checkpoint(epoch, scores, loss))
-        done += 1
-        tick(done, total)
 
     evaluate(0, None, control=True)
     params = [p for p in backend.model.parameters() if p.requires_grad]
