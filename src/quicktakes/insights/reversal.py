@@ -182,22 +182,26 @@ def _after_prompt(
     completion (as `HFBackend` reads a shared system prompt), the completions right-padded:
     under the causal mask no real token sees a pad."""
     model, dev = backend.model, backend.device
-    b, width = len(completions), max(len(c) for c in completions)
-    ids = torch.full((b, width), int(backend.tokenizer.pad_token_id), dtype=torch.long)
+    # a completion's last token predicts nothing that is scored: it is not fed
+    b, width = len(completions), max(len(c) for c in completions) - 1
+    ids = torch.full((b, max(width, 1)), int(backend.tokenizer.pad_token_id), dtype=torch.long)
     for i, c in enumerate(completions):
-        ids[i, : len(c)] = torch.tensor(c)
+        ids[i, : len(c) - 1] = torch.tensor(c[:-1])
     with torch.autocast(dev, dtype=torch.bfloat16, enabled=backend.autocast):
         out = model(input_ids=torch.tensor([prompt], device=dev), use_cache=True,
                     logits_to_keep=1)
-        out.cache.batch_repeat_interleave(b)
-        logits = model(
-            input_ids=ids.to(dev),
-            cache=out.cache,
-            attention_mask=torch.ones(b, len(prompt) + width, dtype=torch.long, device=dev),
-            position_ids=(len(prompt) + torch.arange(width, device=dev)).expand(b, width),
-        ).logits
-    first = torch.log_softmax(out.logits[0, -1].float(), dim=-1).cpu()
-    rest = torch.log_softmax(logits.float(), dim=-1).cpu()
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1).cpu()
+        rest = torch.zeros(b, 0, first.numel())
+        if width > 0:
+            out.cache.batch_repeat_interleave(b)
+            logits = model(
+                input_ids=ids.to(dev),
+                cache=out.cache,
+                attention_mask=torch.ones(b, len(prompt) + width, dtype=torch.long,
+                                          device=dev),
+                position_ids=(len(prompt) + torch.arange(width, device=dev)).expand(b, width),
+            ).logits
+            rest = torch.log_softmax(logits.float(), dim=-1).cpu()
     logps, greedy = np.zeros(b), np.zeros(b, bool)
     for i, c in enumerate(completions):
         target = torch.tensor(c)
