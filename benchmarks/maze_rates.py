@@ -20,7 +20,7 @@ from pathlib import Path
 
 def main() -> None:
     from quicktakes.llm import SampleCache
-    from quicktakes.maze.compare import SWEPT, CompareConfig
+    from quicktakes.maze.compare import SWEPT, CompareSpec
     from quicktakes.maze.lab import make_trainer
     from quicktakes.maze.sweep import sweep_rate
 
@@ -32,7 +32,7 @@ def main() -> None:
     if args.out and not args.out.parent.is_dir():
         ap.error(f"no folder {args.out.parent} to write {args.out.name} in")
 
-    cfg = CompareConfig(budget=args.budget, seed=args.seed)
+    cfg = CompareSpec(budget=args.budget, seed=args.seed)
     trainer = make_trainer(cfg.spec("oracle-bc"))
     sweeps = {}
     start = time.perf_counter()

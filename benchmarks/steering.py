@@ -24,7 +24,7 @@ from torch import nn
 from torch.func import grad, vmap
 
 from quicktakes.reward.steering import (
-    SteeringConfig,
+    SteeringSpec,
     Step,
     flat_loss,
     flat_params,
@@ -42,12 +42,12 @@ def main() -> None:
     args = ap.parse_args()
     walls = []
     for seed in range(args.seeds):
-        cfg = SteeringConfig(hidden=(args.hidden,), inputs=2, rounds=100_000, max_steps=60_000)
+        cfg = SteeringSpec(hidden=(args.hidden,), inputs=2, rounds=100_000, max_steps=60_000)
         start = time.perf_counter()
         res = steer(cfg, torch.Generator().manual_seed(seed))
         wall = time.perf_counter() - start
         walls.append(wall)
-        sketch = SteeringConfig(hidden=(args.hidden,), inputs=2, rounds=100_000,
+        sketch = SteeringSpec(hidden=(args.hidden,), inputs=2, rounds=100_000,
                                 max_steps=max(res.steps[-1], 1), design="random",
                                 rates="fraction", order="forward")
         old = steer(sketch, torch.Generator().manual_seed(seed))

@@ -42,7 +42,7 @@ def population(name, margins, beaten_at_100=True):
 
 
 def ipd_measured(*runs, gap=0.0):
-    study = g.IPDStudy(dense_to=3, tail=(100,), repetitions=2, populations=("classic",))
+    study = g.IPDSizes(dense_to=3, tail=(100,), repetitions=2, populations=("classic",))
     return g.IPDMeasured(study, list(runs), gap, [(3, 1 / 3, 1 / 3)])
 
 
@@ -75,7 +75,7 @@ def test_ipd_closed_form_mismatch_is_an_error():
 
 
 def newcomb_measured(plan: str, one: float, two: float):
-    study = g.NewcombStudy(accuracies=(0.9,), rounds=(1, 2), figure_accuracy=0.9)
+    study = g.NewcombSizes(accuracies=(0.9,), rounds=(1, 2), figure_accuracy=0.9)
     cells = [
         g.NewcombCell(0.9, n, {"one-boxer": one, "contents-fixed": two,
                                "one-box-then-defect": one, "backward-induction": max(one, two)},

@@ -18,13 +18,13 @@ def test_closed_form_matches_axelrod_matches(x, n):
 
 
 def test_tournament_is_reproducible_with_a_seed():
-    cfg = ipd.IPDConfig(turns=20, repetitions=2, strategies=("Tit For Tat", "Defector", "Random"))
+    cfg = ipd.IPDSpec(turns=20, repetitions=2, strategies=("Tit For Tat", "Defector", "Random"))
     a, b = ipd.tournament(cfg, seed=3), ipd.tournament(cfg, seed=3)
     assert a.to_dict() == b.to_dict()
 
 
 def test_defector_wins_a_one_round_tournament_against_cooperators():
-    cfg = ipd.IPDConfig(
+    cfg = ipd.IPDSpec(
         turns=1, repetitions=1, strategies=("Cooperator", "Defector", "Tit For Tat")
     )
     res = ipd.tournament(cfg, seed=0)

@@ -3,11 +3,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quicktakes.games.lottery import LotteryConfig, hoeffding_bound, odds, press_grid, simulate
+from quicktakes.games.lottery import LotterySpec, hoeffding_bound, odds, press_grid, simulate
 
 
-def cfg(n: int, **kw) -> LotteryConfig:
-    return LotteryConfig(presses=n, **kw)
+def cfg(n: int, **kw) -> LotterySpec:
+    return LotterySpec(presses=n, **kw)
 
 
 def test_known_values_from_the_issue():
@@ -47,7 +47,7 @@ def test_press_grid_spans_one_to_max():
 
 
 lotteries = st.builds(
-    LotteryConfig,
+    LotterySpec,
     p=st.floats(0, 1),
     prize=st.floats(0.1, 10),
     sure=st.floats(0, 10),
@@ -79,7 +79,7 @@ def test_a_lot_more_is_never_likelier_than_more(c):
 def test_ev_favourable_lotteries_lose_at_most_at_the_hoeffding_rate(p, prize, ev_ratio, n):
     """The trend in n: P(less) is under exp(-2n gap^2 / prize^2), which falls to 0."""
     sure = p * prize / ev_ratio
-    c = LotteryConfig(p=p, prize=prize, sure=sure, presses=n)
+    c = LotterySpec(p=p, prize=prize, sure=sure, presses=n)
     assert odds(c).p_less <= hoeffding_bound(c) + 1e-12
     assert hoeffding_bound(c.model_copy(update={"presses": 4 * n})) <= hoeffding_bound(c)
 

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quicktakes.games import newcomb
-from quicktakes.games.newcomb import NewcombConfig
+from quicktakes.games.newcomb import NewcombSpec
 
 
 def test_one_shot_threshold():
@@ -13,7 +13,7 @@ def test_one_shot_threshold():
 
 
 def test_hand_computed_two_round_values():
-    cfg = NewcombConfig(rounds=2, accuracy=0.9)
+    cfg = NewcombSpec(rounds=2, accuracy=0.9)
     one = newcomb.expected_total(cfg, np.array([True, True]))
     two = newcomb.expected_total(cfg, np.array([False, False]))
     assert one == pytest.approx(0.5e6 + 0.9e6)
@@ -21,7 +21,7 @@ def test_hand_computed_two_round_values():
 
 
 def test_the_contents_fixed_player_two_boxes_by_definition():
-    assert not newcomb.contents_fixed(NewcombConfig(rounds=7)).any()
+    assert not newcomb.contents_fixed(NewcombSpec(rounds=7)).any()
 
 
 @given(
@@ -33,7 +33,7 @@ def test_backward_induction_is_the_best_of_all_plans(rounds, accuracy, predictor
     """Brute force over all 2^n plans: dynamic programming finds the best total."""
     import itertools
 
-    cfg = NewcombConfig(rounds=rounds, accuracy=accuracy, predictor=predictor)
+    cfg = NewcombSpec(rounds=rounds, accuracy=accuracy, predictor=predictor)
     best = max(
         newcomb.expected_total(cfg, np.array(p))
         for p in itertools.product([False, True], repeat=rounds)
@@ -43,7 +43,7 @@ def test_backward_induction_is_the_best_of_all_plans(rounds, accuracy, predictor
 
 def test_commit_gain_and_its_thresholds_match_the_closed_form():
     """With the "last" rule, gain = (n - 1)(2a - 1) big - n small."""
-    cfg = NewcombConfig(rounds=5, accuracy=0.6)
+    cfg = NewcombSpec(rounds=5, accuracy=0.6)
     assert newcomb.commit_gain(cfg) == pytest.approx(4 * 0.2e6 - 5 * 1000)
     # zero at a = 1/2 + n small / (2 (n - 1) big)
     assert newcomb.threshold_accuracy(cfg) == pytest.approx(0.5 + 5000 / (8e6))
@@ -56,7 +56,7 @@ def test_commit_gain_and_its_thresholds_match_the_closed_form():
 @given(rounds=st.integers(1, 40), accuracy=st.floats(0.0, 1.0))
 def test_dynamic_programming_matches_the_threshold(rounds, accuracy):
     """Today's one-box buys (2a - 1) * big tomorrow, so it pays exactly above the threshold."""
-    cfg = NewcombConfig(rounds=rounds, accuracy=accuracy)
+    cfg = NewcombSpec(rounds=rounds, accuracy=accuracy)
     plan = newcomb.optimal_plan(cfg)
     assert not plan[-1]
     threshold = newcomb.one_shot_threshold()
@@ -72,14 +72,14 @@ def test_dynamic_programming_matches_the_threshold(rounds, accuracy):
     predictor=st.sampled_from(["last", "majority"]),
 )
 def test_the_optimal_plan_is_at_least_as_good_as_every_player(rounds, accuracy, predictor):
-    cfg = NewcombConfig(rounds=rounds, accuracy=accuracy, predictor=predictor)
+    cfg = NewcombSpec(rounds=rounds, accuracy=accuracy, predictor=predictor)
     best = newcomb.expected_total(cfg, newcomb.optimal_plan(cfg))
     for name in newcomb.PLAYERS:
         assert newcomb.expected_total(cfg, newcomb.plan_for(name, cfg)) <= best + 1e-6
 
 
 def test_simulation_matches_expectation():
-    cfg = NewcombConfig(rounds=5, accuracy=0.8)
+    cfg = NewcombSpec(rounds=5, accuracy=0.8)
     plan = newcomb.defect_at_end(cfg)
     sim = newcomb.simulate(cfg, plan, 100_000, np.random.default_rng(1)).mean()
     assert sim == pytest.approx(newcomb.expected_total(cfg, plan) / 5, rel=0.01)

@@ -70,12 +70,12 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     """Iteration 0 is the base model for every method: one stream of episodes (common random
     numbers), scored once through the sample cache, so all of them report the same point."""
     from quicktakes.maze import compare
-    from quicktakes.maze.compare import CompareConfig, run_compare
+    from quicktakes.maze.compare import CompareSpec, run_compare
 
     _fresh_process(monkeypatch, tmp_path, "base")
     monkeypatch.setitem(compare.SIZES, Budget.FAST, compare.CompareSizes(
         iterations=2, samples=2, train_mazes=1, test_mazes=6))
-    cfg = CompareConfig(budget="fast", maze=MazeConfig(size=5, wall_density=0.2, coins=3,
+    cfg = CompareSpec(budget="fast", maze=MazeConfig(size=5, wall_density=0.2, coins=3,
                                                        max_steps=6))
     runs = run_compare(cfg, tmp_path / "runs", methods=("zero-shot", "few-shot", "oracle-bc",
                                                         "rl"))
@@ -86,13 +86,13 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
 
 
 def test_the_full_budget_trains_at_the_swept_rates_and_a_given_rate_or_tune_overrides():
-    from quicktakes.maze.compare import SWEPT, CompareConfig
+    from quicktakes.maze.compare import SWEPT, CompareSpec
 
-    full = CompareConfig(budget="full")
+    full = CompareSpec(budget="full")
     assert {m: full.rate(m) for m in SWEPT} == SWEPT
-    assert CompareConfig(budget="fast").rate("sft-iter") is None  # the lab's default rate
-    assert CompareConfig(budget="full", tune=True).rate("rl") is None  # the sweep decides
-    assert CompareConfig(budget="full", rates={"rl": 1e-2}).rate("rl") == 1e-2
+    assert CompareSpec(budget="fast").rate("sft-iter") is None  # the lab's default rate
+    assert CompareSpec(budget="full", tune=True).rate("rl") is None  # the sweep decides
+    assert CompareSpec(budget="full", rates={"rl": 1e-2}).rate("rl") == 1e-2
 
 
 def test_maze_compare_reports_what_each_method_learned_paired(tiny, cli, monkeypatch, tmp_path):

@@ -208,10 +208,10 @@ def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
 
 
 def test_updates_alike_with_no_batch_to_learn_from_says_so():
-    from quicktakes.maze.alike import AlikeConfig, AlikeResult
+    from quicktakes.maze.alike import AlikeResult, AlikeSpec
     from quicktakes.maze.claims import alike_measured
 
-    m = alike_measured(AlikeResult(AlikeConfig(), 1000, []))
+    m = alike_measured(AlikeResult(AlikeSpec(), 1000, []))
     assert judge_alike(m) is Verdict.INCONCLUSIVE
     assert "No batch had coins" in describe_alike(m, Verdict.INCONCLUSIVE)
     assert m.ceiling_share("gradient") is None

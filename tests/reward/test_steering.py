@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from quicktakes.reward.steering import (
-    SteeringConfig,
+    SteeringSpec,
     greedy_design,
     init_pair,
     kappa_star,
@@ -24,12 +24,12 @@ def test_vmap_gradients_equal_a_backward_loop():
 
 
 def test_a_linear_model_reaches_the_target_to_1e_6():
-    res = steer(SteeringConfig(hidden=(), inputs=3, rounds=50), torch.Generator().manual_seed(0))
+    res = steer(SteeringSpec(hidden=(), inputs=3, rounds=50), torch.Generator().manual_seed(0))
     assert res.reached and res.distance[-1] < 1e-6
 
 
 def test_a_four_unit_tanh_network_reaches_1e_6():
-    cfg = SteeringConfig(hidden=(4,), inputs=2, rounds=200, max_steps=20_000)
+    cfg = SteeringSpec(hidden=(4,), inputs=2, rounds=200, max_steps=20_000)
     res = steer(cfg, torch.Generator().manual_seed(1))
     assert res.reached, res.distance[-1]
     assert all(b < a for a, b in zip(res.distance, res.distance[1:], strict=False))
@@ -38,7 +38,7 @@ def test_a_four_unit_tanh_network_reaches_1e_6():
 def test_every_committed_update_is_one_plain_sgd_step():
     """Replaying the logged (x, y, lr) with torch.optim.SGD on squared error from the same
     start gives the same weights: nothing but single-pair SGD moved them."""
-    cfg = SteeringConfig(hidden=(3,), inputs=2, rounds=6)
+    cfg = SteeringSpec(hidden=(3,), inputs=2, rounds=6)
     res = steer(cfg, torch.Generator().manual_seed(5))
     model, theta_star = init_pair(cfg, torch.Generator().manual_seed(5))
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
@@ -57,10 +57,10 @@ def test_every_committed_update_is_one_plain_sgd_step():
 
 
 def test_positive_rates_never_go_negative_and_signed_rates_do():
-    pos = steer(SteeringConfig(hidden=(), inputs=3, rounds=20, positive_rates=True),
+    pos = steer(SteeringSpec(hidden=(), inputs=3, rounds=20, positive_rates=True),
                 torch.Generator().manual_seed(1))
     assert pos.reached and all(n == 0 for n in pos.negative_rates)
-    signed = steer(SteeringConfig(hidden=(), inputs=3, rounds=3), torch.Generator().manual_seed(1))
+    signed = steer(SteeringSpec(hidden=(), inputs=3, rounds=3), torch.Generator().manual_seed(1))
     assert any(n > 0 for n in signed.negative_rates)
 
 
@@ -82,7 +82,7 @@ def test_kappa_star_of_a_linear_model_is_the_shortest_path():
 
 
 def test_same_seed_same_trajectory():
-    cfg = SteeringConfig(hidden=(3,), inputs=2, rounds=3)
+    cfg = SteeringSpec(hidden=(3,), inputs=2, rounds=3)
     a = steer(cfg, torch.Generator().manual_seed(4)).distance
     b = steer(cfg, torch.Generator().manual_seed(4)).distance
     assert a == b
@@ -91,7 +91,7 @@ def test_same_seed_same_trajectory():
 def test_shooting_lands_the_unrolled_steps_nearer_their_aim():
     from quicktakes.reward.steering import _ordered, flat_params, shoot, unrolled
 
-    cfg = SteeringConfig(hidden=(3,), inputs=2)
+    cfg = SteeringSpec(hidden=(3,), inputs=2)
     model, theta_star = init_pair(cfg, torch.Generator().manual_seed(2))
     theta = flat_params(model)
     x = torch.randn(12, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)

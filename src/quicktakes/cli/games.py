@@ -28,7 +28,7 @@ def lottery_cmd(
     from quicktakes.games import lottery
 
     cfg = validated(
-        lottery.LotteryConfig, p=p, prize=prize, sure=sure, presses=presses, margin=margin
+        lottery.LotterySpec, p=p, prize=prize, sure=sure, presses=presses, margin=margin
     )
     o = lottery.odds(cfg)
     data = {
@@ -70,7 +70,7 @@ def ipd_cmd(
         emit_json(names) if as_json else typer.echo("\n".join(names))
         return
     cfg = validated(
-        ipd.IPDConfig,
+        ipd.IPDSpec,
         turns=turns,
         repetitions=repetitions,
         noise=noise,
@@ -99,7 +99,7 @@ def newcomb_cmd(
     from quicktakes.games import newcomb
     from quicktakes.rng import make_rng
 
-    cfg = validated(newcomb.NewcombConfig, rounds=rounds, accuracy=accuracy, predictor=predictor)
+    cfg = validated(newcomb.NewcombSpec, rounds=rounds, accuracy=accuracy, predictor=predictor)
     outcomes = newcomb.play_all(cfg, episodes, make_rng(seed, "newcomb"))
     threshold = newcomb.one_shot_threshold(cfg.big, cfg.small)
     pays_above = newcomb.threshold_accuracy(cfg)

@@ -174,11 +174,11 @@ def compare_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every method on the same mazes and budget; the comparison figure (SVG)."""
-    from quicktakes.maze.compare import CompareConfig, comparison_trends, learned, run_compare
+    from quicktakes.maze.compare import CompareSpec, comparison_trends, learned, run_compare
     from quicktakes.maze.lab import runs_root
     from quicktakes.report.plot import trends_svg
 
-    cfg = validated(CompareConfig, budget=budget, seed=seed, obs=obs, precision=precision,
+    cfg = validated(CompareSpec, budget=budget, seed=seed, obs=obs, precision=precision,
                     start=start_from, tune=tune, warm_updates=warm_updates)
     check_precision(cfg.precision)
     folder = output_dir(out) if out else runs_root()

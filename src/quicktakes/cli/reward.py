@@ -15,7 +15,7 @@ from quicktakes.errors import ConfigError
 from quicktakes.reward.design import CONSTRUCTIONS
 from quicktakes.reward.mdp import GYM_ENVS
 from quicktakes.reward.qlearning import QLearningConfig
-from quicktakes.reward.toolkit import QLearnRun, qlearn
+from quicktakes.reward.toolkit import QLearnSpec, qlearn
 
 app = commands()
 
@@ -36,7 +36,7 @@ def qlearn_cmd(
 ) -> None:
     q = validated(QLearningConfig, gamma=gamma, exploration=exploration)
     run = validated(
-        QLearnRun,
+        QLearnSpec,
         mdp=mdp,
         target=target,
         construction=construction,
@@ -95,10 +95,10 @@ def steer_cmd(
 ) -> None:
     import torch
 
-    from quicktakes.reward.steering import SteeringConfig, steer
+    from quicktakes.reward.steering import SteeringSpec, steer
 
     cfg = validated(
-        SteeringConfig,
+        SteeringSpec,
         hidden=_hidden(hidden),
         inputs=inputs,
         rounds=rounds,

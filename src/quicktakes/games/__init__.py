@@ -8,13 +8,13 @@ from quicktakes._lazy import exports
 __getattr__, __all__ = exports(
     __name__,
     {
-        "IPDConfig": "ipd",
+        "IPDSpec": "ipd",
         "TournamentResult": "ipd",
         "tournament": "ipd",
-        "LotteryConfig": "lottery",
+        "LotterySpec": "lottery",
         "LotteryOdds": "lottery",
         "odds": "lottery",
-        "NewcombConfig": "newcomb",
+        "NewcombSpec": "newcomb",
         "one_shot_threshold": "newcomb",
         "play_all": "newcomb",
     },

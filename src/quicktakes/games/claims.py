@@ -22,7 +22,7 @@ from quicktakes.stats import mean_ci, wilson
 # --- games.lottery ---------------------------------------------------------------------------
 
 
-class LotteryStudy(BaseModel):
+class LotterySizes(BaseModel):
     margin: float = 0.1
     """'a lot more' is read as more than 10% above the sure total (the EV gap is 20%)."""
     max_presses: int = 10_000
@@ -32,8 +32,8 @@ class LotteryStudy(BaseModel):
 
 
 LOTTERY_SIZES = {
-    Budget.FAST: LotteryStudy(points=25, mc_reps=2_000),
-    Budget.FULL: LotteryStudy(points=41, mc_reps=20_000),
+    Budget.FAST: LotterySizes(points=25, mc_reps=2_000),
+    Budget.FULL: LotterySizes(points=41, mc_reps=20_000),
 }
 MC_TOLERANCE = 5.0
 """Standard errors by which Monte Carlo may miss an exact value before it means a bug."""
@@ -41,7 +41,7 @@ MC_TOLERANCE = 5.0
 
 @dataclass(frozen=True)
 class LotteryMeasured:
-    study: LotteryStudy
+    study: LotterySizes
     grid: list[int]
     odds: list[lottery.LotteryOdds]
     mc: list[Point]
@@ -53,8 +53,8 @@ class LotteryMeasured:
         return float(stats.spearmanr(self.grid, [o.p_more for o in self.odds]).statistic)
 
 
-def measure_lottery(ctx: RunContext, study: LotteryStudy) -> LotteryMeasured:
-    base = lottery.LotteryConfig(p=0.4, prize=3.0, sure=1.0, margin=study.margin)
+def measure_lottery(ctx: RunContext, study: LotterySizes) -> LotteryMeasured:
+    base = lottery.LotterySpec(p=0.4, prize=3.0, sure=1.0, margin=study.margin)
     grid = lottery.press_grid(study.max_presses, study.points)
     rng = ctx.rng("monte-carlo")
     odds, mc, worst = [], [], 0.0
@@ -86,7 +86,7 @@ def judge_lottery(m: LotteryMeasured) -> Verdict:
 
 def describe_lottery(m: LotteryMeasured, v: Verdict) -> str:
     first, end = m.odds[0], m.odds[-1]
-    at100 = lottery.odds(lottery.LotteryConfig(presses=100, margin=m.study.margin))
+    at100 = lottery.odds(lottery.LotterySpec(presses=100, margin=m.study.margin))
     lot = 1 + m.study.margin
     text = (
         f"Exact P(risky total > sure total) goes from {first.p_more:.2f} at n=1 to "
@@ -135,7 +135,7 @@ LOTTERY = Experiment(LOTTERY_SIZES, measure_lottery, judge_lottery, describe_lot
 # --- games.ipd-rounds --------------------------------------------------------------------------
 
 
-class IPDStudy(BaseModel):
+class IPDSizes(BaseModel):
     dense_to: int
     tail: tuple[int, ...]
     repetitions: int
@@ -146,8 +146,8 @@ class IPDStudy(BaseModel):
 
 
 IPD_SIZES = {
-    Budget.FAST: IPDStudy(dense_to=12, tail=(15, 20, 30, 50, 100), repetitions=3),
-    Budget.FULL: IPDStudy(dense_to=30, tail=(40, 50, 70, 100, 140, 200), repetitions=20),
+    Budget.FAST: IPDSizes(dense_to=12, tail=(15, 20, 30, 50, 100), repetitions=3),
+    Budget.FULL: IPDSizes(dense_to=30, tail=(40, 50, 70, 100, 140, 200), repetitions=20),
 }
 AT = 100
 """The seed's match length."""
@@ -190,7 +190,7 @@ class PopulationRun:
 
 @dataclass(frozen=True)
 class IPDMeasured:
-    study: IPDStudy
+    study: IPDSizes
     runs: list[PopulationRun]
     closed_form_gap: float
     """max |TFT share from Axelrod's match payoffs - 1/(2n - 3)| over n >= 3."""
@@ -198,12 +198,12 @@ class IPDMeasured:
     """(n, closed-form share, share from Axelrod's matches)."""
 
 
-def _population_run(name: str, study: IPDStudy, ctx: RunContext) -> PopulationRun:
+def _population_run(name: str, study: IPDSizes, ctx: RunContext) -> PopulationRun:
     turns = study.turns()
     margins, ranks, ratio, beaten = [], [], [], []
     winner = ""
     for n in turns:
-        cfg = ipd.IPDConfig(turns=n, repetitions=study.repetitions, strategies=ipd.population(name))
+        cfg = ipd.IPDSpec(turns=n, repetitions=study.repetitions, strategies=ipd.population(name))
         res = ipd.tournament(cfg, seed=ctx.subseed(name, str(n)))
         d = res.score_of("Defector")
         others = [s for s in res.standings if s.name != "Defector"]
@@ -220,7 +220,7 @@ def _population_run(name: str, study: IPDStudy, ctx: RunContext) -> PopulationRu
     return PopulationRun(name, turns, np.array(margins), ranks, ratio, beaten, winner)
 
 
-def measure_ipd(ctx: RunContext, study: IPDStudy) -> IPDMeasured:
+def measure_ipd(ctx: RunContext, study: IPDSizes) -> IPDMeasured:
     runs = [_population_run(name, study, ctx) for name in study.populations]
     shares = []
     for n in (3, 4, 5, 10, 30, 100, 200):
@@ -340,7 +340,7 @@ IPD = Experiment(IPD_SIZES, measure_ipd, judge_ipd, describe_ipd, show_ipd)
 # --- games.newcomb-iterated ----------------------------------------------------------------------
 
 
-class NewcombStudy(BaseModel):
+class NewcombSizes(BaseModel):
     accuracies: tuple[float, ...]
     rounds: tuple[int, ...]
     figure_accuracy: float = 0.99
@@ -348,11 +348,11 @@ class NewcombStudy(BaseModel):
 
 
 NEWCOMB_SIZES = {
-    Budget.FAST: NewcombStudy(
+    Budget.FAST: NewcombSizes(
         accuracies=(0.5, 0.5004, 0.5006, 0.501, 0.51, 0.6, 0.75, 0.9, 0.99, 1.0),
         rounds=(1, 2, 3, 5, 10, 20, 50, 100),
     ),
-    Budget.FULL: NewcombStudy(
+    Budget.FULL: NewcombSizes(
         accuracies=(
             0.5,
             0.5002,
@@ -390,7 +390,7 @@ class NewcombCell:
 
 @dataclass(frozen=True)
 class NewcombMeasured:
-    study: NewcombStudy
+    study: NewcombSizes
     cells: list[NewcombCell]
     thresholds: list[tuple[int, float | None]]
     """(rounds, accuracy above which committing to one-box pays)."""
@@ -403,17 +403,17 @@ class NewcombMeasured:
         return [c for c in self.cells if c.accuracy > self.one_shot and c.rounds >= 2]
 
 
-def measure_newcomb(ctx: RunContext, study: NewcombStudy) -> NewcombMeasured:
+def measure_newcomb(ctx: RunContext, study: NewcombSizes) -> NewcombMeasured:
     cells = []
     for a in study.accuracies:
         for n in study.rounds:
-            cfg = newcomb.NewcombConfig(rounds=n, accuracy=a, predictor=study.predictor)
+            cfg = newcomb.NewcombSpec(rounds=n, accuracy=a, predictor=study.predictor)
             per_round = {
                 name: newcomb.expected_total(cfg, newcomb.plan_for(name, cfg)) / n
                 for name in newcomb.PLAYERS
             }
             cells.append(NewcombCell(a, n, per_round, newcomb.plan_text(newcomb.optimal_plan(cfg))))
-    base = newcomb.NewcombConfig(predictor=study.predictor)
+    base = newcomb.NewcombSpec(predictor=study.predictor)
     thresholds = [
         (n, newcomb.threshold_accuracy(base.model_copy(update={"rounds": n}))) for n in study.rounds
     ]

@@ -28,7 +28,7 @@ def turns_grid(
     return tuple(sorted({*range(1, dense_to + 1), *tail}))
 
 
-class IPDConfig(BaseModel):
+class IPDSpec(BaseModel):
     """A round-robin tournament; the population is a list of Axelrod strategy names."""
 
     turns: int = Field(100, ge=1, le=100_000, description="rounds per match")
@@ -49,7 +49,7 @@ class Standing:
 
 @dataclass(frozen=True)
 class TournamentResult:
-    config: IPDConfig
+    config: IPDSpec
     standings: tuple[Standing, ...]
     """Sorted best first by mean score."""
 
@@ -105,7 +105,7 @@ def make_players(names: tuple[str, ...]) -> list[Any]:
     return players
 
 
-def tournament(cfg: IPDConfig, seed: int) -> TournamentResult:
+def tournament(cfg: IPDSpec, seed: int) -> TournamentResult:
     """A seeded round-robin tournament, played serially (processes=None) for reproducibility."""
     axl = _axelrod()
     players = make_players(cfg.strategies)

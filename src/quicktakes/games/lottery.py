@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 
-class LotteryConfig(BaseModel):
+class LotterySpec(BaseModel):
     """Two buttons: `sure` for certain, or `prize` with probability `p`, pressed `presses` times."""
 
     p: float = Field(0.4, ge=0.0, le=1.0, description="chance the risky button pays")
@@ -100,7 +100,7 @@ def _pmf(k: int, n: int, p: float) -> float:
     return _between(k, k, n, p)
 
 
-def odds(cfg: LotteryConfig) -> LotteryOdds:
+def odds(cfg: LotterySpec) -> LotteryOdds:
     """Exact P(risky total >, <, = sure total) after `cfg.presses` presses."""
     n, p = cfg.presses, cfg.p
     if p < 1e-300:  # log(p) is still finite, but the change is < n * 1e-300
@@ -114,7 +114,7 @@ def odds(cfg: LotteryConfig) -> LotteryOdds:
     return LotteryOdds(n, p_more, p_less, p_equal, p_lot)
 
 
-def simulate(cfg: LotteryConfig, reps: int, rng: np.random.Generator) -> tuple[int, int, int]:
+def simulate(cfg: LotterySpec, reps: int, rng: np.random.Generator) -> tuple[int, int, int]:
     """Monte Carlo counts of (more, less, equal) over `reps` independent sessions."""
     k = rng.binomial(cfg.presses, cfg.p, size=reps)
     risky = cfg.prize * k
@@ -125,7 +125,7 @@ def simulate(cfg: LotteryConfig, reps: int, rng: np.random.Generator) -> tuple[i
     return more, less, reps - more - less
 
 
-def hoeffding_bound(cfg: LotteryConfig) -> float:
+def hoeffding_bound(cfg: LotterySpec) -> float:
     """Upper bound on P(risky total <= sure total) when the risky button has the higher EV."""
     gap = cfg.p * cfg.prize - cfg.sure
     if gap <= 0:

@@ -19,7 +19,7 @@ from quicktakes.errors import UnknownNameError
 Plan = np.ndarray  # bool per round: True = one-box
 
 
-class NewcombConfig(BaseModel):
+class NewcombSpec(BaseModel):
     rounds: int = Field(10, ge=1, le=1000, description="rounds in the iterated game")
     accuracy: float = Field(0.99, ge=0.0, le=1.0, description="P(the predictor's rule is right)")
     big: float = Field(1_000_000, gt=0, description="opaque box when one-boxing is predicted")
@@ -35,7 +35,7 @@ def one_shot_threshold(big: float = 1_000_000, small: float = 1_000) -> float:
     return (big + small) / (2 * big)
 
 
-def p_predict_one(cfg: NewcombConfig, t: int, ones: int, last: int) -> float:
+def p_predict_one(cfg: NewcombSpec, t: int, ones: int, last: int) -> float:
     """P(prediction = one-box) in round t (0-based), given `ones` one-boxes so far and the last."""
     if t == 0:
         return 0.5
@@ -48,24 +48,24 @@ def p_predict_one(cfg: NewcombConfig, t: int, ones: int, last: int) -> float:
     return a if ones > twos else 1 - a
 
 
-def _always(one: bool) -> Callable[[NewcombConfig], Plan]:
+def _always(one: bool) -> Callable[[NewcombSpec], Plan]:
     return lambda cfg: np.full(cfg.rounds, one)
 
 
-def contents_fixed(cfg: NewcombConfig) -> Plan:
+def contents_fixed(cfg: NewcombSpec) -> Plan:
     """The causal-decision-theory player, by definition: "the boxes are already filled, so take
     both" in every round. It is a definition, not a derivation: the reasoning never asks whether
     today's choice moves tomorrow's prediction."""
     return np.zeros(cfg.rounds, dtype=bool)
 
 
-def defect_at_end(cfg: NewcombConfig) -> Plan:
+def defect_at_end(cfg: NewcombSpec) -> Plan:
     plan = np.ones(cfg.rounds, dtype=bool)
     plan[-1] = False
     return plan
 
 
-def optimal_plan(cfg: NewcombConfig) -> Plan:
+def optimal_plan(cfg: NewcombSpec) -> Plan:
     """Backward induction against the predictor's actual rule: dynamic programming.
 
     State = (round, one-boxes so far, last choice); the value counts the effect of today's
@@ -92,7 +92,7 @@ def optimal_plan(cfg: NewcombConfig) -> Plan:
     return plan
 
 
-PLAYERS: dict[str, Callable[[NewcombConfig], Plan]] = {
+PLAYERS: dict[str, Callable[[NewcombSpec], Plan]] = {
     "one-boxer": _always(True),
     "contents-fixed": contents_fixed,
     "one-box-then-defect": defect_at_end,
@@ -102,26 +102,26 @@ PLAYERS: dict[str, Callable[[NewcombConfig], Plan]] = {
 `backward-induction` is dynamic programming against the predictor (the best plan of all)."""
 
 
-def plan_for(player: str, cfg: NewcombConfig) -> Plan:
+def plan_for(player: str, cfg: NewcombSpec) -> Plan:
     try:
         return PLAYERS[player](cfg)
     except KeyError:
         raise UnknownNameError(f"unknown player {player!r}; valid: {', '.join(PLAYERS)}") from None
 
 
-def _prediction_probs(cfg: NewcombConfig, plan: Plan) -> np.ndarray:
+def _prediction_probs(cfg: NewcombSpec, plan: Plan) -> np.ndarray:
     ones = np.concatenate([[0], np.cumsum(plan)[:-1]]).astype(int)
     last = np.concatenate([[0], plan[:-1]]).astype(int)
     return np.array([p_predict_one(cfg, t, ones[t], last[t]) for t in range(cfg.rounds)])
 
 
-def expected_total(cfg: NewcombConfig, plan: Plan) -> float:
+def expected_total(cfg: NewcombSpec, plan: Plan) -> float:
     """Exact expected total payoff of a fixed plan."""
     q = _prediction_probs(cfg, plan)
     return float(np.sum(q * cfg.big + np.where(plan, 0.0, cfg.small)))
 
 
-def simulate(cfg: NewcombConfig, plan: Plan, episodes: int, rng: np.random.Generator) -> np.ndarray:
+def simulate(cfg: NewcombSpec, plan: Plan, episodes: int, rng: np.random.Generator) -> np.ndarray:
     """Mean payoff per round of each of `episodes` simulated games."""
     q = _prediction_probs(cfg, plan)
     predicted_one = rng.random((episodes, cfg.rounds)) < q
@@ -129,13 +129,13 @@ def simulate(cfg: NewcombConfig, plan: Plan, episodes: int, rng: np.random.Gener
     return np.asarray(payoff.mean(axis=1), dtype=float)
 
 
-def commit_gain(cfg: NewcombConfig) -> float:
+def commit_gain(cfg: NewcombSpec) -> float:
     """Exact expected total of always one-boxing minus always two-boxing."""
     one = expected_total(cfg, _always(True)(cfg))
     return one - expected_total(cfg, contents_fixed(cfg))
 
 
-def threshold_accuracy(cfg: NewcombConfig) -> float | None:
+def threshold_accuracy(cfg: NewcombSpec) -> float | None:
     """The accuracy above which committing to one-box pays over `cfg.rounds` rounds (None if
     no accuracy does). The gain is affine in the accuracy for both predictor rules."""
     from scipy.optimize import brentq
@@ -150,7 +150,7 @@ def threshold_accuracy(cfg: NewcombConfig) -> float | None:
     return float(brentq(gain, 0.5, 1.0, xtol=1e-12))
 
 
-def rounds_needed(cfg: NewcombConfig, most: int = 1000) -> int | None:
+def rounds_needed(cfg: NewcombSpec, most: int = 1000) -> int | None:
     """The fewest rounds from which committing to one-box pays at `cfg.accuracy` (None if it
     does not pay by `most` rounds). The gain grows with the rounds once it is positive."""
     lo, hi = 1, most
@@ -179,7 +179,7 @@ class PlayerOutcome:
     hi: float
 
 
-def play_all(cfg: NewcombConfig, episodes: int, rng: np.random.Generator) -> list[PlayerOutcome]:
+def play_all(cfg: NewcombSpec, episodes: int, rng: np.random.Generator) -> list[PlayerOutcome]:
     from quicktakes.stats import mean_ci
 
     out = []

@@ -54,7 +54,7 @@ matrices' norm, which moves log pi by hundredths of a nat: small enough to be li
 (opposite steps give opposite changes, tested), large enough for fp32."""
 
 
-class AlikeConfig(BaseModel):
+class AlikeSpec(BaseModel):
     reps: int = Field(3, ge=2, le=100, description="independent batches of episodes")
     samples: int = Field(4, ge=2, le=64, description="episodes per training maze")
     train_mazes: int = Field(2, ge=1, le=1000)
@@ -149,7 +149,7 @@ class AlikeRep:
 
 @dataclass
 class AlikeResult:
-    config: AlikeConfig
+    config: AlikeSpec
     dim: int
     reps: list[AlikeRep] = field(default_factory=list)
     skipped: int = 0
@@ -307,7 +307,7 @@ def losses(
 
 
 def measure_alike(
-    cfg: AlikeConfig, note: Note | None = None, trainer: object | None = None
+    cfg: AlikeSpec, note: Note | None = None, trainer: object | None = None
 ) -> AlikeResult:
     from quicktakes.llm import SampleCache
     from quicktakes.llm.hf import HFBackend

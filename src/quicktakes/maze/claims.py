@@ -38,12 +38,12 @@ def shared_compare(ctx: RunContext, sizes: CompareSizes, methods: tuple[str, ...
     """The comparison's runs of `methods` (and the tabular reference) at each of the budget's
     `sizes.comparisons` seeds, each computed once per `reproduce` call (`ctx.shared`)."""
     from quicktakes.llm.precision import resolve
-    from quicktakes.maze.compare import CompareConfig, run_compare
+    from quicktakes.maze.compare import CompareSpec, run_compare
 
     by_seed: list[dict[str, LabResult]] = []
     for k in range(sizes.comparisons):
         seed = ctx.shared_seed(SHARED) + k
-        cfg = CompareConfig(budget=ctx.budget.value, seed=seed)
+        cfg = CompareSpec(budget=ctx.budget.value, seed=seed)
         if cfg.sizes() != sizes:
             raise ValueError("the claim's sizes must be the comparison's own table")
         precision = resolve(cfg.precision)
@@ -347,7 +347,7 @@ RL_VS = Experiment(COMPARE_SIZES, measure_rl_vs, judge_rl_vs, describe_rl_vs, sh
 # --- the footnote: updates alike, behaviour alike ------------------------------------------
 
 class AlikeSizes(BaseModel):
-    """prompting.updates-alike's sizes per budget (the rest of `AlikeConfig` at its
+    """prompting.updates-alike's sizes per budget (the rest of `AlikeSpec` at its
     defaults)."""
 
     reps: int
@@ -448,9 +448,9 @@ def alike_measured(res: AlikeResult) -> Alike:
 
 
 def measure_alike_claim(ctx: RunContext, sizes: AlikeSizes) -> Alike:
-    from quicktakes.maze.alike import AlikeConfig, measure_alike
+    from quicktakes.maze.alike import AlikeSpec, measure_alike
 
-    cfg = AlikeConfig(seed=ctx.subseed("alike"), **sizes.model_dump())
+    cfg = AlikeSpec(seed=ctx.subseed("alike"), **sizes.model_dump())
     res = measure_alike(cfg, ctx.note)
     pairs = {k: [r.pairs.get(k, 0) for r in res.reps] for k in ("sft", "sft random", "rl")}
     return replace(alike_measured(res),

@@ -1,6 +1,6 @@
 """All methods on the same mazes with the same budget: the comparison the take makes.
 
-One `CompareConfig` fixes the mazes, observation, iterations, samples per maze and seed for
+One `CompareSpec` fixes the mazes, observation, iterations, samples per maze and seed for
 every method, so the learning methods (few-shot, oracle BC, SFT on best samples, RL) spend
 exactly the same number of sampled episodes; `samples_used` is reported per point and checked
 equal. Random moves, the scripted nearest-coin walk, the exact optimum and per-maze tabular
@@ -75,7 +75,7 @@ paired gain on 16 validation mazes at the full budget, seed 1 (`benchmarks/maze_
 under `maze compare --tune`, not in every `--full`."""
 
 
-class CompareConfig(BaseModel):
+class CompareSpec(BaseModel):
     budget: Literal["fast", "full"] = "fast"
     seed: int = 0
     obs: ObsName = Field("coins", description="the observation every LLM method reads")
@@ -189,7 +189,7 @@ def learned(runs: dict[str, LabResult]) -> dict[str, Paired]:
 
 
 def tabular_reference(
-    cfg: CompareConfig, grid: tuple[int, ...], test_mazes: int | None = None
+    cfg: CompareSpec, grid: tuple[int, ...], test_mazes: int | None = None
 ) -> LabResult:
     """The comparison's tabular line, on its held-out mazes."""
     test = maze_seeds("test", test_mazes or cfg.sizes().test_mazes)
@@ -197,7 +197,7 @@ def tabular_reference(
 
 
 def run_compare(
-    cfg: CompareConfig,
+    cfg: CompareSpec,
     run_root: Path | None = None,
     note: Note | None = None,
     methods: tuple[str, ...] = METHODS,
@@ -250,7 +250,7 @@ def run_compare(
     return results
 
 
-def tabular_grid(cfg: CompareConfig) -> tuple[int, ...]:
+def tabular_grid(cfg: CompareSpec) -> tuple[int, ...]:
     """Episodes per held-out maze for the tabular line, up to what a learner samples in all
     (from the budget alone, so the line is the same whichever methods ran with it)."""
     z = cfg.sizes()

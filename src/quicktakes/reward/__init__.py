@@ -16,7 +16,7 @@ __getattr__, __all__ = exports(
         "QLearningConfig": "qlearning",
         "q_learning": "qlearning",
         "value_iteration": "qlearning",
-        "SteeringConfig": "steering",
+        "SteeringSpec": "steering",
         "SteeringResult": "steering",
         "steer": "steering",
     },

@@ -406,21 +406,21 @@ def _at_steps(runs: list[Any], grid: list[int]) -> list[Point]:
 def measure_steering(ctx: RunContext, sizes: SteeringSizes) -> SteeringMeasured:
     import torch
 
-    from quicktakes.reward.steering import SteeringConfig, steer
+    from quicktakes.reward.steering import SteeringSpec, steer
 
     grid = sorted({int(v) for v in np.geomspace(1, sizes.steering_steps, 25)})
     per_network = []
     for (label, hidden), seeds in zip(NETWORKS, sizes.steering_seeds, strict=True):
         runs = []
         for k in range(seeds):
-            cfg = SteeringConfig(hidden=hidden, inputs=2, rounds=100_000,
+            cfg = SteeringSpec(hidden=hidden, inputs=2, rounds=100_000,
                                  max_steps=sizes.steering_steps, tol=STEER_TOL)
             gen = torch.Generator().manual_seed(ctx.subseed("steer", label, str(k)))
             runs.append(steer(cfg, gen))
         per_network.append((label, runs))
     ablation = []
     for name, options in ABLATION:
-        cfg = SteeringConfig(hidden=(4,), inputs=2, rounds=100_000,
+        cfg = SteeringSpec(hidden=(4,), inputs=2, rounds=100_000,
                              max_steps=sizes.ablation_steps, tol=STEER_TOL, **options)
         ablation.append((name, steer(cfg, torch.Generator().manual_seed(ctx.subseed("ablation")))))
     return SteeringMeasured(sizes, grid, per_network, ablation)
@@ -449,7 +449,7 @@ def describe_steering(m: SteeringMeasured, v: Verdict) -> str:
 
 
 def show_steering(m: SteeringMeasured) -> Shown:
-    from quicktakes.reward.steering import SteeringConfig
+    from quicktakes.reward.steering import SteeringSpec
 
     x, y = "single-pair SGD steps", "||theta - theta*|| / ||theta_0 - theta*||"
     trends = []
@@ -470,7 +470,7 @@ def show_steering(m: SteeringMeasured) -> Shown:
     )
     config = {
         "networks": {label: list(h) for label, h in NETWORKS},
-        "inputs": 2, "tol": STEER_TOL, "engine": SteeringConfig().model_dump(),
+        "inputs": 2, "tol": STEER_TOL, "engine": SteeringSpec().model_dump(),
     }
     return Shown(measured, tuple(trends), config)
 

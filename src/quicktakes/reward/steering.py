@@ -21,7 +21,7 @@ from quicktakes.errors import ConfigError
 from quicktakes.progress import Note, Progress
 
 
-class SteeringConfig(BaseModel):
+class SteeringSpec(BaseModel):
     hidden: tuple[int, ...] = Field((4,), description="hidden layer widths")
     inputs: int = Field(2, ge=1, le=1024, description="input dimension")
     rounds: int = Field(200, ge=1, le=100_000, description="rounds of single-pair SGD steps")
@@ -125,7 +125,7 @@ def sgd_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float) -> N
 
 @dataclass
 class SteeringResult:
-    config: SteeringConfig
+    config: SteeringSpec
     parameters: int
     pairs_per_round: int
     distance: list[float] = field(default_factory=list)
@@ -166,7 +166,7 @@ class SteeringResult:
         }
 
 
-def init_pair(cfg: SteeringConfig, generator: torch.Generator) -> tuple[nn.Module, torch.Tensor]:
+def init_pair(cfg: SteeringSpec, generator: torch.Generator) -> tuple[nn.Module, torch.Tensor]:
     """A fresh network and an independent random target's weights, N(0, 0.5^2) each."""
     model = mlp(cfg.inputs, cfg.hidden)
     target_model = mlp(cfg.inputs, cfg.hidden)
@@ -185,7 +185,7 @@ def set_flat(model: nn.Module, theta: torch.Tensor) -> None:
             k += p.numel()
 
 
-def _pool(cfg: SteeringConfig, n: int, generator: torch.Generator) -> torch.Tensor:
+def _pool(cfg: SteeringSpec, n: int, generator: torch.Generator) -> torch.Tensor:
     u = torch.rand(n, cfg.inputs, generator=generator, dtype=torch.float64)
     return (2 * u - 1) * cfg.input_range
 
@@ -233,7 +233,7 @@ def kappa_star(model: nn.Module, direction: torch.Tensor, X: torch.Tensor) -> fl
 
 
 def steer(
-    cfg: SteeringConfig,
+    cfg: SteeringSpec,
     generator: torch.Generator,
     on_progress: Progress | None = None,
     note: Note | None = None,
@@ -428,7 +428,7 @@ def shoot(model: nn.Module, pairs: list[Step], aim: torch.Tensor, iterations: in
 
 
 def _inputs(
-    model: nn.Module, cfg: SteeringConfig, n: int, generator: torch.Generator
+    model: nn.Module, cfg: SteeringSpec, n: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The round's inputs and their output-gradient rows: N of them, or for the linear
     program the whole pool (it picks)."""

@@ -15,7 +15,7 @@ from quicktakes.reward.mdp import GYM_ENVS, MDPBatch, from_gymnasium, random_mdp
 from quicktakes.reward.qlearning import QLearningConfig, q_learning, value_iteration
 
 
-class QLearnRun(BaseModel):
+class QLearnSpec(BaseModel):
     """Drive Q-learning to a random target policy or target value table."""
 
     mdp: str = Field("random", description="random, or a gymnasium toy-text environment id")
@@ -45,7 +45,7 @@ class QLearnRun(BaseModel):
 
 @dataclass
 class QLearnResult:
-    config: QLearnRun
+    config: QLearnSpec
     steps: list[int] = field(default_factory=list)
     metric: list[float] = field(default_factory=list)
     """policy: worst fraction of states with greedy = pi*; values: worst relative error."""
@@ -54,7 +54,7 @@ class QLearnResult:
     """The same metric for exact value iteration on the designed reward."""
 
 
-def build_mdp(run: QLearnRun, rng: np.random.Generator) -> MDPBatch:
+def build_mdp(run: QLearnSpec, rng: np.random.Generator) -> MDPBatch:
     if run.mdp == "random":
         return random_mdps(run.batch, run.states, run.actions, rng, p_terminate=run.p_terminate)
     if run.mdp not in GYM_ENVS:
@@ -62,7 +62,7 @@ def build_mdp(run: QLearnRun, rng: np.random.Generator) -> MDPBatch:
     return from_gymnasium(run.mdp).repeat(run.batch)
 
 
-def qlearn(run: QLearnRun, on_progress: Progress | None = None) -> QLearnResult:
+def qlearn(run: QLearnSpec, on_progress: Progress | None = None) -> QLearnResult:
     rng = np.random.default_rng(run.seed)
     mdp = build_mdp(run, rng)
     B, S, A = mdp.shape
