@@ -59,8 +59,9 @@ REVERSAL_SIZES = {
                                test_templates=2, lr=3e-5),
 }
 """`--full`: 48 facts, so a reverse interval at chance can sit below twice chance, evaluated
-at epochs 0, 5 and 10 (scoring 48 x 48 candidates per template dominates): 850 s on the
-2-core machine (2026-12-01)."""
+at epochs 0, 5 and 10 (scoring 48 x 48 candidates per template, then the ten epochs): 850 s
+on the 2-core machine with native bf16 (2026-12-01), 1,805 s on a 2-core AVX2 one in fp32
+(2026-12-03, each prompt's cache shared by its candidates; about 80 minutes before)."""
 ROLLBACK_SIZES = {
     Budget.FAST: RollbackSizes(rollback_seeds=6, rollback_steps=80),
     Budget.FULL: RollbackSizes(rollback_seeds=16, rollback_steps=200,
