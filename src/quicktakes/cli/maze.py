@@ -185,11 +185,12 @@ def compare_cmd(
     start = time.perf_counter()
     with _progress() as (progress, task), noting(progress, task) as note:
         runs = run_compare(cfg, note=note)
+    gains = learned(runs)
     data = {
         "config": cfg.model_dump(),
         "seconds": round(time.perf_counter() - start, 1),
         "methods": {k: r.to_dict() for k, r in runs.items()},
-        "learned": {k: dataclasses.asdict(d) for k, d in learned(runs).items()},
+        "learned": {k: dataclasses.asdict(d) for k, d in gains.items()},
     }
     atomic_write(folder / "compare.json", json.dumps(data, indent=2, default=str))
     atomic_write(folder / "compare.svg", trends_svg(comparison_trends(runs)))
@@ -198,7 +199,7 @@ def compare_cmd(
         return
     for k, r in runs.items():
         _print_result(k, r)
-    for k, d in learned(runs).items():
+    for k, d in gains.items():
         typer.echo(f"learned, {k}: {d} (last iteration minus the base model, paired over "
                    f"{d.n} held-out mazes, 95%)")
     typer.echo(f"figure: {(folder / 'compare.svg').resolve()} ({data['seconds']} s)")

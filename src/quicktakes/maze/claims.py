@@ -24,7 +24,7 @@ from quicktakes.maze.catalog import (
     RESOLUTION,
 )
 from quicktakes.maze.compare import SIZES as COMPARE_SIZES
-from quicktakes.maze.compare import CompareSizes, Paired, Scores, paired
+from quicktakes.maze.compare import CompareSizes, Paired, Scores, paired, start
 from quicktakes.maze.methods import IterationResult, LabResult
 
 if TYPE_CHECKING:
@@ -243,11 +243,9 @@ LINKS = (("rl", "sft-iter"), ("sft-iter", "few-shot"))
 
 
 def gain(m: Runs, method: str) -> Paired:
-    """What `method` learned: its final scores minus the base model's on the same mazes
-    (few-shot's start is zero-shot; the learners' is their own iteration 0, the same
-    base-model episodes)."""
-    start = m.at("zero-shot") if method == "few-shot" else m.at(method, 0)
-    return paired(m.at(method), start)
+    """What `method` learned: its final scores minus its start (`compare.start`, the base
+    model on the same mazes), at every seed."""
+    return paired(m.at(method), [start(r, method) for r in (m.runs, *m.more)])
 
 
 def margin(m: Runs) -> float:

@@ -153,8 +153,6 @@ def paired(after: Scores, before: Scores, level: float = 0.95) -> Paired:
     what the mazes share (how hard each is) cancels. Over several seeds, the interval is the
     wider of two: over mazes (each maze's difference averaged over seeds) and over seeds
     (each seed's mean difference), since a seed's luck is shared by all its mazes."""
-
-
     afters = [after] if isinstance(after, IterationResult) else list(after)
     befores = [before] if isinstance(before, IterationResult) else list(before)
     diffs = []
@@ -172,20 +170,19 @@ def paired(after: Scores, before: Scores, level: float = 0.95) -> Paired:
     return Paired(m, lo, hi, int(diffs[0].size), len(diffs))
 
 
+def start(runs: dict[str, LabResult], method: str) -> IterationResult:
+    """Where `method` started, the base model on the same held-out mazes: few-shot's start is
+    zero-shot's line (its own iteration 0 when zero-shot did not run), a trained method's its
+    own iteration 0 (the same base-model episodes)."""
+    if method == "few-shot" and "zero-shot" in runs:
+        return runs["zero-shot"].iterations[-1]
+    return runs[method].iterations[0]
+
+
 def learned(runs: dict[str, LabResult]) -> dict[str, Paired]:
-    """What each learner learned in one comparison: its last iteration minus the base model
-    on the same held-out mazes (few-shot's base is zero-shot; a trained method's is its own
-    iteration 0, the same base-model episodes)."""
-    out: dict[str, Paired] = {}
-    for m in dict.fromkeys((*LEARNERS, "oracle-bc")):
-        r = runs.get(m)
-        if r is None or len(r.iterations) < 2:
-            continue
-        start = r.iterations[0]
-        if m == "few-shot" and "zero-shot" in runs:
-            start = runs["zero-shot"].iterations[-1]
-        out[m] = paired(r.iterations[-1], start)
-    return out
+    """What each learner learned in one comparison: its last iteration minus its `start`."""
+    return {m: paired(runs[m].iterations[-1], start(runs, m))
+            for m in LEARNERS if m in runs and len(runs[m].iterations) > 1}
 
 
 def tabular_reference(
