@@ -34,14 +34,19 @@ def test_reversal_json_on_the_embedded_model(cli):
         "lora",
         "--paraphrases",
         "1",
+        "--candidates",
+        "2",
         "--json",
     )
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    # first under at least one of the two test templates: 1 - (2/3)^2, not 1/3
-    assert data["chance"] == pytest.approx(5 / 9)
     assert [c["epoch"] for c in data["checkpoints"]] == [0, 1]
-    assert data["checkpoints"][0]["reverse"]["of"] == 3
+    rev = data["checkpoints"][0]["reverse"]
+    assert rev["of"] == 3 and rev["candidates"] == 2
+    # first under one of two templates, in pools of 2: a half per fact where the templates
+    # agree on the first, the whole pool where they do not
+    assert rev["chance"] * 6 == pytest.approx(round(rev["chance"] * 6))
+    assert 0.5 <= rev["chance"] <= 1.0
 
 
 @pytest.mark.parametrize(
@@ -51,6 +56,9 @@ def test_reversal_json_on_the_embedded_model(cli):
         (("reversal", "run", "--facts", "-3"), "facts"),
         (("reversal", "run", "--epochs", "0"), "epochs"),
         (("reversal", "run", "--finetune", "qlora"), "finetune"),
+        (("reversal", "run", "--candidates", "1"), "candidates"),
+        (("reversal", "run", "--facts", "3", "--candidates", "4"), "cannot exceed"),
+        (("reversal", "run", "--test-templates", "3"), "test_templates"),
         (("rollback", "run", "--samples", "0"), "at least 1"),
         (("rollback", "run", "--samples", "-2"), "at least 1"),
         (("rollback", "run", "--samples", "500"), "larger than the state space"),

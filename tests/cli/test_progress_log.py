@@ -18,7 +18,8 @@ sys.modules["llama_cpp"] = None  # as if the llamacpp extra were not installed
 from quicktakes.insights import claims
 from quicktakes.ledger import Budget
 claims.REVERSAL_SIZES[Budget.FAST] = claims.ReversalSizes(
-    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, lr=1e-4)
+    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, candidates=3,
+    lr=1e-4)
 from quicktakes.cli import main
 sys.argv = ["quicktakes", "reproduce", "insights.reversal-curse", "--out", sys.argv[1]]
 main()

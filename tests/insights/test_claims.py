@@ -7,7 +7,7 @@ from quicktakes.insights import claims
 from quicktakes.ledger import Budget, RunContext
 
 TINY_REVERSAL = claims.ReversalSizes(
-    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, lr=1e-4
+    facts=3, epochs=2, eval_every=1, paraphrases=1, test_templates=1, candidates=2, lr=1e-4
 )
 TINY_ROLLBACK = claims.RollbackSizes(rollback_seeds=2, rollback_steps=15)
 
@@ -40,6 +40,11 @@ def test_reversal_curse_evidence(monkeypatch):
     forward = next(t for t in ev.trends if t.name.startswith("forward"))
     reverse = next(t for t in ev.trends if t.name.startswith("reverse: description"))
     assert [p.x for p in forward.points] == [0, 1, 2] and forward.points[0].n == 3
+    chance = next(t for t in ev.trends if t.name.startswith("reverse's chance"))
     fwd, rev = (claims.Rate(round(t.last().y * 3), 3) for t in (forward, reverse))
-    assert ev.verdict is claims.judge_reversal(claims.ReversalMeasured(fwd, rev, 1 / 3))
-    assert ev.config["facts"] == 3 and "control" in ev.finding.lower()
+    # one template among pools of 2: the rule's chance is exactly a half
+    assert chance.last().y == pytest.approx(0.5) and ev.config["forward_chance"] == 0.5
+    measured = claims.ReversalMeasured(fwd, rev, chance.last().y, ev.config["forward_chance"])
+    assert ev.verdict is claims.judge_reversal(measured)
+    assert ev.config["facts"] == 3 and ev.config["candidates"] == 2
+    assert "control" in ev.finding.lower()

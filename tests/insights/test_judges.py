@@ -9,22 +9,33 @@ from quicktakes.stats import Rate
 CHANCE = 1 / 20
 
 
+def reversal(forward, reverse, chance=CHANCE, forward_chance=CHANCE):
+    return judge_reversal(ReversalMeasured(Rate(*forward), Rate(*reverse), chance, forward_chance))
+
+
 def test_reversal_holds_when_forward_learns_and_reverse_stays_at_chance():
-    assert judge_reversal(ReversalMeasured(Rate(18, 20), Rate(1, 20), CHANCE)) is Verdict.HOLDS
+    # 12/48 at chance 0.25: [0.15, 0.39] contains it and lies below 0.5
+    assert reversal((46, 48), (12, 48), chance=0.25) is Verdict.HOLDS
+
+
+def test_reversal_is_inconclusive_when_reverse_contains_chance_but_not_below_twice_it():
+    # 1/20 at chance 1/20: [0.01, 0.24] contains it but reaches past 0.1
+    assert reversal((18, 20), (1, 20)) is Verdict.INCONCLUSIVE
 
 
 def test_reversal_fails_when_reverse_rises_above_chance_too():
-    assert judge_reversal(ReversalMeasured(Rate(18, 20), Rate(12, 20), CHANCE)) is Verdict.FAILS
+    assert reversal((18, 20), (12, 20)) is Verdict.FAILS
 
 
-def test_reversal_is_inconclusive_when_forward_stays_near_chance():
-    m = ReversalMeasured(Rate(2, 20), Rate(0, 20), CHANCE)
-    assert judge_reversal(m) is Verdict.INCONCLUSIVE
+def test_reversal_is_inconclusive_when_forward_stays_near_its_chance():
+    assert reversal((2, 20), (0, 20)) is Verdict.INCONCLUSIVE
+    # forward is judged against its own chance, not reverse's
+    assert reversal((14, 48), (12, 48), chance=0.25, forward_chance=0.25) is Verdict.INCONCLUSIVE
 
 
 def test_reversal_partly_when_reverse_is_below_chance_interval():
     # reverse 0/200 excludes chance from above: the interval lies below it
-    assert judge_reversal(ReversalMeasured(Rate(180, 200), Rate(0, 200), CHANCE)) is Verdict.PARTLY
+    assert reversal((180, 200), (0, 200)) is Verdict.PARTLY
 
 
 def measured(ac=(1, 400), kept=(9, 10), pressure=(10, 10), cost=0.02, others=None):

@@ -89,15 +89,41 @@ def test_fine_tuning_raises_the_forward_likelihood_of_trained_facts():
 
 
 def test_chance_is_the_rules_and_matches_a_simulation():
-    from quicktakes.insights.reversal import rule_chance
+    from quicktakes.insights.reversal import candidate_pools, rule_chance
 
-    assert rule_chance(12, 1) == pytest.approx(1 / 12)
     rng = np.random.default_rng(0)
-    n, k, trials = 12, 2, 200_000
-    # each template ranks the right one of n candidates first with probability 1/n
-    firsts = (rng.integers(0, n, size=(trials, k)) == 0).mean(axis=1) >= 0.5
-    assert rule_chance(n, k) == pytest.approx(firsts.mean(), abs=3e-3)
-    assert rule_chance(n, k) > 1.8 / n  # about 2/n, not the 1/n drawn before
+    n, m = 12, 4
+    pool = candidate_pools(n, m, rng)
+    assert (pool.sum(axis=1) == m).all() and pool.diagonal().all()
+    one = rng.normal(size=(1, n, n))
+    assert rule_chance(one, pool) == pytest.approx(1 / m)  # one template: one first per pool
+    # templates that agree leave it at 1/m; independent ones raise it to about 1-(1-1/m)^2
+    assert rule_chance(np.concatenate([one, one]), pool) == pytest.approx(1 / m)
+    independent = np.mean([rule_chance(rng.normal(size=(2, n, n)), pool) for _ in range(400)])
+    assert independent == pytest.approx(1 - (1 - 1 / m) ** 2, abs=0.01)
+    # a model blind to which candidate is right: put the right one anywhere in its pool
+    # and count the rule's hits; the rate is the chance computed on the same scores
+    scores = rng.normal(size=(2, n, n)) + rng.normal(size=(1, n, n))  # correlated templates
+    masked = np.where(pool[None], scores, -np.inf)
+    first = (masked >= masked.max(axis=2, keepdims=True)).mean(axis=0) >= 0.5
+    hits = [first[i, rng.choice(np.flatnonzero(pool[i]))] for i in range(n)
+            for _ in range(20_000)]
+    assert rule_chance(scores, pool) == pytest.approx(np.mean(hits), abs=5e-3)
+    assert 1 / m < rule_chance(scores, pool) < 2 / m
+
+
+def test_scoring_ranks_only_each_facts_pool(exact):
+    facts = [*HAND, Fact("Kelo Brandish", "the inventor of 'Hollow Lantern'")]
+    pool = np.eye(4, dtype=bool)
+    pool[[0, 1, 2, 3], [1, 2, 3, 0]] = True  # each fact against the next one only
+    s = score_direction(exact, facts, "reverse", batch=4, templates=1, pool=pool)
+    prompt, completion = REVERSE_TESTS[0]
+    table = np.array([[_one(exact, prompt.format(desc=f.desc), completion.format(name=c.name))
+                       for c in facts] for f in facts])
+    nxt = table[[0, 1, 2, 3], [1, 2, 3, 0]]
+    assert s.candidates == 2 and s.chance == pytest.approx(0.5)
+    assert s.rank == tuple(int(x) for x in nxt > np.diag(table))
+    assert s.logp_other == pytest.approx(nxt.mean(), abs=1e-3)
 
 
 def test_sign_flip_test_on_known_differences():

@@ -39,13 +39,18 @@ def reversal_run(
     eval_every: int = typer.Option(2, help="evaluate after every this many epochs"),
     lr: float = typer.Option(None, help="learning rate (default: 3e-5 full, 1e-3 LoRA)"),
     paraphrases: int = typer.Option(6, help="training templates per fact (1-6)"),
+    test_templates: int = typer.Option(2, help="test templates per direction (1-2)"),
+    candidates: int = typer.Option(
+        None, help="candidates each fact is ranked among (default: every fact's)"
+    ),
     seed: int = typer.Option(0, help="seed of the facts, the order and the adapter"),
     precision: str = typer.Option("auto", help="auto | bf16 | fp32 (auto: bf16 where native)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Fine-tune the embedded model on invented facts stated name first, then rank every
-    candidate both ways: forward (name -> description) and reverse (description -> name)."""
-    from quicktakes.insights.reversal import ReversalSpec, rule_chance, run_reversal
+    """Fine-tune the embedded model on invented facts stated name first, then rank each
+    fact's candidates both ways: forward (name -> description) and reverse (description ->
+    name)."""
+    from quicktakes.insights.reversal import ReversalSpec, run_reversal
 
     spec = validated(
         ReversalSpec,
@@ -55,6 +60,8 @@ def reversal_run(
         eval_every=eval_every,
         lr=lr,
         paraphrases=paraphrases,
+        test_templates=test_templates,
+        candidates=candidates,
         precision=precision,
         seed=seed,
     )
@@ -72,7 +79,6 @@ def reversal_run(
             {
                 "spec": spec.model_dump(),
                 "model": result.model,
-                "chance": result.chance,
                 "facts": [f.__dict__ for f in result.facts],
                 "checkpoints": rows,
             }
@@ -84,15 +90,16 @@ def reversal_run(
         "forward top-1",
         "reverse top-1",
         "reverse log p right/other",
-        title=f"{spec.facts} facts, {spec.finetune} fine-tuning; chance {result.chance:.2f}",
+        title=f"{spec.facts} facts, {spec.finetune} fine-tuning, each ranked among "
+        f"{spec.candidates or spec.facts} candidates (chance: the rule's, on the same scores)",
     )
     for c in result.checkpoints:
         f, r = c.scores["forward"], c.scores["reverse"]
         t.add_row(
             str(c.epoch),
             "" if c.loss is None else f"{c.loss:.3f}",
-            f"{sum(f.top1)}/{len(f.top1)}",
-            f"{sum(r.top1)}/{len(r.top1)}",
+            f"{sum(f.top1)}/{len(f.top1)} (chance {f.chance:.2f})",
+            f"{sum(r.top1)}/{len(r.top1)} (chance {r.chance:.2f})",
             f"{r.logp_right:.1f} / {r.logp_other:.1f}",
         )
     Console().print(t)
@@ -100,7 +107,7 @@ def reversal_run(
     typer.echo(
         f"control, facts in the prompt instead of trained: reverse top-1 "
         f"{sum(ctl.top1)}/{len(ctl.top1)} among the {ctl.candidates} names shown (chance "
-        f"{rule_chance(ctl.candidates, spec.test_templates):.2f})"
+        f"{ctl.chance:.2f})"
     )
 
 

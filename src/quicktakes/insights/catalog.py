@@ -20,9 +20,11 @@ REVERSAL_CURSE = register(
         ),
         holds_if=(
             "after fine-tuning the embedded SmolLM2-135M on invented 'name is description' "
-            "facts, the right description ranks first above chance (95% interval over facts) "
-            "while the right name, asked in reverse, stays within its interval of chance "
-            "(Berglund et al. 2023); forward at chance is inconclusive"
+            "facts, each ranked among a small pool of the facts' completions, the right "
+            "description ranks first above chance (95% interval over facts) while the right "
+            "name, asked in reverse, stays at chance: its interval contains the rule's chance "
+            "and lies below twice it (Berglund et al. 2023); forward at chance, or reverse "
+            "too wide to place, is inconclusive"
         ),
         run="quicktakes.insights.claims:REVERSAL",
     )

@@ -12,7 +12,6 @@ from quicktakes.insights.catalog import KEPT, MODEST, RARE, SMALL_COST
 from quicktakes.insights.reversal import (
     ReversalResult,
     ReversalSpec,
-    rule_chance,
     run_reversal,
     sign_flip_p,
 )
@@ -37,6 +36,8 @@ class ReversalSizes(BaseModel):
     eval_every: int
     paraphrases: int
     test_templates: int
+    candidates: int
+    """Each fact's pool: its own completion and `candidates - 1` others."""
     lr: float
     """Full fine-tuning's AdamW rate: the fast budget trains fewer epochs at a higher rate."""
 
@@ -53,15 +54,17 @@ class RollbackSizes(BaseModel):
 
 
 REVERSAL_SIZES = {
-    Budget.FAST: ReversalSizes(facts=12, epochs=6, eval_every=2, paraphrases=3,
-                               test_templates=1, lr=1e-4),
+    Budget.FAST: ReversalSizes(facts=24, epochs=4, eval_every=2, paraphrases=3,
+                               test_templates=1, candidates=4, lr=2e-4),
     Budget.FULL: ReversalSizes(facts=48, epochs=10, eval_every=5, paraphrases=6,
-                               test_templates=2, lr=3e-5),
+                               test_templates=2, candidates=4, lr=3e-5),
 }
-"""`--full`: 48 facts, so a reverse interval at chance can sit below twice chance, evaluated
-at epochs 0, 5 and 10 (scoring 48 x 48 candidates per template, then the ten epochs): 850 s
-on the 2-core machine with native bf16 (2026-12-01), 1,805 s on a 2-core AVX2 one in fp32
-(2026-12-03, each prompt's cache shared by its candidates; about 80 minutes before)."""
+"""Pools of 4, so a reverse test at chance can show it: were the model blind to the right
+name, the judge's "within chance and below twice it" would hold with probability 0.77 at
+24 facts and one template, 0.96 at 48 and two; ranked among all 48 names it was 0.13 at
+best (two hits expected whatever the facts, an interval never under twice chance).
+`--fast` trains 24 facts for 4 epochs at twice the old rate: 172 s against the old 12
+facts' 160 s on a 2-core AVX2 CPU in fp32 (2026-12-03), forward 22/24 at epoch 4."""
 ROLLBACK_SIZES = {
     Budget.FAST: RollbackSizes(rollback_seeds=6, rollback_steps=80),
     Budget.FULL: RollbackSizes(rollback_seeds=16, rollback_steps=200,
@@ -82,6 +85,7 @@ def reversal_spec(ctx: RunContext, s: ReversalSizes) -> ReversalSpec:
         lr=s.lr,
         paraphrases=s.paraphrases,
         test_templates=s.test_templates,
+        candidates=s.candidates,
         seed=ctx.subseed("facts"),
     )
 
@@ -95,7 +99,7 @@ def accuracy_trend(r: ReversalResult, direction: str, name: str) -> Trend:
     return Trend.of(
         name,
         "epochs of fine-tuning",
-        "top-1 among all candidates",
+        f"top-1 among {r.spec.candidates or len(r.facts)} candidates",
         points,
         interval="95% Wilson over facts",
         meta={"compared": True},
@@ -109,7 +113,8 @@ class ReversalMeasured:
     reverse: Rate
     """Facts whose right name ranks first, asked in reverse, at the last checkpoint."""
     chance: float
-    """Chance for the rule the scores use."""
+    """Reverse's chance for the rule the scores use, at the last checkpoint."""
+    forward_chance: float
     result: ReversalResult | None = None
 
 
@@ -118,41 +123,57 @@ def measure_reversal(ctx: RunContext, sizes: ReversalSizes) -> ReversalMeasured:
                      on_progress=ctx.ticker("fine-tuning and evaluating"))
     last = r.checkpoints[-1]
     fwd, rev = (Rate(sum(last.scores[d].top1), len(r.facts)) for d in ("forward", "reverse"))
-    return ReversalMeasured(fwd, rev, r.chance, r)
+    return ReversalMeasured(fwd, rev, last.scores["reverse"].chance,
+                            last.scores["forward"].chance, r)
+
+
+NEAR = 2.0
+"""Reverse is at chance when its interval contains chance and its upper bound is below NEAR
+times chance: an interval merely containing chance can be wide enough to hide reversal."""
+
+
+REVERSAL_RULE = (
+    "At the last checkpoint: forward's interval above its chance, and reverse's containing "
+    f"chance and below {NEAR:g} x chance, holds; reverse above chance fails (the model "
+    "reverses what it learned); reverse below chance is partly (the model tells the right "
+    "name apart, against it); forward not above chance, or reverse too wide to place, is "
+    "inconclusive. Chance is the rule's (first under at least half of the test templates) "
+    "on the same scores."
+)
 
 
 def judge_reversal(m: ReversalMeasured) -> Verdict:
-    """At the last checkpoint: forward's interval above chance and reverse's containing
-    chance holds; reverse above chance too fails (the model reverses what it learned);
-    forward not above chance is inconclusive (nothing was learned to be reversed)."""
+    """REVERSAL_RULE: reverse at chance needs an interval narrow enough to place it there."""
     forward, reverse, chance = m.forward, m.reverse, m.chance
-    if forward.interval[0] <= chance:
+    if forward.interval[0] <= m.forward_chance:
         return Verdict.INCONCLUSIVE
     lo, hi = reverse.interval
     if lo > chance:
         return Verdict.FAILS
-    return Verdict.HOLDS if lo <= chance <= hi else Verdict.PARTLY
+    if hi < chance:
+        return Verdict.PARTLY
+    return Verdict.HOLDS if hi <= NEAR * chance else Verdict.INCONCLUSIVE
 
 
 def _control(r: ReversalResult) -> tuple[Rate, float, int]:
     """The in-context control: facts ranked first, its chance, the names it ranks among."""
     control = r.checkpoints[0].scores["in-context"]
-    chance = rule_chance(control.candidates, r.spec.test_templates)
-    return Rate(sum(control.top1), len(r.facts)), chance, control.candidates
+    return Rate(sum(control.top1), len(r.facts)), control.chance, control.candidates
 
 
 def show_reversal(m: ReversalMeasured) -> Shown:
     r = m.result
     assert r is not None
-    epochs = [c.epoch for c in r.checkpoints]
+    pool = r.spec.candidates or len(r.facts)
     trends = (
         accuracy_trend(r, "forward", "forward: name -> description (trained)"),
         accuracy_trend(r, "reverse", "reverse: description -> name"),
         Trend.of(
-            f"chance (the rule's: first under half of {r.spec.test_templates} template(s))",
+            f"reverse's chance (the rule's: first under half of {r.spec.test_templates} "
+            "template(s), on the same scores)",
             "epochs of fine-tuning",
-            "top-1 among all candidates",
-            [Point.exact(e, r.chance) for e in epochs],
+            f"top-1 among {pool} candidates",
+            [Point.exact(c.epoch, c.scores["reverse"].chance) for c in r.checkpoints],
             interval="exact",
         ),
         Trend.of(
@@ -176,12 +197,15 @@ def show_reversal(m: ReversalMeasured) -> Shown:
     lp = last.scores["reverse"]
     _, ctl_chance, _ = _control(r)
     measured = (
-        f"forward {m.forward.share:.2f}, reverse {m.reverse.share:.2f}, chance {r.chance:.2f}"
+        f"forward {m.forward.share:.2f}, reverse {m.reverse.share:.2f}, chance {m.chance:.2f}"
     )
     config = {
         "model": r.model,
         "finetune": "full",
-        "chance": round(r.chance, 4),
+        "candidates": pool,
+        "chance": round(m.chance, 4),
+        "forward_chance": round(m.forward_chance, 4),
+        "near_chance": f"reverse's upper bound <= {NEAR:g} x chance",
         "control_chance": round(ctl_chance, 4),
         "reverse_sign_flip_p": round(sign_flip_p(lp.margin), 4),
         "reverse_top1_per_token": sum(lp.top1_per_token),
@@ -204,11 +228,16 @@ def describe_reversal(m: ReversalMeasured, v: Verdict) -> str:
     control_says = (
         "above its chance" if ctl_lo > ctl_chance else "not above its chance in this run"
     )
+    pool = r.spec.candidates or len(r.facts)
+    hi = rev.interval[1]
+    near = "below" if hi <= NEAR * m.chance else "not below"
     finding = (
         f"After {last.epoch} epochs of full fine-tuning on {len(r.facts)} invented facts "
-        f"stated name first, the right description ranks first for {fwd} of the names "
-        f"(forward), the right name for {rev} of the descriptions (reverse); chance is "
-        f"{r.chance:.2f}. In the reverse direction the right name's mean log-probability is "
+        f"stated name first, each ranked among its own and {pool - 1} other facts' "
+        f"completions, the right description ranks first for {fwd} of the names "
+        f"(forward, chance {m.forward_chance:.2f}), the right name for {rev} of the "
+        f"descriptions (reverse, chance {m.chance:.2f}; upper bound {hi:.2f}, {near} "
+        f"{NEAR:g} x chance). In the reverse direction the right name's mean log-probability is "
         f"{lp.logp_right:.1f} against {lp.logp_other:.1f} for the other names (paired "
         f"sign-flip test over facts, one-sided p = {p_rev:.3f}); ranked per completion token "
         f"instead of summed, reverse {rev_tok}. Exact greedy matches: forward "
@@ -221,7 +250,7 @@ def describe_reversal(m: ReversalMeasured, v: Verdict) -> str:
 
 
 REVERSAL = Experiment(REVERSAL_SIZES, measure_reversal, judge_reversal, describe_reversal,
-                      show_reversal)
+                      show_reversal, rule=REVERSAL_RULE)
 
 
 # --- insights.verified-rollback -----------------------------------------------------------

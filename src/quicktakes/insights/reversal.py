@@ -1,11 +1,16 @@
 """The reversal curse, measured: fine-tune on "<name> is <description>", then ask both ways.
 
-Each test scores every candidate completion (every description, or every name, in the set)
-after a test prompt by its summed log-probability, in one teacher-forced pass; a fact counts
-as recalled when the right candidate ranks first (chance: 1 / number of facts), and as an
-exact match when greedy decoding would write the right completion token for token (every
-completion token is the argmax at its position, read off the same pass). The control gives
-the facts in the prompt instead of training on them (the paper's in-context reversal).
+Each test scores a fact's candidate completions (its own description, or name, and those of
+`candidates - 1` other facts drawn once per fact) after a test prompt by their summed
+log-probability, in one teacher-forced pass; a fact counts as recalled when the right
+candidate ranks first under at least half of the test templates, and as an exact match when
+greedy decoding would write the right completion token for token (every completion token
+the argmax at its position, read off the same pass). Chance is that rule's, computed on the
+same scores: the share of a fact's candidates the rule would count were each of them the
+right one. A small fixed pool is what lets a reverse test at chance show it: among all n
+facts' names two or so hits are expected whatever n is, and their interval never falls
+below twice chance. The control gives the facts in the prompt instead of training on them
+(the paper's in-context reversal), ranked among the names it shows.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from quicktakes.insights.facts import (
     FORWARD_TESTS,
@@ -50,8 +55,19 @@ class ReversalSpec(BaseModel):
         description="training templates per fact",
     )
     test_templates: int = Field(len(FORWARD_TESTS), ge=1, le=len(FORWARD_TESTS))
+    candidates: int | None = Field(
+        None, ge=2, description="candidates each fact is ranked among (default: every fact's)"
+    )
     precision: Precision = Field("auto", description="torch passes: bf16 autocast or fp32")
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _pool_fits(self) -> ReversalSpec:
+        if self.candidates is not None and self.candidates > self.facts:
+            raise ValueError(
+                f"candidates ({self.candidates}) cannot exceed the facts ({self.facts})"
+            )
+        return self
 
     def learning_rate(self) -> float:
         return self.lr or (3e-5 if self.finetune == "full" else 1e-3)
@@ -65,8 +81,8 @@ class DirectionScore:
     """Per fact: the right candidate ranks first under at least half the templates."""
     exact: tuple[bool, ...]
     rank: tuple[int, ...]
-    """0-based rank of the right candidate among the candidates, per fact (mean over
-    templates): every candidate, or in the control only the names in the prompt."""
+    """0-based rank of the right candidate among the fact's pool, per fact (mean over
+    templates); in the control, the pool is the names in the prompt."""
     logp_right: float
     """Mean log-probability of the right completion."""
     logp_other: float
@@ -78,13 +94,16 @@ class DirectionScore:
     """Per fact: log p(right) minus the mean log p of the other candidates (mean over
     templates), for the paired permutation test."""
     candidates: int = 0
-    """How many candidates each fact is ranked among (chance is about 1 / candidates)."""
+    """How many candidates each fact is ranked among."""
+    chance: float = 0.0
+    """The rule's chance on these scores (`rule_chance`)."""
 
     def summary(self) -> dict[str, object]:
         """Right first in k of n facts with its Wilson interval, exact matches, mean log p."""
         k, n = sum(self.top1), len(self.top1)
         return {
-            "top1": k, "of": n, "interval": wilson(k, n), "exact": sum(self.exact),
+            "top1": k, "of": n, "interval": wilson(k, n), "chance": self.chance,
+            "candidates": self.candidates, "exact": sum(self.exact),
             "logp_right": self.logp_right, "logp_other": self.logp_other,
         }
 
@@ -103,11 +122,6 @@ class ReversalResult:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     model: str = ""
 
-    @property
-    def chance(self) -> float:
-        """Chance for the rule the scores use, among all facts' candidates."""
-        return rule_chance(len(self.facts), self.spec.test_templates)
-
     def checkpoint_rows(self) -> list[dict[str, object]]:
         """Per checkpoint: the epoch, the loss and each direction's summary."""
         return [
@@ -116,14 +130,30 @@ class ReversalResult:
         ]
 
 
-def rule_chance(candidates: int, templates: int) -> float:
-    """P(a random ranking puts the right candidate first under at least half of `templates`
-    independent templates): 1/n for one template, about 2/n for two."""
-    from math import ceil
+def rule_chance(scores: np.ndarray, allowed: np.ndarray) -> float:
+    """P(the rule counts a fact recalled) were the right candidate any of its candidates:
+    per fact, the share of its candidates that rank first (no rival strictly above) under at
+    least half of the templates, averaged over facts. `scores` is (templates, facts,
+    candidates) and `allowed` (facts, candidates) marks each fact's pool. Exact for a model
+    that cannot tell the right candidate from the others, on this model's scores: 1 / pool
+    for one template, between that and about 2 / pool for two (as the templates agree)."""
+    s = np.where(allowed[None], scores, -np.inf)
+    first = (s >= s.max(axis=2, keepdims=True)) & allowed[None]
+    counted = first.mean(axis=0) >= 0.5
+    return float((counted.sum(axis=1) / allowed.sum(axis=1)).mean())
 
-    from scipy.stats import binom
 
-    return float(binom.sf(ceil(templates / 2) - 1, templates, 1.0 / candidates))
+def candidate_pools(n: int, size: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Each fact's pool, (n, n) booleans: itself and `size - 1` other facts drawn without
+    replacement (every fact where `size` is None)."""
+    pool = np.eye(n, dtype=bool)
+    if size is None or size >= n:
+        pool[:] = True
+        return pool
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        pool[i, rng.choice(others, size=size - 1, replace=False)] = True
+    return pool
 
 
 def sign_flip_p(diffs: Sequence[float], resamples: int = 2**16, seed: int = 0) -> float:
@@ -239,17 +269,18 @@ def score_direction(
     batch: int = 64,
     rng: np.random.Generator | None = None,
     templates: int = len(FORWARD_TESTS),
+    pool: np.ndarray | None = None,
 ) -> DirectionScore:
-    """Rank every candidate for every fact under the first `templates` test templates of
-    `direction`."""
+    """Rank each fact's candidates (`pool`'s row, default every fact) under the first
+    `templates` test templates of `direction`; only the pool's pairs are scored."""
     n = len(facts)
     reverse = direction != "forward"
     tests = (REVERSE_TESTS if reverse else FORWARD_TESTS)[:templates]
     contexts = [""] * n
-    allowed = np.ones((n, n), bool)
+    allowed = np.ones((n, n), bool) if pool is None else pool.copy()
     if direction == "in-context":
-        # ranked among the names in its own prompt: a reader who picks any of them scores
-        # 1/3, and that is the chance the control is drawn against
+        # ranked among the names in its own prompt only: a reader who picks any of them
+        # is right a third of the time per template, and the chance drawn says so
         rng = rng or np.random.default_rng(0)
         allowed[:] = False
         for i in range(n):
@@ -260,16 +291,19 @@ def score_direction(
     top1_tok = np.zeros((len(tests), n), bool)
     exact = np.zeros((len(tests), n), bool)
     margins = np.zeros((len(tests), n))
+    table = np.full((len(tests), n, n), -np.inf)
     right, other = [], []
+    where = np.nonzero(allowed)
     for t, (prompt, completion) in enumerate(tests):
         pairs = []
-        for i, f in enumerate(facts):
-            for c in facts:
-                fill = {"name": f.name, "desc": f.desc}
-                cand = {"name": c.name, "desc": c.desc}
-                pairs.append((contexts[i] + prompt.format(**fill), completion.format(**cand)))
-        lp, gr = completion_logprobs(backend, pairs, batch)
-        lp, gr = lp.reshape(n, n), gr.reshape(n, n)
+        for i, j in zip(*where, strict=True):
+            fill = {"name": facts[i].name, "desc": facts[i].desc}
+            cand = {"name": facts[j].name, "desc": facts[j].desc}
+            pairs.append((contexts[i] + prompt.format(**fill), completion.format(**cand)))
+        scored, greedy = completion_logprobs(backend, pairs, batch)
+        lp, gr = np.full((n, n), -np.inf), np.zeros((n, n), bool)
+        lp[where], gr[where] = scored, greedy
+        table[t] = lp
         length = completion_tokens(backend, [completion.format(name=c.name, desc=c.desc)
                                              for c in facts])
         per_tok = lp / length[None, :]
@@ -292,6 +326,7 @@ def score_direction(
         top1_per_token=tuple(bool(x) for x in top1_tok.mean(axis=0) >= 0.5),
         margin=tuple(float(x) for x in margins.mean(axis=0)),
         candidates=int(allowed[0].sum()),
+        chance=rule_chance(table, allowed),
     )
 
 
@@ -342,6 +377,7 @@ def run_reversal(
                                    precision=spec.precision)
     backend.reset()
     texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
+    pool = candidate_pools(len(facts), spec.candidates, np.random.default_rng([spec.seed, 3]))
     result = ReversalResult(spec, facts)
     evals = [e for e in range(0, spec.epochs + 1) if e % spec.eval_every == 0 or e == spec.epochs]
     # a step per direction scored and per epoch: scoring n x n candidates is the long part
@@ -355,7 +391,7 @@ def run_reversal(
         scores: dict[str, DirectionScore] = {}
         for d in directions[: 3 if control else 2]:
             rng = np.random.default_rng([spec.seed, 1]) if d == "in-context" else None
-            scores[d] = score_direction(backend, facts, d, rng=rng, templates=k)
+            scores[d] = score_direction(backend, facts, d, rng=rng, templates=k, pool=pool)
             done += 1
             tick(done, total)
         result.checkpoints.append(Checkpoint(epoch, scores, loss))
