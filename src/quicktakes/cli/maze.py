@@ -200,6 +200,6 @@ def compare_cmd(
     for k, r in runs.items():
         _print_result(k, r)
     for k, d in gains.items():
-        typer.echo(f"learned, {k}: {d} (last iteration minus the base model, paired over "
-                   f"{d.n} held-out mazes, 95%)")
+        typer.echo(f"learned, {k}: {d} (last iteration minus the {cfg.start} model it "
+                   f"started from, paired over {d.n} held-out mazes, 95%)")
     typer.echo(f"figure: {(folder / 'compare.svg').resolve()} ({data['seconds']} s)")

@@ -171,9 +171,9 @@ def paired(after: Scores, before: Scores, level: float = 0.95) -> Paired:
 
 
 def start(runs: dict[str, LabResult], method: str) -> IterationResult:
-    """Where `method` started, the base model on the same held-out mazes: few-shot's start is
-    zero-shot's line (its own iteration 0 when zero-shot did not run), a trained method's its
-    own iteration 0 (the same base-model episodes)."""
+    """Where `method` started, the comparison's starting model (base or warm) on the same
+    held-out mazes: few-shot's start is zero-shot's line (its own iteration 0 when zero-shot
+    did not run), a trained method's its own iteration 0 (the same starting-model episodes)."""
     if method == "few-shot" and "zero-shot" in runs:
         return runs["zero-shot"].iterations[-1]
     return runs[method].iterations[0]
