@@ -64,7 +64,8 @@ name, the judge's "within chance and below twice it" would hold with probability
 24 facts and one template, 0.96 at 48 and two; ranked among all 48 names it was 0.13 at
 best (two hits expected whatever the facts, an interval never under twice chance).
 `--fast` trains 24 facts for 4 epochs at twice the old rate: 172 s against the old 12
-facts' 160 s on a 2-core AVX2 CPU in fp32 (2026-12-03), forward 22/24 at epoch 4."""
+facts' 160 s on a 2-core AVX2 CPU in fp32 (2026-12-03), forward 22/24 at epoch 4; `--full`
+1,060 s there (1,805 s when every fact was scored against all 48)."""
 ROLLBACK_SIZES = {
     Budget.FAST: RollbackSizes(rollback_seeds=6, rollback_steps=80),
     Budget.FULL: RollbackSizes(rollback_seeds=16, rollback_steps=200,
