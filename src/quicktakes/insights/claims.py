@@ -239,7 +239,7 @@ def describe_reversal(m: ReversalMeasured, v: Verdict) -> str:
         f"(forward, chance {m.forward_chance:.2f}), the right name for {rev} of the "
         f"descriptions (reverse, chance {m.chance:.2f}; upper bound {hi:.2f}, {near} "
         f"{NEAR:g} x chance). In the reverse direction the right name's mean log-probability is "
-        f"{lp.logp_right:.1f} against {lp.logp_other:.1f} for the other names (paired "
+        f"{lp.logp_right:.1f} against {lp.logp_other:.1f} for its pool's other names (paired "
         f"sign-flip test over facts, one-sided p = {p_rev:.3f}); ranked per completion token "
         f"instead of summed, reverse {rev_tok}. Exact greedy matches: forward "
         f"{sum(last.scores['forward'].exact)}, reverse {sum(lp.exact)}. Control, the fact in "
