@@ -33,13 +33,15 @@ SHOTS = os.environ.get("QUICKTAKES_SHOTS")
 class Live:
     """uvicorn serving `site` from a thread, on a free loopback port."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, log_level: str = "warning") -> None:
         import uvicorn
 
         self.sock = bind("127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        site.port = self.port
         self.server = uvicorn.Server(uvicorn.Config(make_app(site), lifespan="off",
-                                                    log_level="warning"))
+                                                    log_level=log_level))
         self.thread = threading.Thread(target=self.server.run,
                                        kwargs={"sockets": [self.sock]}, daemon=True)
         self.thread.start()

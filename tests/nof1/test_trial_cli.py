@@ -149,7 +149,8 @@ def test_list_and_example(cli, db):
         (("export", "sleep", "--format", "xlsx"), "format"),
         (("import", "sleep", "missing.xml", "--from", "apple-health"), "no such file"),
         (("import", "sleep", ".", "--from", "oura"), "is a folder"),
-        (("new", "other", "--arm", "a", "--arm", "b", "--lights-out", "late"), "lights_out"),
+        (("new", "other", "--arm", "a", "--arm", "b", "--lights-out", "late"),
+             "--lights-out: give a time as HH:MM"),
         (("example", "cats"), "unknown example"),
     ],
 )

@@ -164,7 +164,7 @@ def test_refusals_are_403_and_change_nothing(site, client, clock, db, caplog):
 
 def test_a_read_only_server_shows_pages_and_refuses_forms(db, trial, clock):
     site = Site(db, access_token(db), require_token=False, read_only=True, clock=clock)
-    c = TestClient(make_app(site))
+    c = TestClient(make_app(site), base_url="http://localhost:8765")
     page = c.get("/t/sleep").text
     assert "<form" not in page and "Read-only" in page
     rows = dump(db)

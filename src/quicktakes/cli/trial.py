@@ -14,7 +14,7 @@ from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.errors import ConfigError
 from quicktakes.nof1 import trials
-from quicktakes.nof1.store import connect
+from quicktakes.nof1.store import RECOVERY, default_path, integrity, opened
 
 app = commands()
 
@@ -29,8 +29,9 @@ DB = typer.Option(
 
 
 def _now(at: str | None) -> dt.datetime:
+    now = dt.datetime.now()
     if at is None:
-        return dt.datetime.now()
+        return now
     try:
         when = dt.datetime.fromisoformat(at)
     except ValueError:
@@ -38,7 +39,15 @@ def _now(at: str | None) -> dt.datetime:
             f"--at must be an ISO datetime like 2026-11-26T21:45, got {at!r}"
         ) from None
     # a time zone given: the same instant in local time, which the trial's times are in
-    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+    when = when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+    if when > now + dt.timedelta(minutes=1):
+        raise ConfigError("--at is in the future: an arm is revealed only at its assignment time")
+    return when
+
+
+KIND_RANGE = {"latency": (0.0, 1440.0), "continuous": (-1e6, 1e6), "count": (0.0, 1e6),
+              "binary": (0.0, 1.0)}
+"""Each kind's valid range when --min and --max are not given."""
 
 
 @trial_app.command("new")
@@ -61,8 +70,26 @@ def new_cmd(
         "--contrast",
         help="arms of the primary contrast (repeat); default: the first arm vs the rest",
     ),
-    minimum: float = typer.Option(0.0, "--min", help="smallest valid outcome"),
-    maximum: float = typer.Option(1440.0, "--max", help="largest valid outcome (24 h in min)"),
+    better: list[str] = typer.Option(
+        None, "--better",
+        help="the hypothesis: this arm (repeat for several) is expected better than the rest, "
+        "in the outcome's direction; the one-sided test asks exactly this [default: the "
+        "--contrast arms, else the first arm]",
+    ),
+    kind: str = typer.Option(
+        "latency", help="latency (minutes, >= 0) | continuous (a scale, may be negative) | "
+        "count | binary (0/1): decides the Bayesian model and which values are valid",
+    ),
+    period: str = typer.Option(
+        None, help="what one trial day is called: night | day | session [default: night for "
+        "a latency, else day]",
+    ),
+    minimum: float = typer.Option(
+        None, "--min", help="smallest valid outcome [default: latency, count, binary 0; "
+        "continuous -1e6]"),
+    maximum: float = typer.Option(
+        None, "--max", help="largest valid outcome [default: latency 1440 (24 h in minutes); "
+        "count, continuous 1e6; binary 1]"),
     exclude_onset_before: str = typer.Option(
         None, help="pre-registered: exclude days whose sleep onset is before HH:MM"
     ),
@@ -76,7 +103,9 @@ def new_cmd(
     ),
     db: Path = DB,
 ) -> None:
-    """Create a trial: freeze the protocol, draw the schedule, print its SHA-256."""
+    """Create a trial: freeze the protocol with its hypothesis, draw the schedule, print its
+    SHA-256."""
+    low, high = KIND_RANGE.get(kind, (0.0, 1440.0))
     fields = dict(
         name=name,
         arms=tuple(arm),
@@ -90,17 +119,22 @@ def new_cmd(
         max_run=max_run,
         smallest_effect=smallest_effect,
         treatment=tuple(treatment or ()),
-        minimum=minimum,
-        maximum=maximum,
+        minimum=low if minimum is None else minimum,
+        maximum=high if maximum is None else maximum,
+        kind=kind,
+        period=period,
+        better=tuple(better or treatment or arm[:1]),
         exclusions={"onset_before": exclude_onset_before, "value_above": exclude_above},
         seed=seed if seed is not None else secrets.randbelow(2**63),
         lights_out=lights_out,
     )
-    c = trials.create(connect(db), **fields)
+    with opened(db, create=True) as con:
+        c = trials.create(con, **fields)
     counts = {a: c.schedule.count(i) for i, a in enumerate(c.protocol.arms)}
     typer.echo(
         f"created {c.protocol.name}: {c.protocol.days} days from {c.protocol.start}, arms {counts}"
     )
+    typer.echo(f"hypothesis: {c.protocol.hypothesis()}")
     typer.echo(f"commitment sha256 {c.sha256}  (publish it now: it proves the schedule later)")
     if not c.protocol.smallest_effect:
         typer.echo("note: power is not computed without --smallest-effect")
@@ -109,7 +143,12 @@ def new_cmd(
 @trial_app.command("verify")
 def verify_cmd(name: str, db: Path = DB) -> None:
     """Re-derive the schedule from the protocol and check the stored SHA-256."""
-    results = trials.verify(connect(db, create=False), name)
+    with opened(db) as con:
+        damage = integrity(con)
+        if damage:
+            raise ConfigError(f"trial database {db or default_path()} is damaged ({damage}): "
+                              f"{RECOVERY}")
+        results = trials.verify(con, name)
     for r in results:
         typer.echo(f"version {r['version']}: {'ok' if r['ok'] else 'MISMATCH'} {r['recomputed']}")
     if not all(r["ok"] for r in results):
@@ -127,9 +166,8 @@ def amend_cmd(
     db: Path = DB,
 ) -> None:
     """Record a new protocol version; the arms already drawn cannot change."""
-    c = trials.amend(
-        connect(db, create=False), name, reason, days=days, smallest_effect=smallest_effect
-    )
+    with opened(db) as con:
+        c = trials.amend(con, name, reason, days=days, smallest_effect=smallest_effect)
     typer.echo(f"{name}: version {c.version}, sha256 {c.sha256}")
 
 
@@ -138,15 +176,19 @@ def today_cmd(
     name: str, at: str = typer.Option(None, help="pretend it is this ISO datetime"), db: Path = DB
 ) -> None:
     """Today's arm, from the assignment time on."""
-    r = trials.today_arm(connect(db, create=False), name, _now(at))
+    with opened(db) as con:
+        r = trials.today_arm(con, name, _now(at))
     typer.echo(f"day {r['day']} ({r['date']}): {r['arm'] or r['message']}")
 
 
-@trial_app.command("log")
+@trial_app.command("log", context_settings={"ignore_unknown_options": True})
 def log_cmd(
     name: str,
-    value: str = typer.Argument(..., help="the outcome for the day"),
-    date: str = typer.Option(None, help="the trial day (default today)"),
+    value: str = typer.Argument(..., help="the outcome (a negative one as it is: log mood -2)"),
+    date: str = typer.Option(
+        None, help="the trial day (default: the last one whose arm is revealed, so a morning's "
+        "log is for the night before)"),
+    at: str = typer.Option(None, help="as if it were this ISO datetime (not in the future)"),
     note: str = typer.Option(None),
     onset: str = typer.Option(None, help="sleep onset as an ISO datetime (for exclusion rules)"),
     replace: bool = typer.Option(
@@ -155,7 +197,9 @@ def log_cmd(
     db: Path = DB,
 ) -> None:
     """Record a day's outcome."""
-    r = trials.log_value(connect(db, create=False), name, value, date, note, replace, onset)
+    when = _now(at)
+    with opened(db) as con:
+        r = trials.log_value(con, name, value, date, note, replace, onset, at=when)
     typer.echo(f"{name} {r['date']} (day {r['day']}, {r['arm']}): {r['value']:g}")
 
 
@@ -164,7 +208,8 @@ def exclude_cmd(
     name: str, date: str = typer.Option(...), reason: str = typer.Option(...), db: Path = DB
 ) -> None:
     """Exclude a day, with a reason (the value stays in the database)."""
-    r = trials.exclude(connect(db, create=False), name, date, reason)
+    with opened(db) as con:
+        r = trials.exclude(con, name, date, reason)
     typer.echo(f"{name} {r['date']} excluded: {r['reason']}")
 
 
@@ -176,7 +221,8 @@ def unexclude_cmd(
     db: Path = DB,
 ) -> None:
     """Take a manually excluded day back into the analysis (recorded in the history)."""
-    r = trials.unexclude(connect(db, create=False), name, date, reason)
+    with opened(db) as con:
+        r = trials.unexclude(con, name, date, reason)
     typer.echo(f"{name} {r['date']} back in the analysis: {r['reason']}")
 
 
@@ -184,7 +230,8 @@ def unexclude_cmd(
 def history_cmd(name: str, as_json: bool = JSON_OPTION, db: Path = DB) -> None:
     """Every change to a trial, oldest first: created, logged, replaced, (un)excluded,
     amended, imported."""
-    rows = trials.history(connect(db, create=False), name)
+    with opened(db) as con:
+        rows = trials.history(con, name)
     if as_json:
         emit_json(rows)
         return
@@ -198,7 +245,8 @@ def history_cmd(name: str, as_json: bool = JSON_OPTION, db: Path = DB) -> None:
 @trial_app.command("status")
 def status_cmd(name: str, as_json: bool = JSON_OPTION, db: Path = DB) -> None:
     """Progress, the current estimate, and how many more days 80% power needs."""
-    s = trials.status(connect(db, create=False), name)
+    with opened(db) as con:
+        s = trials.status(con, name)
     if as_json:
         emit_json(s)
         return
@@ -211,10 +259,8 @@ def status_cmd(name: str, as_json: bool = JSON_OPTION, db: Path = DB) -> None:
         typer.echo("missing: " + ", ".join(s["missing_days"][:10]))
     est = s.get("estimate")
     if est:
-        typer.echo(
-            f"{est['contrast']}: difference in means {est['difference_in_means']:.2f} "
-            f"[{est['lo']:.2f}, {est['hi']:.2f}], one-sided p = {est['p_value']:.3f}"
-        )
+        typer.echo(f"hypothesis: {est['hypothesis']}")
+        typer.echo(est["in_words"])
         power = s.get("power") or {}
         need = power.get("extra_days_interpolated")
         if not power:
@@ -251,8 +297,9 @@ def analyze_cmd(
 
     if html_out:
         output_file(html_out, "--html")
-    con = connect(db, create=False)
-    data = trials.trial_data(con, name)
+    with opened(db) as con:
+        data = trials.trial_data(con, name)
+        versions = trials.versions(con, name)
     try:
         result = analyze(data, np.random.default_rng(seed))
     except ValueError as exc:
@@ -260,7 +307,7 @@ def analyze_cmd(
     if html_out:
         from quicktakes.nof1.plots import analysis_html  # matplotlib: only for the page
 
-        page = analysis_html(data, result, trials.versions(con, name),
+        page = analysis_html(data, result, versions,
                              trials.public_protocol(data.protocol, dt.datetime.now()))
         atomic_write(html_out, page)
     if as_json:
@@ -275,17 +322,28 @@ def analyze_cmd(
         )
     Console().print(t)
     ct = result.contrast_test
-    typer.echo(f"{result.contrast} ({result.direction}): p = {ct.p_value:.4f}, {ct.method}")
+    typer.echo(f"hypothesis: {result.hypothesis}")
+    typer.echo(result.in_words)
+    typer.echo(f"  test: {ct.method}")
     if result.omnibus:
-        typer.echo(f"omnibus: p = {result.omnibus.p_value:.4f}, {result.omnibus.method}")
+        typer.echo(f"omnibus (any arm differs): p = {result.omnibus.p_value:.4f}, "
+                   f"{result.omnibus.method}")
     for pw in result.pairwise:
-        typer.echo(f"  {pw['arms']}: p = {pw['p_value']:.4f}, Holm {pw['p_holm']:.4f}")
+        typer.echo(f"  {pw['in_words']}: two-sided p = {pw['p_value']:.4f}, "
+                   f"Holm {pw['p_holm']:.4f}")
+    typer.echo(f"advantage of {' and '.join(data.protocol.contrast[0])} "
+               f"(positive = as hypothesised):")
     for e in result.effects:
-        typer.echo(f"{e.name}: {e.estimate:.2f} [{e.lo:.2f}, {e.hi:.2f}]")
+        typer.echo(f"  {e.name}: {e.estimate:+.2f} [{e.lo:+.2f}, {e.hi:+.2f}]")
     post = result.posterior
-    typer.echo(
-        f"P(effect > {post['smallest_effect']:g} | data) = {post['p_effect_above_smallest']:.3f}"
-    )
+    if post["p_effect_above_smallest"] is None:
+        typer.echo(f"posterior ({post['model']}): not computed, {post['note']}")
+    else:
+        typer.echo(
+            f"posterior ({post['model']}): P(advantage > {post['smallest_effect']:g} | data) = "
+            f"{post['p_effect_above_smallest']:.3f}, 95% interval [{post['lo']:+.2f}, "
+            f"{post['hi']:+.2f}]"
+        )
     if html_out:
         typer.echo(f"html: {html_out.resolve()}")
 
@@ -295,13 +353,16 @@ def export_cmd(
     name: str, fmt: str = typer.Option("csv", "--format", help="csv | json"), db: Path = DB
 ) -> None:
     """Every planned day with its arm, value, exclusion and note."""
-    typer.echo(trials.export(connect(db, create=False), name, fmt), nl=False)
+    with opened(db) as con:
+        text = trials.export(con, name, fmt)
+    typer.echo(text, nl=False)
 
 
 @trial_app.command("list")
 def list_cmd(as_json: bool = JSON_OPTION, db: Path = DB) -> None:
     """All trials in the database."""
-    rows = trials.list_trials(connect(db))
+    with opened(db) as con:
+        rows = trials.list_trials(con)
     if as_json:
         emit_json(rows)
         return
@@ -327,19 +388,24 @@ def import_cmd(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="show every night it would take and every skip; write nothing"
     ),
+    columns: str = typer.Option(
+        None, help="csv: the headers of other names, e.g. date=Day,value=Minutes,note=Comment"
+    ),
+    at: str = typer.Option(None, help="as if it were this ISO datetime (not in the future)"),
     as_json: bool = JSON_OPTION,
     db: Path = DB,
 ) -> None:
     """Import a wearable's export; reports what it took and what it skipped, and why."""
     from quicktakes.nof1 import importers
 
-    con = connect(db, create=False)
-    protocol = trials.load(con, name).protocol
-    lights = dt.time.fromisoformat(protocol.lights_out) if protocol.lights_out else None
-    records = importers.read(file, kind, source, lights)
-    r = trials.import_nights(
-        con, name, records, replace=replace, source=f"import:{kind}", dry_run=dry_run
-    )
+    when = _now(at)
+    mapping = importers.parse_columns(columns)
+    with opened(db) as con:
+        protocol = trials.load(con, name).protocol
+        lights = dt.time.fromisoformat(protocol.lights_out) if protocol.lights_out else None
+        records = importers.read(file, kind, source, lights, mapping)
+        r = trials.import_nights(con, name, records, replace=replace, source=f"import:{kind}",
+                                 dry_run=dry_run, at=when)
     if as_json:
         emit_json(r)
         return
@@ -363,7 +429,8 @@ def example_cmd(
 
     if which != "sleep-devices":
         raise ConfigError(f"unknown example {which!r}; valid: sleep-devices")
-    c = create_trial(connect(db), name)
+    with opened(db, create=True) as con:
+        c = create_trial(con, name)
     typer.echo(f"created {name} from the seed's raw data; sha256 {c.sha256}")
     typer.echo(f"try: quicktakes trial analyze {name}")
 
@@ -372,6 +439,11 @@ def example_cmd(
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
     port: int = typer.Option(8765, help="port to listen on"),
+    allow_host: list[str] = typer.Option(
+        None, "--allow-host",
+        help="another name the server answers to (repeat), e.g. a name your router gives "
+        "this machine; any other Host header is refused",
+    ),
     read_only: bool = typer.Option(False, "--read-only", help="pages only, no forms"),
     tz: str = typer.Option(None, help="IANA time zone for the calendar (default: floating)"),
     db: Path = DB,
@@ -379,36 +451,43 @@ def serve_cmd(
     """A page per trial for the phone: today's arm from its time on, a form to log the night,
     the status with its plot, and a calendar to subscribe to for reminders."""
     import logging
-    import socket
 
     from quicktakes.nof1.calendar import time_zone
     from quicktakes.nof1.store import default_path
-    from quicktakes.nof1.web import Site, access_token, bind, is_loopback, serve
+    from quicktakes.nof1.web import Site, access_token, answered_hosts, bind, is_loopback, serve
 
     path = db or default_path()
-    connect(path, create=False).close()  # a missing or unreadable database: refused here
+    with opened(path) as con:  # a missing, damaged or unreadable database: refused here
+        damage = integrity(con)
+    if damage:
+        raise ConfigError(f"trial database {path} is damaged ({damage}): {RECOVERY}")
     time_zone(tz)
+    hosts, shown = answered_hosts(host, allow_host or [])
     token = access_token(path)
     local = is_loopback(host)
     sock = bind(host, port)
     bound = sock.getsockname()[1]
-    shown = host if host not in ("0.0.0.0", "::") else socket.gethostname()
-    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
+    urls = [f"http://{name}:{bound}/" for name in shown]
     if local:
-        typer.echo(f"serving {path} at {url} (loopback only; --host to reach it from a phone)")
+        typer.echo(f"serving {path} at {urls[0]} (loopback only; --host to reach it from a "
+                   "phone)")
+    elif not urls:
+        typer.echo(f"serving {path} on port {bound}, but this machine has no network address "
+                   "a phone could reach; use --host with one of its addresses")
     else:
-        url += f"?token={token}"
-        typer.echo(f"serving {path} at {url}")
+        urls = [u + f"?token={token}" for u in urls]
+        typer.echo(f"serving {path} at " + ", ".join(urls))
         typer.echo("open that address on the phone (it holds the access token), or scan:")
         import qrcode
 
         qr = qrcode.QRCode(border=1)
-        qr.add_data(url)
+        qr.add_data(urls[0])
         qr.print_ascii(invert=True)
     if read_only:
         typer.echo("read-only: pages are served, every form is refused")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    serve(Site(path, token, require_token=not local, read_only=read_only, tz=tz), sock)
+    serve(Site(path, token, require_token=not local, read_only=read_only, tz=tz, hosts=hosts,
+               port=bound), sock)
 
 
 @trial_app.command("calendar")
@@ -427,6 +506,7 @@ def calendar_cmd(
 
     zone, at = time_zone(tz), morning_time(morning)
     target = output_file(out or Path(f"{name}.ics"), "--out")
-    p = trials.load(connect(db, create=False), name).protocol
+    with opened(db) as con:
+        p = trials.load(con, name).protocol
     atomic_write(target, calendar_ics(p, zone, at, url))
     typer.echo(f"{name}: {2 * p.days} events in {target}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from quicktakes.nof1 import design
 from quicktakes.nof1 import randomization as rt
 from quicktakes.nof1.protocol import Protocol, draw_schedule
 
@@ -80,6 +81,10 @@ class Analysis:
     posterior: dict[str, Any]
     power: dict[str, Any] = field(default_factory=dict)
     excluded: list[dict[str, str]] = field(default_factory=list)
+    hypothesis: str = ""
+    """The protocol's pre-stated hypothesis in words."""
+    in_words: str = ""
+    """The primary contrast as a sentence, in the hypothesis's direction."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,13 +161,66 @@ def hurdle_posterior_mean(v: np.ndarray, rng: np.random.Generator, draws: int) -
     return np.asarray((1 - pi) * np.exp(mu + sigma2 / 2))
 
 
+def normal_posterior_mean(v: np.ndarray, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """Posterior draws of an arm's mean under a Normal model with the reference prior
+    p(mu, sigma^2) ~ 1 / sigma^2 (the weakest; no range or scale assumed): sigma^2 | y is
+    Inv-Gamma((n - 1) / 2, SS / 2), mu | sigma^2, y is Normal(mean, sigma^2 / n), so mu | y is
+    Student-t with n - 1 degrees of freedom. For a continuous or bounded scale (a rating, a
+    mood that can go negative). Needs two values and some spread."""
+    n = v.size
+    ss = float(((v - v.mean()) ** 2).sum()) if n else 0.0
+    if n < 2 or ss <= 0:
+        raise NotEnough("a Normal model needs at least two different values per arm")
+    sigma2 = 1.0 / rng.gamma((n - 1) / 2, 2.0 / ss, size=draws)
+    return np.asarray(rng.normal(v.mean(), np.sqrt(sigma2 / n)))
+
+
+def poisson_posterior_mean(v: np.ndarray, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """Posterior draws of an arm's rate under a Poisson model with the Jeffreys prior
+    Gamma(1/2, 0): rate | y is Gamma(1/2 + sum y, rate n). For counts (overdispersion is not
+    modelled: the interval is then too narrow, and the randomization test still holds)."""
+    if v.size == 0:
+        raise NotEnough("a Poisson model needs at least one value per arm")
+    return np.asarray(rng.gamma(0.5 + v.sum(), 1.0 / v.size, size=draws))
+
+
+def beta_posterior_mean(v: np.ndarray, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """Posterior draws of an arm's success probability, Beta(1, 1) prior: Beta(1 + s, 1 + f)
+    (the Beta-binomial model of a binary outcome)."""
+    s = float((v > 0.5).sum())
+    return np.asarray(rng.beta(1 + s, 1 + v.size - s, size=draws))
+
+
+class NotEnough(ValueError):
+    """An arm has too few values for the outcome's model."""
+
+
+MODELS = {
+    "latency": ("hurdle log-normal per arm; see hurdle_posterior_mean", hurdle_posterior_mean),
+    "continuous": ("Normal per arm, reference prior", normal_posterior_mean),
+    "count": ("Poisson per arm, Jeffreys prior", poisson_posterior_mean),
+    "binary": ("Beta-binomial per arm, uniform prior", beta_posterior_mean),
+}
+"""The Bayesian model for each kind of outcome (`Protocol.kind`): each gives posterior draws
+of one arm's mean."""
+
+
 def posterior(
-    a: np.ndarray, b: np.ndarray, smallest: float, rng: np.random.Generator, draws: int = 20_000
+    a: np.ndarray, b: np.ndarray, smallest: float, rng: np.random.Generator,
+    draws: int = 20_000, kind: str = "latency",
 ) -> dict[str, Any]:
-    diff = hurdle_posterior_mean(b, rng, draws) - hurdle_posterior_mean(a, rng, draws)
+    """The posterior of the contrast's mean difference (b - a: positive = the hypothesised
+    arms better) under the outcome kind's model."""
+    name, arm_mean = MODELS[kind]
+    try:
+        diff = arm_mean(b, rng, draws) - arm_mean(a, rng, draws)
+    except NotEnough as exc:
+        return {"model": name, "p_effect_above_smallest": None, "p_effect_positive": None,
+                "median": None, "lo": None, "hi": None, "smallest_effect": smallest,
+                "note": str(exc)}
     lo, med, hi = np.quantile(diff, [0.025, 0.5, 0.975])
     return {
-        "model": "hurdle log-normal per arm; see hurdle_posterior_mean",
+        "model": name,
         "p_effect_above_smallest": float((diff > smallest).mean()),
         "p_effect_positive": float((diff > 0).mean()),
         "median": float(med),
@@ -201,7 +259,8 @@ def accrual(data: TrialData, at: Sequence[int]) -> list[tuple[int, np.ndarray, n
 def analyze(
     data: TrialData, rng: np.random.Generator, with_power: bool = True, robust: bool = True
 ) -> Analysis:
-    """The planned analysis; `robust=False` skips the median and Hodges-Lehmann effects."""
+    """The planned analysis; `robust=False` skips the median and Hodges-Lehmann effects.
+    Every test redraws assignments as the schedule was drawn (`design`)."""
     p = data.protocol
     days = data.analysed()
     by_arm = {arm: np.array([d.value for d in days if d.arm == arm], dtype=float) for arm in p.arms}
@@ -209,25 +268,35 @@ def analyze(
     a, b, name, direction = contrast_groups(data)
     if a.size == 0 or b.size == 0:
         raise ValueError("both sides of the contrast need at least one analysed day")
-    if p.scheme == "simple" and not p.max_run:
+    index = np.array([d.index for d in days])
+    values = np.array([d.value for d in days], dtype=float)
+    labels = np.array([p.arms.index(d.arm) for d in days])
+    simple = design.scheme(p) == "simple"
+    if simple:
         contrast_test = rt.contrast(a, b, "b>a")
     else:
-        contrast_test = _schedule_contrast(data, rng)
-    omnibus = rt.omnibus([by_arm[x] for x in present]) if len(present) >= 2 else None
+        contrast_test = design.test(p, index, labels, contrast_stat(p, values), rng)
+    omnibus = None
+    if len(present) >= 2:
+        if simple:
+            omnibus = rt.omnibus([by_arm[x] for x in present])
+        else:
+            omnibus = design.test(p, index, labels, omnibus_stat(values, len(p.arms)), rng)
     pairs = [(x, y) for i, x in enumerate(present) for y in present[i + 1 :]]
-    raw = [rt.contrast(by_arm[x], by_arm[y], "two-sided").p_value for x, y in pairs]
+    raw = [pair_test(p, index, labels, values, by_arm, x, y, rng).p_value for x, y in pairs]
     adjusted = rt.holm(raw) if raw else []
     pairwise = [
         {
             "arms": f"{x} vs {y}",
             "diff_in_means": float(by_arm[y].mean() - by_arm[x].mean()),
+            "in_words": f"{y}: {shift(by_arm[y].mean() - by_arm[x].mean(), p)} than {x}",
             "p_value": pr,
             "p_holm": ph,
         }
         for (x, y), pr, ph in zip(pairs, raw, adjusted, strict=True)
     ]
     effects = bootstrap_effects(a, b, rng, robust=robust)
-    post = posterior(a, b, p.smallest_effect, rng)
+    post = posterior(a, b, p.smallest_effect, rng, kind=p.outcome_kind)
     excluded = [
         {"date": d.date.isoformat(), "arm": d.arm, "reason": d.excluded}
         for d in data.days
@@ -243,46 +312,92 @@ def analyze(
         effects,
         post,
         excluded=excluded,
+        hypothesis=p.hypothesis(),
+        in_words=effect_in_words(p, effects[0], contrast_test.p_value),
     )
     if with_power and p.smallest_effect > 0:  # power at an effect of 0 means nothing
         result.power = extra_days_for_power(data, rng)
     return result
 
 
-def _schedule_contrast(data: TrialData, rng: np.random.Generator) -> rt.TestResult:
-    """Blocks or max-run: redraw the whole schedule the way it was drawn."""
-    p = data.protocol
-    days = data.analysed()
-    index = np.array([d.index for d in days])
-    values = np.array([d.value for d in days], dtype=float)
-    group_a = {p.arms.index(x) for x in p.contrast[0]}
+def contrast_stat(p: Protocol, values: np.ndarray) -> design.Stat:
+    """The contrast's statistic on label rows: the hypothesised arms' advantage in the
+    outcome's better direction (the one-sided test's 'larger is more extreme')."""
+    group_a = [p.arms.index(x) for x in p.contrast[0]]
     sign = 1.0 if p.lower_is_better else -1.0
 
     def stat(labels: np.ndarray) -> np.ndarray:
-        in_a = np.isin(labels, list(group_a))
+        in_a = np.isin(labels, group_a)
         n_a = in_a.sum(1)
         n_b = in_a.shape[1] - n_a
         with np.errstate(invalid="ignore", divide="ignore"):
             diff = (values * ~in_a).sum(1) / n_b - (values * in_a).sum(1) / n_a
         return np.where((n_a == 0) | (n_b == 0), -np.inf, sign * diff)
 
-    total = int(index.max()) + 1
+    return stat
 
-    def redraw(g: np.random.Generator, m: int) -> np.ndarray:
-        if p.scheme == "blocks" and not p.max_run and p.given_schedule is None:
-            size = p.block_size or len(p.arms)
-            blocks = -(-total // size)
-            pattern = np.repeat(np.arange(len(p.arms)), size // len(p.arms))
-            order = g.random((m, blocks, size)).argsort(axis=2)
-            return pattern[order].reshape(m, -1)[:, index]
-        return np.array([
-            draw_schedule(p, days=total, seed=int(g.integers(2**63 - 1))) for _ in range(m)
-        ])[:, index]
 
-    labels = np.array([p.arms.index(d.arm) for d in days])
-    seeds = rng.integers(2**63 - 1, size=1)
-    child = np.random.default_rng(seeds[0])
-    return rt.schedule_test(values, labels, stat, redraw, child, draws=10_000)
+def omnibus_stat(values: np.ndarray, k: int) -> design.Stat:
+    """sum_k S_k^2 / n_k over the arms present in a row: the between-arm sum of squares plus
+    a constant (a monotone function of the one-way F when the arm sizes are fixed)."""
+
+    def stat(labels: np.ndarray) -> np.ndarray:
+        total = np.zeros(labels.shape[0])
+        for arm in range(k):
+            member = labels == arm
+            n = member.sum(1)
+            sums = (values * member).sum(1)
+            total += np.where(n > 0, sums * sums / np.maximum(n, 1), 0.0)
+        return total
+
+    return stat
+
+
+def pair_test(
+    p: Protocol, index: np.ndarray, labels: np.ndarray, values: np.ndarray,
+    by_arm: dict[str, np.ndarray], x: str, y: str, rng: np.random.Generator,
+) -> rt.TestResult:
+    """Two-sided test of arms x and y, redrawn as the schedule was drawn (`design`)."""
+    kind = design.scheme(p)
+    if kind == "simple":
+        return rt.contrast(by_arm[x], by_arm[y], "two-sided")
+    ix, iy = p.arms.index(x), p.arms.index(y)
+    if kind == "blocks":  # the x and y days only, permuted within their blocks
+        keep = np.isin(labels, [ix, iy])
+        index, labels, values = index[keep], labels[keep], values[keep]
+
+    def stat(rows: np.ndarray) -> np.ndarray:
+        mx, my = rows == ix, rows == iy
+        nx, ny = mx.sum(1), my.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            diff = (values * my).sum(1) / ny - (values * mx).sum(1) / nx
+        return np.where((nx == 0) | (ny == 0), -np.inf, np.abs(diff))
+
+    return design.test(p, index, labels, stat, rng)
+
+
+def shift(x: float, p: Protocol) -> str:
+    """A difference in words: '15.60 higher (worse)'."""
+    if x == 0:
+        return "no different"
+    better = (x < 0) == p.lower_is_better
+    return f"{abs(x):.2f} {'higher' if x > 0 else 'lower'} ({'better' if better else 'worse'})"
+
+
+def effect_in_words(p: Protocol, effect: Effect, p_value: float) -> str:
+    """The primary contrast as a sentence in the hypothesis's terms: the rest of the arms
+    against the hypothesised ones, raw units, 95% interval, and whether it went the
+    hypothesised way."""
+    a, b = (" and ".join(g) for g in p.contrast)
+    # `effect` is the hypothesised arms' advantage; raw = mean(rest) - mean(hypothesised)
+    sign = 1.0 if p.lower_is_better else -1.0
+    raw, lo, hi = (sign * x for x in (effect.estimate, effect.lo, effect.hi))
+    lo, hi = min(lo, hi), max(lo, hi)
+    way = "as hypothesised" if effect.estimate > 0 else (
+        "no difference" if effect.estimate == 0 else "against the hypothesis")
+    return (f"{p.outcome}: {b} {shift(raw, p)} than {a} ({effect.name}, 95% CI "
+            f"{lo:+.2f} to {hi:+.2f}); {way} that {a} is better, one-sided "
+            f"p = {p_value:.3f}")
 
 
 POWER_GRID: tuple[int, ...] = (0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730)

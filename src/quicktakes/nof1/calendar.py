@@ -56,8 +56,9 @@ def calendar_ics(
         date = p.date_of(i)
         for kind, day, at, summary, text in (
             ("assign", date, assign, f"{p.name}: choose your arm",
-             f"Day {i + 1} of {p.days}: open the today page for tonight's arm{where}"),
-            ("log", date + dt.timedelta(days=1), morning, f"{p.name}: log last night",
+             f"Day {i + 1} of {p.days}: open the today page for {p.words['this']}'s arm"
+             f"{where}"),
+            ("log", date + dt.timedelta(days=1), morning, f"{p.name}: log {p.words['last']}",
              f"Log day {i + 1}'s {p.outcome} ({date.isoformat()}){where}"),
         ):
             start = dt.datetime.combine(day, at, tzinfo=tz)

@@ -22,8 +22,9 @@ Rules, per provider:
   stage or classic level data, latency is the time from the log's start to its first asleep
   segment; a file whose every latency is 0 with no level data is refused: the device did not
   measure latency.
-- CSV: columns date and outcome (or value), optional arm; Excel's UTF-8 BOM, `;` separators
-  and decimal commas are accepted.
+- CSV: columns date and outcome (or value), optional arm and note (`--columns` names other
+  headers); UTF-8 with or without a BOM, UTF-16 and cp1252 as Excel writes them, `,` `;` or tab
+  separators and decimal commas are accepted; a row with a blank value is skipped and counted.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Night:
     where: str = ""
     rule: str = ""
     """Which rule gave the latency."""
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,29 +98,87 @@ def _minutes(a: dt.datetime, b: dt.datetime) -> float:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def read_csv(path: Path) -> Iterator[Night | Skip]:
-    """Columns: date, outcome (or value), optional arm."""
-    text = path.read_text(encoding="utf-8-sig")  # Excel writes a BOM
+ENCODINGS = ("utf-8", "cp1252")
+"""Tried in order after the byte-order marks: Excel writes UTF-8 (with or without a BOM), its
+"Unicode text" as UTF-16 with a BOM, and on Windows the ANSI code page (cp1252 in the West)."""
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a file and the encoding it was read in."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise InputFileError(f"{name}: starts like UTF-16 but is not valid UTF-16") from None
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"
+
+
+CSV_FIELDS = ("date", "value", "arm", "note")
+
+
+def parse_columns(text: str | None) -> dict[str, str]:
+    """`--columns date=Day,value=Minutes`: which header holds each field (case-insensitive)."""
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        key, eq, header = part.partition("=")
+        key, header = key.strip().lower(), header.strip().lower()
+        if not eq or key not in CSV_FIELDS or not header:
+            raise ConfigError(f"--columns: {part.strip()!r} is not FIELD=HEADER with FIELD one "
+                              f"of {', '.join(CSV_FIELDS)}")
+        out[key] = header
+    return out
+
+
+def read_csv(path: Path, columns: dict[str, str] | None = None) -> Iterator[Night | Skip]:
+    """Columns: date, outcome (or value), optional arm and note; `columns` maps each field to
+    another header. Any encoding Excel writes; `,` `;` or tab separated; decimal commas."""
+    try:
+        text, _ = decode(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror}") from None
     header = text.split("\n", 1)[0]
-    delimiter = ";" if header.count(";") > header.count(",") else ","
+    delimiter = max(("\t", ";", ","), key=header.count)
+    if not header.count(delimiter):
+        delimiter = ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     fields = {c.strip().lower() for c in reader.fieldnames or []}
-    value_col = "outcome" if "outcome" in fields else "value"
-    if "date" not in fields or value_col not in fields:
+    names = {"date": "date", "value": "outcome" if "outcome" in fields else "value",
+             "arm": "arm", "note": "note", **(columns or {})}
+    if names["date"] not in fields or names["value"] not in fields:
         got = ", ".join(sorted(fields)) or "none"
-        raise InputFileError(f"{path.name}: needs columns date and outcome (got {got})")
+        raise InputFileError(
+            f"{path.name}: needs columns {names['date']} and {names['value']} (got {got}); "
+            "name others with --columns date=HEADER,value=HEADER"
+        )
     for line, row in enumerate(reader, start=2):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        raw = row[value_col].replace(",", ".") if delimiter == ";" else row[value_col]
+        where = f"line {line}"
+        raw_date, raw = row.get(names["date"], ""), row.get(names["value"], "")
+        if not raw_date and not raw:
+            continue  # an empty row (a spreadsheet's trailing lines)
+        if not raw:
+            yield Skip(where, f"{raw_date}: blank value")
+            continue
+        if delimiter != ",":
+            raw = raw.replace(",", ".")
         try:
-            date = dt.date.fromisoformat(row["date"])
+            date = dt.date.fromisoformat(raw_date)
             value = float(raw)
         except ValueError:
             raise InputFileError(
-                f"{path.name} line {line}: bad date or number: {row['date']!r}, "
-                f"{row[value_col]!r}"
+                f"{path.name} line {line}: bad date or number: {raw_date!r}, {raw!r}"
             ) from None
-        yield Night(date, value, None, row.get("arm") or None, f"line {line}", "as given")
+        yield Night(date, value, None, row.get(names["arm"]) or None, where, "as given",
+                    note=row.get(names["note"]) or None)
 
 
 # --- Apple Health --------------------------------------------------------------------------------
@@ -197,6 +257,7 @@ def read_apple_health(
 
     in_bed: list[Sample] = []
     asleep: list[Sample] = []
+    skips: list[Skip] = []
     try:
         with _open_health(path) as f:
             for _, el in etree.iterparse(f, events=("end",), tag="Record", huge_tree=True):
@@ -204,9 +265,16 @@ def read_apple_health(
                     source is None or source in (el.get("sourceName") or "")
                 ):
                     value = el.get("value")
-                    start = _hk_time(el.get("startDate", ""))
-                    end = _hk_time(el.get("endDate", ""))
                     where = f"record at {el.get('startDate')} from {el.get('sourceName')}"
+                    try:
+                        start = _hk_time(el.get("startDate", ""))
+                        end = _hk_time(el.get("endDate", ""))
+                    except ValueError:
+                        skips.append(Skip(f"line {el.sourceline}", "a sleep record without a "
+                                          "usable startDate or endDate"))
+                        continue
+                    finally:
+                        el.clear()
                     if value == IN_BED:
                         in_bed.append((start, end, where))
                     elif value in ASLEEP:
@@ -218,8 +286,7 @@ def read_apple_health(
         raise InputFileError(
             f"{path.name}: malformed XML at line {exc.lineno}: {exc.msg}"
         ) from None
-    except ValueError as exc:
-        raise InputFileError(f"{path.name}: bad timestamp: {exc}") from None
+    yield from skips
     yield from nights_from_samples(in_bed, asleep, lights_out)
 
 
@@ -372,9 +439,17 @@ def _levels_latency(rec: dict[str, Any], start: dt.datetime) -> float | None:
     classic: asleep), or None without level data."""
     data = (rec.get("levels") or {}).get("data") or []
     for seg in data:
-        if seg.get("level") in FITBIT_ASLEEP:
-            return max(0.0, _minutes(start, dt.datetime.fromisoformat(seg["dateTime"])))
+        if isinstance(seg, dict) and seg.get("level") in FITBIT_ASLEEP:
+            when = seg.get("dateTime", seg.get("datetime"))  # some tools write `datetime`
+            try:
+                return max(0.0, _minutes(start, dt.datetime.fromisoformat(str(when))))
+            except ValueError:
+                raise _BadRecord(f"a sleep segment without a usable dateTime ({when!r})") from None
     return None
+
+
+class _BadRecord(Exception):
+    """A record lacks a field the importer needs: skipped with this reason."""
 
 
 def _fitbit_files(path: Path) -> list[Path]:
@@ -405,7 +480,11 @@ def read_fitbit(path: Path) -> Iterator[Night | Skip]:
                 continue
             rule = "Fitbit minutesToFallAsleep"
             if latency == 0:
-                from_levels = _levels_latency(rec, start)
+                try:
+                    from_levels = _levels_latency(rec, start)
+                except _BadRecord as exc:
+                    out.append(Skip(where, str(exc)))
+                    continue
                 if from_levels is None:
                     zero_without_levels += 1
                 else:
@@ -422,7 +501,8 @@ def read_fitbit(path: Path) -> Iterator[Night | Skip]:
 
 
 def read(
-    path: Path, kind: str, source: str | None = None, lights_out: dt.time | None = None
+    path: Path, kind: str, source: str | None = None, lights_out: dt.time | None = None,
+    columns: dict[str, str] | None = None,
 ) -> Iterable[Night | Skip]:
     if kind not in FORMATS:
         raise ConfigError(f"unknown import format {kind!r}; valid: {', '.join(FORMATS)}")
@@ -432,7 +512,11 @@ def read(
         raise InputFileError(f"{path} is a folder; give the export file")
     if kind == "apple-health":
         return read_apple_health(path, source, lights_out)
-    readers = {"csv": read_csv, "oura": read_oura, "fitbit": read_fitbit}
+    if columns and kind != "csv":
+        raise ConfigError("--columns applies to --from csv only")
+    if kind == "csv":
+        return read_csv(path, columns)
+    readers = {"oura": read_oura, "fitbit": read_fitbit}
     return readers[kind](path)
 
 

@@ -24,6 +24,21 @@ class ExclusionRules(BaseModel):
     value_above: float | None = Field(None, description="exclude values above this")
 
 
+Kind = Literal["latency", "continuous", "count", "binary"]
+"""What sort of number the outcome is, which decides its Bayesian model (`analysis.MODELS`):
+a latency (minutes, >= 0, exact zeros, right-skewed), a continuous or bounded scale (a
+1-10 rating, a mood that can go negative), a count (non-negative integers), binary (0/1)."""
+
+Period = Literal["night", "day", "session"]
+
+PERIOD_WORDS: dict[str, dict[str, str]] = {
+    "night": {"unit": "night", "this": "tonight", "last": "last night"},
+    "day": {"unit": "day", "this": "today", "last": "yesterday"},
+    "session": {"unit": "session", "this": "today's session", "last": "yesterday's session"},
+}
+"""How pages and messages name one period of the trial."""
+
+
 class Protocol(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     arms: tuple[str, ...] = Field(min_length=2, max_length=20)
@@ -48,12 +63,22 @@ class Protocol(BaseModel):
     lights_out: str | None = None
     """HH:MM in bed with the lights out (the seed's design: 23:00): the start of a night for
     wearables that record sleep but not going to bed (a watch alone)."""
+    kind: Kind | None = None
+    """The outcome's kind; None (a trial made before kinds existed) reads as latency."""
+    period: Period | None = None
+    """What one trial day is called; None reads as 'night' for a latency, else 'day'."""
+    better: tuple[str, ...] | None = None
+    """The hypothesis, stated at creation: these arms are expected better (in the outcome's
+    direction) than the rest; None (an older trial) reads as the contrast's first group."""
 
     @field_validator("assign_at", "lights_out")
     @classmethod
     def _hhmm(cls, v: str | None) -> str | None:
         if v is not None:
-            dt.time.fromisoformat(v)
+            try:
+                dt.time.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"give a time as HH:MM, got {v!r}") from None
         return v
 
     @model_validator(mode="after")
@@ -76,12 +101,39 @@ class Protocol(BaseModel):
                 raise ValueError("given schedule names an arm index out of range")
         if self.exclusions.onset_before is not None:
             dt.time.fromisoformat(self.exclusions.onset_before)
+        if any(not a.strip() for a in self.arms):
+            raise ValueError("arm names must not be empty")
+        if self.better is not None:
+            unknown = set(self.better) - set(self.arms)
+            if unknown:
+                raise ValueError(f"the hypothesis names unknown arms: {sorted(unknown)}")
+            if not self.better or set(self.better) == set(self.arms):
+                raise ValueError("the hypothesis must name some arms, not all, as better")
+            if self.treatment and set(self.treatment) != set(self.better):
+                raise ValueError("the contrast and the hypothesis name different arms")
+        kind = self.kind  # an older trial (None) is read as `outcome_kind` says, never refused
+        if kind in ("latency", "count") and self.minimum < 0:
+            raise ValueError(f"a {kind} cannot be negative: --min must be 0 or more")
+        if kind == "binary" and (self.minimum, self.maximum) != (0, 1):
+            raise ValueError("a binary outcome is 0 or 1: --min 0 --max 1")
         return self
 
     @property
+    def outcome_kind(self) -> str:
+        """The kind; a trial made before kinds existed is a latency (the tracker's first use),
+        unless its range allows negative values, which no latency has."""
+        return self.kind or ("continuous" if self.minimum < 0 else "latency")
+
+    @property
+    def words(self) -> dict[str, str]:
+        """How this trial names its periods (`PERIOD_WORDS`)."""
+        period = self.period or ("night" if self.outcome_kind == "latency" else "day")
+        return PERIOD_WORDS[period]
+
+    @property
     def contrast(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(group A, group B) of the primary contrast."""
-        a = self.treatment or self.arms[:1]
+        """(group A, group B) of the primary contrast: group A is hypothesised better."""
+        a = self.better or self.treatment or self.arms[:1]
         return tuple(a), tuple(x for x in self.arms if x not in a)
 
     def date_of(self, day: int) -> dt.date:
@@ -94,9 +146,27 @@ class Protocol(BaseModel):
         """What the commitment hashes. Fields added after a trial was created are left out
         while unset, so every earlier commitment still verifies."""
         data = self.model_dump(mode="json")
-        if data.get("lights_out") is None:
-            data.pop("lights_out", None)
+        for added in ("lights_out", "kind", "period", "better"):
+            if data.get(added) is None:
+                data.pop(added, None)
         return data
+
+    def value_problem(self, value: float) -> str | None:
+        """Why a value cannot be this trial's outcome, or None."""
+        import math
+
+        if not math.isfinite(value) or not self.minimum <= value <= self.maximum:
+            return f"must be between {self.minimum:g} and {self.maximum:g}"
+        if self.outcome_kind in ("count", "binary") and value != int(value):
+            return f"a {self.outcome_kind} outcome must be a whole number"
+        return None
+
+    def hypothesis(self) -> str:
+        """The pre-stated hypothesis in words."""
+        a, b = self.contrast
+        way = "lower" if self.lower_is_better else "higher"
+        return (f"{' and '.join(a)} better than {' and '.join(b)}: {way} {self.outcome} "
+                f"(one-sided test)")
 
 
 def draw_schedule(p: Protocol, days: int | None = None, seed: int | None = None) -> list[int]:

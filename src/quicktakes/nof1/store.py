@@ -13,9 +13,9 @@ from pathlib import Path
 
 from quicktakes.errors import StoreError
 from quicktakes.paths import user_file
-from quicktakes.sqlite import open_db, run_script
+from quicktakes.sqlite import damaged, open_db, run_script
 
-__all__ = ["connect", "default_path", "transaction"]
+__all__ = ["connect", "default_path", "integrity", "opened", "transaction"]
 
 ENV_DB = "QUICKTAKES_DB"
 
@@ -90,12 +90,36 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_h
 """Append-only: a shipped migration is never edited, only followed by a new one."""
 
 
+RECOVERY = ("`quicktakes trial export NAME` saves what can still be read; or restore your "
+            "backup")
+
+
 def connect(path: Path | None = None, create: bool = True) -> sqlite3.Connection:
-    """Open (and migrate) the store; a corrupt or unreadable file is a StoreError."""
+    """Open (and migrate) the store; a missing file (unless `create`), a damaged, locked or
+    unreadable one is a StoreError naming it. A file this process may not write opens
+    read-only."""
+    return open_db(path or default_path(), MIGRATIONS, "trial database", create=create,
+                   recovery=RECOVERY)
+
+
+@contextmanager
+def opened(path: Path | None = None, create: bool = False) -> Iterator[sqlite3.Connection]:
+    """The store for one command: whatever SQLite refuses while it runs (a damaged page, a
+    lock, a write to a read-only file) is one StoreError naming the file."""
     path = path or default_path()
-    if not create and not path.exists():
-        raise StoreError(f"no trial database at {path}")
-    return open_db(path, MIGRATIONS, "trial database")
+    db = connect(path, create=create)
+    try:
+        yield db
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(damaged("trial database", path, exc, RECOVERY)) from None
+    finally:
+        db.close()
+
+
+def integrity(db: sqlite3.Connection) -> str | None:
+    """SQLite's integrity check: None when the file is sound, else its first complaint."""
+    rows = [r[0] for r in db.execute("PRAGMA integrity_check(5)")]
+    return None if rows == ["ok"] else "; ".join(rows)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,9 +31,45 @@ class Committed:
     version: int
 
 
+OPTIONS = {"name": "the trial name", "arms": "--arm", "days": "--days", "start": "--start",
+           "assign_at": "--assign-at", "scheme": "--scheme", "block_size": "--block-size",
+           "max_run": "--max-run", "smallest_effect": "--smallest-effect",
+           "treatment": "--contrast", "better": "--better", "kind": "--kind",
+           "period": "--period", "minimum": "--min", "maximum": "--max", "alpha": "--alpha",
+           "seed": "--seed", "lights_out": "--lights-out", "outcome": "--outcome",
+           "exclusions": "--exclude-onset-before"}
+"""Each protocol field by the option a person types."""
+
+
+def protocol(**fields: Any) -> Protocol:
+    """The protocol, or a ConfigError in the words of `trial new`'s options (not pydantic's)."""
+    from pydantic import ValidationError
+
+    try:
+        return Protocol(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = OPTIONS.get(str(err["loc"][0]), str(err["loc"][0])) if err["loc"] else ""
+        ctx = err.get("ctx") or {}
+        plain = {
+            "too_short": f"give at least {ctx.get('min_length')}",
+            "too_long": f"give at most {ctx.get('max_length')}",
+            "string_pattern_mismatch": "use letters, digits, '.', '_' or '-', starting with "
+                                       "a letter or a digit",
+            "literal_error": f"must be one of {ctx.get('expected')}",
+            "greater_than_equal": f"must be at least {ctx.get('ge')}",
+            "greater_than": f"must be above {ctx.get('gt')}",
+            "less_than_equal": f"must be at most {ctx.get('le')}",
+            "less_than": f"must be below {ctx.get('lt')}",
+        }.get(err["type"], str(err["msg"]).removeprefix("Value error, "))
+        if err["type"] == "too_short" and where == "--arm":
+            plain = "a trial needs at least two arms (repeat --arm)"
+        raise ConfigError(f"{where}: {plain}" if where else plain) from None
+
+
 def create(db: sqlite3.Connection, **fields: Any) -> Committed:
     """Freeze a protocol, draw its schedule from its seed, and store the commitment."""
-    p = validated(Protocol, **fields)
+    p = protocol(**fields)
     schedule = draw_schedule(p)
     sha = commitment(p, schedule)
     with transaction(db):
@@ -179,6 +214,12 @@ def revealed_at(p: Protocol, date: dt.date) -> dt.datetime:
     return dt.datetime.combine(date, dt.time.fromisoformat(p.assign_at))
 
 
+def last_revealed(p: Protocol, at: dt.datetime) -> dt.date:
+    """The latest period whose arm is revealed at `at`: today from its assignment time on,
+    else yesterday (a morning's log is for the night before)."""
+    return at.date() if at >= revealed_at(p, at.date()) else at.date() - dt.timedelta(days=1)
+
+
 def parse_date(text: str | None, default: dt.date) -> dt.date:
     """A date the user typed (YYYY-MM-DD), `default` when none was, else a one-line error."""
     if text is None:
@@ -224,14 +265,18 @@ def today_arm(
 
 
 def parse_value(text: str, p: Protocol) -> float:
+    """A value as typed: a decimal comma is read as a point ("12,5" is 12.5), since phone
+    keyboards in many locales offer only the comma."""
+    typed = text.strip()
+    if typed.count(",") == 1 and "." not in typed:
+        typed = typed.replace(",", ".")
     try:
-        value = float(text)
+        value = float(typed)
     except ValueError:
         raise ConfigError(f"{p.outcome} must be a number, got {text!r}") from None
-    if not math.isfinite(value) or not p.minimum <= value <= p.maximum:
-        raise ConfigError(
-            f"{p.outcome} must be between {p.minimum:g} and {p.maximum:g}, got {text}"
-        )
+    problem = p.value_problem(value)
+    if problem:
+        raise ConfigError(f"{p.outcome} {problem}, got {text.strip()}")
     return value
 
 
@@ -251,10 +296,10 @@ def log_value(
     happened yet)."""
     t = load(db, name)
     p = t.protocol
-    today = today or dt.date.today()
-    day = parse_date(date, today)
-    i = _day_index(p, day, today)
     when = at or dt.datetime.now()
+    today = today or when.date()
+    day = parse_date(date, last_revealed(p, when))
+    i = _day_index(p, day, today)
     if day == when.date() and when < revealed_at(p, day):
         raise ConfigError(
             f"{day}'s arm is assigned at {p.assign_at}: its night cannot be logged before that"
@@ -431,6 +476,8 @@ def status(
         "lo": mean.lo,
         "hi": mean.hi,
         "p_value": result.contrast_test.p_value,
+        "in_words": result.in_words,
+        "hypothesis": result.hypothesis,
     }
     out["power"] = result.power
     return out
@@ -503,6 +550,7 @@ def import_nights(
     today: dt.date | None = None,
     source: str = "import",
     dry_run: bool = False,
+    at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Insert every importable night in one transaction: a failure (or a kill) part-way
     leaves the database exactly as it was. The whole file is parsed first, so the write
@@ -512,7 +560,8 @@ def import_nights(
 
     t = load(db, name)
     p = t.protocol
-    today = today or dt.date.today()
+    when = at or (dt.datetime.combine(today, dt.time.max) if today else dt.datetime.now())
+    today = today or when.date()
     parsed = list(records)
     taken: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
@@ -524,8 +573,17 @@ def import_nights(
                 continue
             assert isinstance(rec, Night)
             i = p.day_of(rec.date)
-            if not 0 <= i < p.days or rec.date > today:
-                skipped.append({"where": rec.where, "reason": f"{rec.date} outside the trial"})
+            if not 0 <= i < p.days:
+                skipped.append({"where": rec.where, "reason": f"{rec.date} outside the trial "
+                                f"({p.start} to {p.date_of(p.days - 1)})"})
+                continue
+            if rec.date > today:
+                skipped.append({"where": rec.where,
+                                "reason": f"{rec.date} later in the trial (in the future)"})
+                continue
+            if when < revealed_at(p, rec.date):  # its arm is still sealed: no value, no arm
+                skipped.append({"where": rec.where, "reason": f"{rec.date} not yet: its arm "
+                                f"is revealed at {p.assign_at}"})
                 continue
             if rec.date in seen:
                 skipped.append(
@@ -541,13 +599,10 @@ def import_nights(
                     }
                 )
                 continue
-            if not p.minimum <= rec.latency <= p.maximum:
-                skipped.append(
-                    {
-                        "where": rec.where,
-                        "reason": f"value {rec.latency:g} outside [{p.minimum:g}, {p.maximum:g}]",
-                    }
-                )
+            problem = p.value_problem(rec.latency)
+            if problem:
+                skipped.append({"where": rec.where,
+                                "reason": f"value {rec.latency:g}: {p.outcome} {problem}"})
                 continue
             exists = db.execute(
                 "SELECT 1 FROM observations WHERE trial_id = ? AND day = ? AND "
@@ -565,7 +620,7 @@ def import_nights(
             seen.add(rec.date)
             if not dry_run:
                 _insert_observation(
-                    db, t.trial_id, rec.date, rec.latency, rec.onset, None, source, replace
+                    db, t.trial_id, rec.date, rec.latency, rec.onset, rec.note, source, replace
                 )
             taken.append({"date": rec.date.isoformat(), "value": rec.latency,
                           "arm": p.arms[t.schedule[i]], "rule": rec.rule, "where": rec.where})

@@ -7,6 +7,12 @@ Reachable safely: an access token (made on first use, stored beside the database
 (signed with the access token, valid `CSRF_TTL`) and a nonce, so a reload or a double tap
 records once; a POST from another origin is refused. Refusals are 403 pages and one line in
 the server log, never a traceback.
+
+Safe against the pages a person visits meanwhile: every template is escaped (whatever its
+name), the message after a form is chosen from a fixed set by a code (never text from the
+URL), and the server answers only to its own names (`Site.hosts`, with its port), so a site
+whose name resolves to this machine (DNS rebinding) gets 400. Secrets in a URL (the access
+token, a calendar key) are redacted from the access log.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import socket
 import sqlite3
@@ -30,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -51,9 +58,55 @@ CSRF_TTL = dt.timedelta(hours=12)
 SEEN = 10_000
 """Nonces remembered (a form submitted again records nothing)."""
 
-_pages = Environment(
-    loader=PackageLoader("quicktakes.nof1", "templates"), autoescape=select_autoescape()
-)
+_pages = Environment(loader=PackageLoader("quicktakes.nof1", "templates"), autoescape=True)
+"""Every template escaped, whatever its file name (a `*.html.j2` name escapes nothing under
+`select_autoescape()`)."""
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+"""The names a loopback server answers to."""
+
+SECRET_IN_URL = re.compile(r"((?:token|key)=)[^&\s\"]+")
+
+
+class RedactSecrets(logging.Filter):
+    """The access token and calendar keys never reach a log: uvicorn's access line prints
+    the whole URL, the first of which carries the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                SECRET_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        record.msg = SECRET_IN_URL.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
+def host_name(host: str) -> str:
+    """How a bound address appears in a Host header: IPv6 in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def split_host(header: str) -> tuple[str, int | None]:
+    """A Host header's name (lower case, IPv6 bracketed) and port (None when absent or not a
+    number)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        name, _, rest = header.partition("]")
+        name += "]"
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        name, _, port = header.partition(":")
+    return name, int(port) if port.isdigit() else None
+
+
+MESSAGES = {
+    "logged": "Recorded {value} for {date} (day {day}).",
+    "excluded": "{date} excluded: {reason}.",
+    "back": "{date} is back in the analysis.",
+}
+"""What the today page may say after a form: chosen by a code in the URL, filled from the
+store, so a crafted link cannot put text (or markup) on the page."""
 
 
 def token_file(db: Path) -> Path:
@@ -90,6 +143,10 @@ class Site:
     tz: str | None = None
     """The calendar's IANA time zone (None: floating local times)."""
     clock: Callable[[], dt.datetime] = dt.datetime.now
+    hosts: frozenset[str] = LOOPBACK_NAMES
+    """The Host names answered (lower case, IPv6 in brackets); any other gets 400."""
+    port: int | None = None
+    """The port a Host header must name (None: any, for a test client without one)."""
     pages: dict[tuple[str, str], tuple[object, str]] = field(default_factory=dict)
     """Each trial's status page and figures, with the key (its last change, the day) each
     was made for."""
@@ -121,6 +178,13 @@ class Site:
         if age > CSRF_TTL:
             return "a stale form (reload the page for a fresh one)"
         return None
+
+    def answers(self, header: str) -> bool:
+        """Whether a Host (or an Origin's netloc) names this server."""
+        name, port = split_host(header)
+        if name not in self.hosts:
+            return False
+        return self.port is None or port == self.port or (port is None and self.port == 80)
 
     def calendar_key(self, name: str) -> str:
         return self.sign("ics:" + name)
@@ -185,6 +249,13 @@ class Guard(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         site = self.site
+        host = request.headers.get("host", "")
+        if not site.answers(host):
+            client = request.client.host if request.client else "?"
+            log.warning("refused %s %s from %s: Host %r is not this server's",
+                        request.method, request.url.path, client, host[:100])
+            return page("message.html.j2", 400, title="Bad request",
+                        error="Bad request: this server does not answer to that name.")
         calendar = request.url.path.endswith("/calendar.ics")  # keyed per trial instead
         if site.require_token and not calendar:
             given = request.query_params.get("token")
@@ -203,8 +274,10 @@ class Guard(BaseHTTPMiddleware):
                               "printed)")
         if request.method == "POST":
             origin = request.headers.get("origin")
-            if origin and urlsplit(origin).netloc != request.headers.get("host"):
-                return refuse(request, f"a form posted from another origin ({origin})")
+            if origin is not None and (
+                urlsplit(origin).netloc.lower() != host.lower() or not site.answers(host)
+            ):
+                return refuse(request, f"a form posted from another origin ({origin[:100]})")
         return await call_next(request)
 
 
@@ -224,13 +297,13 @@ def today_context(site: Site, con: sqlite3.Connection, name: str) -> dict[str, A
         today = {"arm": None, "reveal": None, "message": str(exc)}
     data = trials.trial_data(con, name)
     nights = []
-    for back, label in ((1, "last night"), (0, "tonight")):
+    for back, label in ((1, p.words["last"]), (0, p.words["this"])):
         i = p.day_of(now.date()) - back
         if 0 <= i < p.days:
             nights.append(_day(data.days[i], label))
     loggable = [
         n for n in nights
-        if n["label"] == "last night" or now >= trials.revealed_at(p, now.date())
+        if n["label"] == p.words["last"] or now >= trials.revealed_at(p, now.date())
     ]
     return {
         "title": name, "name": name, "today": today, "days": p.days, "recent": nights,
@@ -239,6 +312,8 @@ def today_context(site: Site, con: sqlite3.Connection, name: str) -> dict[str, A
         "nonce": secrets.token_urlsafe(12), "form": {"date": loggable[0]["date"]
                                                       if loggable else None},
         "calendar": f"/t/{name}/calendar.ics?key={site.calendar_key(name)}",
+        "words": p.words, "onset": p.exclusions.onset_before is not None,
+        "kind": p.outcome_kind, "step": "1" if p.outcome_kind in ("count", "binary") else "any",
     }
 
 
@@ -269,7 +344,29 @@ def make_app(site: Site) -> Starlette:
         return page("index.html.j2", trials=rows, title="Trials")
 
     def today(request: Request) -> Response:
-        return render_today(request.path_params["name"], message=request.query_params.get("msg"))
+        name = request.path_params["name"]
+        code, date = request.query_params.get("msg"), request.query_params.get("date")
+        return render_today(name, message=after_form(name, code, date))
+
+    def after_form(name: str, code: str | None, date: str | None) -> str | None:
+        """The message a form's redirect asks for: a fixed sentence by its code, its blanks
+        filled from the store (nothing from the URL but a code and a valid date)."""
+        if code not in MESSAGES or date is None:
+            return None
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            return None
+        with store() as con:
+            data = trials.trial_data(con, name)
+        found = next((d for d in data.days if d.date == day), None)
+        if found is None:
+            return None
+        if code == "logged" and found.value is None or code == "excluded" and not found.excluded:
+            return None
+        value = f"{found.value:g}" if found.value is not None else ""
+        return MESSAGES[code].format(value=value, date=date, day=found.index + 1,
+                                     reason=found.excluded or "")
 
     def status(request: Request) -> Response:
         return HTMLResponse(current(request.path_params["name"], "status"))
@@ -381,7 +478,7 @@ def make_app(site: Site) -> Starlette:
         except (QuicktakesError, sqlite3.Error) as exc:
             status, shown = refusal(exc)
             return await run_in_threadpool(render_today, name, status, form=form, **shown)
-        return RedirectResponse(f"/t/{name}?{urlencode({'msg': outcome})}", status_code=303)
+        return RedirectResponse(f"/t/{name}?{outcome}", status_code=303)
 
     async def log_form(request: Request) -> Response:
         name = request.path_params["name"]
@@ -390,6 +487,7 @@ def make_app(site: Site) -> Starlette:
             with store() as con:
                 replace = form.get("replace") == "1"
                 date = form.get("date") or None
+                trials.parse_value(form.get("value", ""), trials.load(con, name).protocol)
                 if not replace and date:
                     data = trials.trial_data(con, name)
                     old = next((d for d in data.days if d.date.isoformat() == date), None)
@@ -401,7 +499,7 @@ def make_app(site: Site) -> Starlette:
                 r = trials.log_value(
                     con, name, form.get("value", ""), date, form.get("note") or None, replace,
                     form.get("onset") or None, today=now.date(), source="web", at=now)
-            return f"Recorded {r['value']:g} for {r['date']} (day {r['day']})."
+            return urlencode({"msg": "logged", "date": r["date"]})
 
         return await submit(request, action)
 
@@ -413,9 +511,9 @@ def make_app(site: Site) -> Starlette:
                 date, reason = form.get("date", ""), form.get("reason", "")
                 if form.get("action") == "unexclude":
                     r = trials.unexclude(con, name, date, reason)
-                    return f"{r['date']} is back in the analysis."
+                    return urlencode({"msg": "back", "date": r["date"]})
                 r = trials.exclude(con, name, date, reason, today=site.clock().date())
-                return f"{r['date']} excluded: {r['reason']}."
+                return urlencode({"msg": "excluded", "date": r["date"]})
 
         return await submit(request, action)
 
@@ -489,11 +587,71 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def lan_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 addresses (what a phone on the network can reach),
+    read from the interfaces without sending anything; the host name's addresses where the
+    interfaces cannot be read."""
+    found: list[str] = []
+    try:
+        import fcntl
+        import struct
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _, name in socket.if_nameindex():
+                try:
+                    raw = fcntl.ioctl(s.fileno(), 0x8915,  # SIOCGIFADDR
+                                      struct.pack("256s", name.encode()[:15]))
+                except OSError:
+                    continue  # an interface without an IPv4 address
+                found.append(socket.inet_ntoa(raw[20:24]))
+    except (ImportError, OSError):
+        pass
+    if not found:
+        try:
+            found = [str(a[4][0]) for a in socket.getaddrinfo(socket.gethostname(), None,
+                                                               socket.AF_INET)]
+        except OSError:
+            found = []
+    out = []
+    for a in found:
+        if not ipaddress.ip_address(a).is_loopback and a not in out:
+            out.append(a)
+    return out
+
+
+def answered_hosts(host: str, allow: list[str]) -> tuple[frozenset[str], list[str]]:
+    """The Host names a server bound to `host` answers to, and the addresses to print: on
+    loopback its loopback names; on a wildcard every LAN address; else the address itself;
+    always the loopback names (the machine itself) and each `--allow-host`."""
+    if is_loopback(host):
+        shown = [host_name(host)]
+    elif host in ("0.0.0.0", "::", ""):
+        shown = lan_addresses()
+    else:
+        shown = [host_name(host)]
+    names = set(LOOPBACK_NAMES) | {n.lower() for n in shown}
+    for a in allow:
+        a = a.strip().lower()
+        if not a or "/" in a or " " in a:
+            raise ConfigError(f"--allow-host {a!r}: give a host name or an address, no scheme")
+        names.add(host_name(a))
+    return frozenset(names), shown
+
+
 def _warm() -> None:
     """Import what the status page needs (matplotlib, scipy: seconds) while the first pages
     are already served."""
     import quicktakes.nof1.analysis
     import quicktakes.nof1.plots  # noqa: F401
+
+
+def redact_logs() -> None:
+    """Every log line that may carry a URL goes through `RedactSecrets` (after uvicorn has
+    configured its loggers, which keeps filters)."""
+    for name in ("uvicorn.access", "uvicorn.error", "quicktakes.serve"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
 
 
 def serve(site: Site, sock: socket.socket) -> None:
@@ -502,5 +660,6 @@ def serve(site: Site, sock: socket.socket) -> None:
 
     config = uvicorn.Config(make_app(site), lifespan="off", log_level="info",
                             timeout_graceful_shutdown=5)
+    redact_logs()
     threading.Thread(target=_warm, daemon=True).start()
     uvicorn.Server(config).run(sockets=[sock])

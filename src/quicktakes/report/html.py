@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from quicktakes.ledger import Report, Trend, Verdict
@@ -91,7 +91,7 @@ def run_facts(report: Report) -> dict[str, Any]:
 def render_html(report: Report) -> str:
     env = Environment(
         loader=PackageLoader("quicktakes.report", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
+        autoescape=True,
     )
     sections = []
     for k, r in enumerate(report.results):
