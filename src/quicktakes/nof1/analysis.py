@@ -396,8 +396,14 @@ def effect_in_words(p: Protocol, effect: Effect, p_value: float) -> str:
     way = "as hypothesised" if effect.estimate > 0 else (
         "no difference" if effect.estimate == 0 else "against the hypothesis")
     return (f"{p.outcome}: {b} {shift(raw, p)} than {a} ({effect.name}, 95% CI "
-            f"{lo:+.2f} to {hi:+.2f}); {way} that {a} is better, one-sided "
+            f"{signed(lo)} to {signed(hi)}); {way} that {a} is better, one-sided "
             f"p = {p_value:.3f}")
+
+
+def signed(x: float) -> str:
+    """+1.25, -0.50, and +0.00 rather than -0.00."""
+    text = f"{x:+.2f}"
+    return "+0.00" if text == "-0.00" else text
 
 
 POWER_GRID: tuple[int, ...] = (0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 270, 365, 545, 730)

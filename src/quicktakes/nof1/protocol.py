@@ -165,8 +165,8 @@ class Protocol(BaseModel):
         """The pre-stated hypothesis in words."""
         a, b = self.contrast
         way = "lower" if self.lower_is_better else "higher"
-        return (f"{' and '.join(a)} better than {' and '.join(b)}: {way} {self.outcome} "
-                f"(one-sided test)")
+        return (f"{' and '.join(a)} better than {' and '.join(b)}, where {way} {self.outcome} "
+                f"is better (a one-sided test of exactly this)")
 
 
 def draw_schedule(p: Protocol, days: int | None = None, seed: int | None = None) -> list[int]:
