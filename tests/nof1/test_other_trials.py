@@ -272,3 +272,30 @@ def test_an_apple_record_without_its_dates_is_skipped(cli, trial, tmp_path):
     out = json.loads(r.stdout)
     assert len(out["taken"]) == 1
     assert any("startDate" in s["reason"] for s in out["skipped"])
+
+
+def test_the_phone_page_speaks_of_the_trials_own_period_and_checks_before_it_asks(cli, db,
+                                                                                coffee):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from quicktakes.nof1.web import Site, access_token, make_app
+
+    from .test_web import Clock, fields
+
+    clock = Clock(dt.datetime.combine(START + dt.timedelta(days=2), dt.time(9)))
+    site = Site(db, access_token(db), require_token=False, clock=clock, port=8765)
+    c = TestClient(make_app(site), base_url="http://127.0.0.1:8765")
+    page = c.get("/t/coffee").text
+    assert "Log a day" in page and "yesterday" in page
+    assert not re.search(r"night|Sleep onset", page, re.I)
+    form = {**fields(page, "/t/coffee/log"), "date": day(1), "value": "7,5"}
+    r = c.post("/t/coffee/log", data=form)
+    assert r.status_code == 200 and "Recorded 7.5" in r.text  # a decimal comma, as typed
+    rows = dump(db)
+    page = c.get("/t/coffee").text
+    bad = c.post("/t/coffee/log", data={**fields(page, "/t/coffee/log"), "date": day(1),
+                                        "value": "eleven"})
+    assert bad.status_code == 400 and "must be a number" in bad.text  # not "replace it?"
+    assert "Replace it" not in bad.text and dump(db) == rows

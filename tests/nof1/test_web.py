@@ -211,7 +211,7 @@ def test_the_analysis_page_keeps_the_seed_sealed_while_the_trial_runs(client, cl
                          today=clock.at.date(), at=clock.at)
     html = client.get("/t/sleep/analysis").text
     protocol = html.split("<h2>Protocol</h2>")[1].split("</table>")[0]
-    assert "<td>seed</td><td>sealed until the trial ends</td>" in protocol
+    assert "<th>seed</th><td>sealed until the trial ends</td>" in protocol
 
 
 def test_the_status_figures_are_images_of_their_own(client, clock, db):

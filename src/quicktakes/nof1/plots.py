@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import re
@@ -13,23 +12,38 @@ from matplotlib.figure import Figure
 
 from quicktakes.nof1.analysis import Analysis, TrialData
 
+WIDE = (7.0, 11)
+"""A figure's width in inches and its font size for a desktop page (about 640-1000 px wide)."""
+NARROW = (3.6, 12)
+"""The same for a phone: at 400 px a 3.6-inch figure is drawn about 1.4x, so 12 pt text
+reads at about 17 px, above the page's 16 px body text."""
+
 
 def _svg(fig: Any, prefix: str) -> str:
-    """The figure as SVG text whose element ids carry `prefix` (a page holds several)."""
+    """The figure as SVG text whose element ids carry `prefix` (a page holds several); text
+    stays text (not paths), escaped by matplotlib, so it can be measured and read."""
+    from matplotlib import rc_context
+
     from quicktakes.report.plot import unique_ids
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    with rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = re.sub(r"<metadata>.*?</metadata>", "", buf.getvalue(), flags=re.S)
     return unique_ids(svg[svg.index("<svg") :], prefix)
 
 
-def trial_svg(data: TrialData) -> str:
+def trial_svg(data: TrialData, narrow: bool = False) -> str:
     """A dated timeline by arm with excluded days drawn hollow and labelled with their
-    reason, beside the per-arm distributions."""
+    reason, beside (or, narrow, above) the per-arm distributions."""
     p = data.protocol
-    fig = Figure(figsize=(10, 3.8))  # no pyplot: no global backend, nothing to close
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+    width, size = NARROW if narrow else WIDE
+    if narrow:
+        fig = Figure(figsize=(width, 6.4))  # no pyplot: no global backend, nothing to close
+        ax1, ax2 = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]})
+    else:
+        fig = Figure(figsize=(width, 3.6))
+        ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     days = data.analysed()
     for k, arm in enumerate(p.arms):
         pts = [(d.date, d.value) for d in days if d.arm == arm]
@@ -41,17 +55,23 @@ def trial_svg(data: TrialData) -> str:
     for d in data.days:
         if d.excluded and d.value is not None:
             ax1.plot([d.date], [d.value], "o", ms=6, mfc="none", color="grey")
-            ax1.annotate(d.excluded[:28], (d.date, d.value), fontsize=7, color="grey",
+            ax1.annotate(d.excluded[:28], (d.date, d.value), fontsize=size - 2, color="grey",
                          xytext=(3, 3), textcoords="offset points")
-    ax1.set_ylabel(p.outcome, fontsize=9)
-    ax1.tick_params(labelsize=8)
-    fig.autofmt_xdate()
-    ax1.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3,
-               frameon=False)
-    ax2.set_xticks(range(len(p.arms)), p.arms, fontsize=8)
-    ax2.set_ylabel(p.outcome, fontsize=9)
+    ax1.set_ylabel(p.outcome, fontsize=size)
+    for ax in (ax1, ax2):
+        ax.tick_params(labelsize=size)
+    import matplotlib.dates as mdates
+
+    ax1.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=5 if narrow else 8))
+    ax1.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+    ax1.legend(fontsize=size, loc="upper center", bbox_to_anchor=(0.5, -0.12 if narrow else -0.1),
+               ncol=1 if narrow else min(3, len(p.arms)), frameon=False)
+    slanted = len(p.arms) > 2
+    ax2.set_xticks(range(len(p.arms)), p.arms, fontsize=size, rotation=30 if slanted else 0,
+                   ha="right" if slanted else "center", rotation_mode="anchor")
+    ax2.set_ylabel(p.outcome, fontsize=size)
     fig.tight_layout()
-    return _svg(fig, "timeline-")
+    return _svg(fig, "timeline-n-" if narrow else "timeline-")
 
 
 NORMAL_FROM = 30
@@ -67,26 +87,40 @@ def accrued_p(a: np.ndarray, b: np.ndarray) -> float:
     return rt.contrast(a, b, "b>a").p_value
 
 
-def accrual_svg(data: TrialData, points: int = 30) -> str:
+def accrual_svg(data: TrialData, points: int = 30, narrow: bool = False) -> str:
     """The contrast's one-sided p-value as the analysed days accrue (at most `points`
-    evaluations), on a log axis with alpha drawn; from `NORMAL_FROM` days per group, by the
-    test's normal limit (a curve of 30 tests on a long trial in milliseconds, not seconds)."""
+    evaluations), on a log axis labelled in plain numbers with alpha drawn; from `NORMAL_FROM`
+    days per group, by the test's normal limit (a curve of 30 tests on a long trial in
+    milliseconds, not seconds)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
     from quicktakes.nof1.analysis import accrual
 
+    width, size = NARROW if narrow else WIDE
     at = sorted({int(round(v)) for v in np.linspace(4, len(data.analysed()), points)})
     groups = accrual(data, at)
     xs = [k for k, _, _ in groups]
     ps = [accrued_p(a, b) for _, a, b in groups]
-    fig = Figure(figsize=(10, 2.8))
+    fig = Figure(figsize=(width, 3.0 if narrow else 2.6))
     ax = fig.subplots()
     ax.plot(xs, ps, ".-", label="one-sided p of the contrast")
-    ax.axhline(data.protocol.alpha, color="grey", ls=":", label=f"alpha {data.protocol.alpha:g}")
+    alpha = data.protocol.alpha
+    ax.axhline(alpha, color="grey", ls=":", label=f"alpha {alpha:g}")
     ax.set_yscale("log")
-    ax.set_xlabel("analysed days", fontsize=9)
-    ax.set_ylabel("p-value", fontsize=9)
-    ax.legend(fontsize=9, frameon=False)
+    low = min([*ps, alpha, 1.0]) if ps else alpha
+    ticks = [t for t in (0.0001, 0.001, 0.01, alpha, 0.1, 0.5, 1.0) if t >= low / 2]
+    ax.yaxis.set_major_locator(FixedLocator(sorted(set(ticks))))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.set_xlabel("analysed days", fontsize=size)
+    ax.set_ylabel("p-value", fontsize=size)
+    ax.tick_params(labelsize=size)
+    if narrow:  # below the axes: a phone's plot has no room beside the curve
+        ax.legend(fontsize=size, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    else:
+        ax.legend(fontsize=size, frameon=False)
     fig.tight_layout()
-    return _svg(fig, "accrual-")
+    return _svg(fig, "accrual-n-" if narrow else "accrual-")
 
 
 def p_text(p: float) -> str:
@@ -95,21 +129,16 @@ def p_text(p: float) -> str:
 
 
 def headline(data: TrialData, result: Analysis) -> str:
-    """One sentence: the effect, its 95% interval, and the probability it exceeds the smallest
-    effect of interest."""
+    """One sentence: the effect in the hypothesis's words with its 95% interval and one-sided
+    p, and the posterior probability that the hypothesised arms' advantage exceeds the
+    smallest effect of interest."""
     p = data.protocol
-    eff = result.effects[0] if result.effects else None
-    a, b = (" + ".join(group) for group in p.contrast)
-    text = f"{b} minus {a}: "
-    if eff is not None:
-        text += (
-            f"{eff.name} {eff.estimate:+.1f} (95% CI {eff.lo:+.1f} to {eff.hi:+.1f}), "
-            f"{p.outcome}"
-        )
+    text = result.in_words
     q = result.posterior.get("p_effect_above_smallest")
     if q is not None:
-        text += f"; P(effect > {p.smallest_effect:g}) = {q:.2f}"
-    return text + f"; one-sided {p_text(result.contrast_test.p_value)}."
+        better = " and ".join(p.contrast[0])
+        text += f"; P({better} better by more than {p.smallest_effect:g}) = {q:.2f}"
+    return text + "."
 
 
 def analysis_html(
@@ -117,56 +146,50 @@ def analysis_html(
     result: Analysis,
     versions: list[dict[str, Any]] | None = None,
     shown: dict[str, object] | None = None,
+    home: str | None = None,
 ) -> str:
-    """A self-contained page that fits a phone: the headline, arms, the dated timeline, the
-    evidence as days accrue, the protocol with its commitment and amendments, and the
-    analysis as JSON folded away. `shown`: the protocol as it may be shown now
-    (`trials.public_protocol`: the seed sealed while the trial runs)."""
-    body = html.escape(json.dumps(result.to_dict(), indent=2, default=str))
+    """A self-contained page that fits a phone: the hypothesis and the effect in words, arms,
+    the dated timeline, the evidence as days accrue (each drawn for the width), the tests and
+    effects as tables, the protocol as a readable table with its commitment and amendments,
+    and the analysis as JSON folded away. `shown`: the protocol as it may be shown now
+    (`trials.public_protocol`: the seed sealed while the trial runs); `home`: the address of
+    the trial's pages (the server's), None for a file of its own."""
+    from markupsafe import Markup
+
+    from quicktakes.nof1.pages import render
+
     p = data.protocol
-    rows = "".join(
-        f"<tr><td>{html.escape(a.arm)}</td><td>{a.n}</td><td>{_fmt(a.mean)}</td>"
-        f"<td>{_fmt(a.median)}</td><td>{_fmt(a.sd)}</td></tr>"
-        for a in result.arms
-    )
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(p.name)}: analysis</title>"
-        "<style>*{box-sizing:border-box}"
-        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:1.5em auto;padding:0 1em;"
-        "line-height:1.45}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}"
-        "table{border-collapse:collapse}.wide{overflow-x:auto}svg{width:100%;height:auto}"
-        ".headline{font-size:1.1em;font-weight:600}"
-        "pre{background:#f6f6f6;padding:.5em;font-size:.8em;overflow-x:auto}</style></head><body>"
-        f"<h1>{html.escape(p.name)}</h1><p class='headline'>"
-        f"{html.escape(headline(data, result))}</p>"
-        f"<p>Test: {html.escape(result.contrast_test.method)}.</p>"
-        "<div class='wide'><table><tr><th>arm</th><th>n</th><th>mean</th><th>median</th>"
-        f"<th>sd</th></tr>{rows}</table></div><h2>Timeline</h2>{trial_svg(data)}"
-        f"<h2>Evidence as days accrue</h2>{accrual_svg(data)}"
-        f"<h2>Protocol</h2>{_protocol_html(shown or data.protocol.canonical(), versions or [])}"
-        f"<details><summary>the analysis as JSON</summary><pre>{body}</pre></details>"
-        "</body></html>"
+    figures = {
+        name: {"wide": Markup(draw(data)), "narrow": Markup(draw(data, narrow=True))}
+        for name, draw in (("timeline", trial_svg), ("accrual", accrual_svg))
+    }
+    return render(
+        "analysis.html.j2", title=f"{p.name}: analysis", home=home, name=p.name, p=p,
+        result=result, headline=headline(data, result), figures=figures,
+        protocol=protocol_rows(shown or p.canonical()), versions=versions or [],
+        as_json=json.dumps(result.to_dict(), indent=2, default=str), fmt=_fmt,
     )
 
 
-def _protocol_html(shown: dict[str, object], versions: list[dict[str, Any]]) -> str:
-    fields = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
-        for k, v in shown.items()
-        if k not in ("given_schedule",)
-    )
-    rows = "".join(
-        f"<tr><td>{v['version']}</td><td>{html.escape(v['created_at'])}</td>"
-        f"<td>{html.escape(v['reason'])}</td><td><code>{v['sha256'][:16]}…</code></td></tr>"
-        for v in versions
-    )
-    table = (
-        "<div class='wide'><table><tr><th>version</th><th>recorded</th><th>reason</th>"
-        f"<th>sha256</th></tr>{rows}</table></div>" if rows else ""
-    )
-    return f"<div class='wide'><table>{fields}</table></div>{table}"
+def protocol_rows(shown: dict[str, object]) -> list[tuple[str, str]]:
+    """The protocol as a person reads it: plain labels, lists joined, yes/no, dashes."""
+    out = []
+    for key, value in shown.items():
+        if key == "given_schedule":
+            continue
+        if isinstance(value, dict):
+            parts = [f"{k.replace('_', ' ')} {v}" for k, v in value.items() if v is not None]
+            text = "; ".join(parts) or "none"
+        elif isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value) or "—"
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif value is None:
+            text = "—"
+        else:
+            text = str(value)
+        out.append((key.replace("_", " "), text))
+    return out
 
 
 def _fmt(x: Any) -> str:

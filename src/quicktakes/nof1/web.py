@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -48,6 +47,7 @@ from starlette.routing import Route
 
 from quicktakes.errors import ConfigError, QuicktakesError, StoreError, UnknownNameError
 from quicktakes.nof1 import trials
+from quicktakes.nof1.pages import ENV
 from quicktakes.nof1.store import connect
 
 log = logging.getLogger("quicktakes.serve")
@@ -58,9 +58,7 @@ CSRF_TTL = dt.timedelta(hours=12)
 SEEN = 10_000
 """Nonces remembered (a form submitted again records nothing)."""
 
-_pages = Environment(loader=PackageLoader("quicktakes.nof1", "templates"), autoescape=True)
-"""Every template escaped, whatever its file name (a `*.html.j2` name escapes nothing under
-`select_autoescape()`)."""
+_pages = ENV
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 """The names a loopback server answers to."""
@@ -204,16 +202,16 @@ class Site:
                 self._locks.pop(("nonce", old), None)
 
 
-def _timeline(data: Any) -> str:
+def _timeline(data: Any, narrow: bool = False) -> str:
     from quicktakes.nof1.plots import trial_svg  # matplotlib: for the figures only
 
-    return _standalone(trial_svg(data))
+    return _standalone(trial_svg(data, narrow=narrow))
 
 
-def _accrual(data: Any) -> str:
+def _accrual(data: Any, narrow: bool = False) -> str:
     from quicktakes.nof1.plots import accrual_svg
 
-    return _standalone(accrual_svg(data))
+    return _standalone(accrual_svg(data, narrow=narrow))
 
 
 def _standalone(svg: str) -> str:
@@ -221,9 +219,14 @@ def _standalone(svg: str) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + svg
 
 
-FIGURES: dict[str, Callable[[Any], str]] = {"timeline": _timeline, "accrual": _accrual}
+FIGURES: dict[str, Callable[[Any], str]] = {
+    "timeline": _timeline, "accrual": _accrual,
+    "timeline-narrow": lambda d: _timeline(d, narrow=True),
+    "accrual-narrow": lambda d: _accrual(d, narrow=True),
+}
 """The status page's figures, served as SVG images: the plot of values by arm (the one the
-analysis page draws) and the p-value as days accrue."""
+analysis page draws) and the p-value as days accrue, each drawn for a desktop and for a
+phone's width."""
 
 
 def same(a: str, b: str) -> bool:
@@ -430,7 +433,7 @@ def make_app(site: Site) -> Starlette:
             result = analyze(data, np.random.default_rng(0))
         except ValueError as exc:
             return page("message.html.j2", title=name, error=f"No analysis yet: {exc}")
-        return HTMLResponse(analysis_html(data, result, versions, shown))
+        return HTMLResponse(analysis_html(data, result, versions, shown, home="/"))
 
     def calendar(request: Request) -> Response:
         from quicktakes.nof1.calendar import calendar_ics, time_zone
