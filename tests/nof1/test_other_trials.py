@@ -126,7 +126,7 @@ def test_the_seal_holds_on_import_and_dry_run(cli, db, tmp_path):
     rows = dump(db)
     dry = cli("trial", "import", "late", str(csv), "--from", "csv", "--dry-run", "--at", at)
     assert dry.exit_code == 0, dry.output
-    assert "would take 2 nights" in dry.stdout
+    assert "would take 2 days" in dry.stdout
     assert f"{day(2)} not yet" in dry.stdout and "12" not in dry.stdout.split("not yet")[0][-40:]
     assert f"{day(3)} later in the trial" in dry.stdout
     assert dump(db) == rows

@@ -203,7 +203,7 @@ def test_dry_run_shows_nights_with_arm_and_rule_and_writes_nothing(cli, trial, d
     r = cli("trial", "import", trial, str(path), "--from", "apple-health", "--source", "Watch",
             "--dry-run")
     assert r.exit_code == 0, r.output
-    assert "would take 1 nights" in r.stdout
+    assert "would take 1 night" in r.stdout
     assert START.isoformat() in r.stdout and "in-bed start to first asleep sample" in r.stdout
     assert dump(db) == before
 

@@ -161,3 +161,23 @@ def test_host_headers_are_split_like_a_browser_sends_them():
     assert split_host("[::1]:80") == ("[::1]", 80)
     assert split_host("Example.COM") == ("example.com", None)
     assert split_host("a:b") == ("a", None)
+
+
+def test_the_names_answered_follow_the_bound_address():
+    import ipaddress
+    import socket
+
+    from quicktakes.errors import ConfigError
+    from quicktakes.nof1.web import answered_hosts, lan_addresses
+
+    hosts, shown = answered_hosts("127.0.0.1", [])
+    assert shown == ["127.0.0.1"] and hosts == {"localhost", "127.0.0.1", "[::1]"}
+    hosts, shown = answered_hosts("0.0.0.0", ["Laptop.local"])
+    assert shown == lan_addresses() and "laptop.local" in hosts
+    assert socket.gethostname().lower() not in shown  # a phone cannot resolve "vm"
+    assert all(not ipaddress.ip_address(a).is_loopback for a in shown)
+    assert set(shown) <= hosts and "evil.example" not in hosts
+    hosts, shown = answered_hosts("::1", [])
+    assert shown == ["[::1]"]
+    with pytest.raises(ConfigError, match="--allow-host"):
+        answered_hosts("127.0.0.1", ["http://x/"])

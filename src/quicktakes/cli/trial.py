@@ -410,7 +410,9 @@ def import_cmd(
         emit_json(r)
         return
     verb = "would take" if dry_run else "took"
-    typer.echo(f"{verb} {len(r['taken'])} nights, skipped {len(r['skipped'])}")
+    unit = protocol.words["unit"]
+    n = len(r["taken"])
+    typer.echo(f"{verb} {n} {unit}{'' if n == 1 else 's'}, skipped {len(r['skipped'])}")
     if dry_run:
         for t in r["taken"]:
             typer.echo(f"  {t['date']}  {t['arm']:>12}  {t['value']:g}  ({t['rule']})")

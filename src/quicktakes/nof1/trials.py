@@ -302,7 +302,8 @@ def log_value(
     i = _day_index(p, day, today)
     if day == when.date() and when < revealed_at(p, day):
         raise ConfigError(
-            f"{day}'s arm is assigned at {p.assign_at}: its night cannot be logged before that"
+            f"{day}'s arm is assigned at {p.assign_at}: its {p.words['unit']} cannot be logged "
+            "before that"
         )
     v = parse_value(value, p)
     if onset is not None:
