@@ -92,9 +92,14 @@ def dequantized_dir(gguf: Path) -> Path:
     model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    with replacing(folder) as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
+    try:
+        with replacing(folder) as tmp:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+    except OSError:
+        if (folder / "config.json").exists():  # another process finished first: its copy
+            return folder
+        raise
     return folder
 
 
