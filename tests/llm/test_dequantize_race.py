@@ -22,7 +22,7 @@ def test_two_processes_on_an_empty_cache_both_finish(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", SCRIPT], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert "Traceback" not in err
     folders = {out.strip() for out, _ in outs}

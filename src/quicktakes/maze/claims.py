@@ -126,6 +126,21 @@ class Runs:
         """`method`'s iteration (default: its last) at every seed."""
         return [r[method].iterations[iteration] for r in (self.runs, *self.more)]
 
+    def collapses(self, method: str) -> list[int]:
+        """The updates (1-based, any seed) after which `method`'s policy had collapsed
+        (`maze.train.collapsed`)."""
+        return sorted({i.iteration + 1 for r in (self.runs, *self.more) if method in r
+                       for i in r[method].iterations if i.diagnostics.get("collapsed")})
+
+    def collapse_note(self, methods: tuple[str, ...]) -> str:
+        """A sentence naming every collapse, or ''."""
+        parts = [f"{_NAMES.get(k, k)} after update {', '.join(map(str, u))}"
+                 for k in methods if (u := self.collapses(k))]
+        if not parts:
+            return ""
+        return (" Collapsed (move entropy below 0.05 nats, so later samples repeat one move): "
+                + "; ".join(parts) + ".")
+
     def finals(self) -> dict[str, IterationResult]:
         return {m: r.iterations[-1] for m, r in self.runs.items() if m != "tabular"}
 
@@ -219,7 +234,7 @@ def describe_poor(m: Runs, v: Verdict) -> str:
         f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s); paired over "
         f"{d.n} held-out mazes, the change is {d}: {outcome} "
         f"Final interval {placement(last, m.finals())}."
-    )
+    ) + m.collapse_note(("sft-iter",))
 
 
 def show_poor(m: Runs) -> Shown:
@@ -308,7 +323,7 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     learners = "; ".join(
         f"{_NAMES[k]} {placement(m.final(k), m.finals())}" for k in COMPARED
     )
-    return text + f" Placed: {learners}."
+    return text + f" Placed: {learners}." + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
 
 
 def measure_rl_vs(ctx: RunContext, sizes: CompareSizes) -> Runs:

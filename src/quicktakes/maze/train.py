@@ -126,6 +126,15 @@ def entropy(logp: torch.Tensor) -> float:
     return float(-(logp.exp() * logp).sum(dim=1).mean())
 
 
+COLLAPSE_ENTROPY = 0.05
+"""Nats: a policy whose move distribution's mean entropy falls below this after an update has
+collapsed: every later sample is the same move, so no group has a spread to learn from."""
+
+
+def collapsed(entropy_after: float) -> bool:
+    return entropy_after < COLLAPSE_ENTROPY
+
+
 DIAGNOSTIC_PAIRS = 32
 """SFT's entropy and KL diagnostics read this many pairs (RL needs every pair's old policy)."""
 
@@ -190,6 +199,7 @@ def train_steps(
         "entropy_before": entropy(before),
         "entropy_after": entropy(after),
         "kl_moved": moved,
+        "collapsed": float(collapsed(entropy(after))),
     }
     if data.advantages is not None:
         kl_ref = float(kl_rows(after, ref).mean())
@@ -486,6 +496,10 @@ def _iterate(
             if len(data):
                 note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
                 summary.diagnostics = train_steps(backend, data, cfg, rng)
+                if summary.diagnostics["collapsed"]:
+                    note(f"warning: {cfg.method} collapsed in update {it + 1}: entropy "
+                         f"{summary.diagnostics['entropy_after']:.3f} nats (below "
+                         f"{COLLAPSE_ENTROPY}); later samples repeat one move")
             summary.diagnostics |= target_quality(cfg, mazes, groups, data)
             backend.save(done)
         result.iterations.append(summary)
