@@ -38,12 +38,14 @@ def main(mazes: int, obs: str) -> None:
         lab = time.perf_counter() - start
     texts = [s for g in groups for t in g for s in t.states]
     convs = [policy.messages(t) for t in texts]
-    tokens = int(backend._encode(convs)["attention_mask"].sum())
+    ids = backend._ids(convs)
+    tokens = sum(map(len, ids))
     batch = len(seeds)
     start = time.perf_counter()
     with torch.no_grad():
-        for i in range(0, len(convs), batch):
-            backend.last_logits(backend._encode(convs[i : i + batch]))
+        for i in range(0, len(ids), batch):  # padded, every prompt read whole: no sharing
+            enc = backend.tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")
+            backend.last_logits(enc.to(backend.device))
     plain = time.perf_counter() - start
     print(
         f"lab: {len(texts)} states in {lab:.1f} s = {len(texts) / lab:.1f} states/s, "
