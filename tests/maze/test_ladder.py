@@ -5,7 +5,7 @@ large rate, no KL) and not on a learner that climbs.
 
 The rates are the ladder's finding: oracle BC and poor man's RL climb in one update at the lab's
 LoRA rate 3e-3; RL at 3e-3 collapsed onto a wrong move in its first update (docs/results.md),
-and at 3e-4 climbs in four with the KL moved per update at 0.006-0.05."""
+at 1e-3 climbs in two and at 3e-4 in four, without collapsing."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_a_one_step_maze_has_one_coin_next_to_the_start_and_one_move():
 
 
 @pytest.mark.parametrize("method, lr, updates", [("oracle-bc", 3e-3, 2), ("sft-iter", 3e-3, 2),
-                                                 ("rl", 3e-4, 4)])
+                                                 ("rl", 1e-3, 2)])
 def test_every_learner_climbs_the_first_rung(tmp_path, method, lr, updates):
     rung = climb(spec(method, lr), updates, tmp_path / "cache.db")
     assert rung.greedy[0] < 0.5  # the embedded model starts near chance
