@@ -24,8 +24,9 @@ from typing import Any
 DOCS = Path(__file__).resolve().parent
 RESULTS = DOCS / "results"
 BUDGETS = ("fast", "full")
-BLOCK = re.compile(r"(<!-- \[\[\[help (?P<cmd>[^\]]+)\]\]\] -->\n)(?P<body>.*?)(<!-- \[\[\[end\]\]\] -->)",
-                   re.S)
+BLOCK = re.compile(
+    r"(<!-- \[\[\[help (?P<cmd>[^\]]+)\]\]\] -->\n)(?P<body>.*?)(<!-- \[\[\[end\]\]\] -->)", re.S
+)
 WIDTH = 100
 
 
