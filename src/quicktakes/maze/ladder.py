@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,12 +20,8 @@ from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import Maze, MazeConfig
 from quicktakes.maze.oracle import MazeBank, Solution, solve
 from quicktakes.maze.policy import Job, LLMPolicy, best_per_maze, rollouts
-from quicktakes.maze.rules import MazeState
 from quicktakes.maze.spec import LabSpec
 from quicktakes.rng import derive_seed
-
-if TYPE_CHECKING:
-    from quicktakes.llm.hf import HFBackend
 
 SIZE = 5
 NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -56,51 +51,65 @@ class OneStepBank(MazeBank):
         return self._memo[seed]
 
 
+TWO_COINS = MazeConfig(size=5, coins=2, max_steps=8, wall_density=0.2)
+"""Rung 2: a 5x5 maze with two coins and eight moves, between the one-step task and the
+claims' 7x7 maze with four coins and fourteen moves."""
+
+
 @dataclass
 class Rung:
-    """One learner's climb: greedy success on the held-out mazes at the start and after each
-    update, with each update's diagnostics (entropy, KL moved, loss)."""
+    """One learner's climb: greedy play on the held-out mazes at the start and after each
+    update (each maze's share of its optimum, in the same maze order, so checkpoints pair),
+    with each update's diagnostics (entropy, KL moved, loss, collapse)."""
 
     method: str
-    greedy: list[float] = field(default_factory=list)
+    scores: list[list[float]] = field(default_factory=list)
     updates: list[dict[str, float]] = field(default_factory=list)
 
+    @property
+    def greedy(self) -> list[float]:
+        return [float(np.mean(s)) for s in self.scores]
 
-def greedy_success(
-    backend: HFBackend, policy: LLMPolicy, bank: MazeBank, seeds: list[int], spec: LabSpec
-) -> float:
-    """The share of mazes whose highest-probability first move is optimal."""
-    from quicktakes.maze.train import batched_log_probs
+    def gain(self) -> tuple[float, float, float]:
+        """The last checkpoint minus the start, paired over mazes: (mean, lo, hi), 95% t."""
+        from scipy import stats
 
-    convs, best = [], []
-    for s in seeds:
-        sol = bank(s)
-        state = MazeState(sol.maze.start)
-        convs.append(policy.messages(policy.obs.render(sol.maze, state, "step")))
-        best.append(sol.optimal_moves(state))
-    picked = batched_log_probs(backend, convs, spec.temperature, spec.batch).argmax(1)
-    return float(np.mean([int(m) in b for m, b in zip(picked.tolist(), best, strict=True)]))
+        d = np.array(self.scores[-1]) - np.array(self.scores[0])
+        sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
+        half = float(stats.t.ppf(0.975, max(d.size - 1, 1))) * sd / np.sqrt(d.size)
+        return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def greedy_scores(policy: LLMPolicy, bank: MazeBank, seeds: list[int]) -> list[float]:
+    """Each held-out maze's share of its optimum, played greedily (the most probable move at
+    every state) from its start."""
+    from dataclasses import replace
+
+    greedy = replace(policy, temperature=0.0)
+    played = rollouts([Job(bank(s), s, 0) for s in seeds], greedy, policy.obs)
+    return [t.normalized for t in played]
 
 
 def climb(
     spec: LabSpec, updates: int, cache_path: Path, train: int = 32, test: int = 48,
-    note: Callable[[str], None] | None = None,
+    note: Callable[[str], None] | None = None, bank: MazeBank | None = None,
 ) -> Rung:
-    """Train `spec.method` (oracle-bc, sft-iter, rl) on one-step mazes: each update samples
-    `spec.samples` episodes per training maze with the current policy, builds the method's
-    data as the lab does, and takes `train_steps`."""
+    """Train `spec.method` (oracle-bc, sft-iter, rl) on the rung's mazes (one-step mazes
+    unless `bank` gives others): each update samples `spec.samples` episodes per training
+    maze with the current policy, builds the method's data as the lab does, and takes
+    `train_steps`; every checkpoint plays the held-out mazes greedily."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
     from quicktakes.maze.train import oracle_data, rl_data, sft_data, train_steps
 
-    bank = OneStepBank()
+    bank = bank or OneStepBank()
     backend = make_trainer(spec)
     policy = LLMPolicy(backend, SampleCache(cache_path), temperature=spec.temperature,
                        obs=OBSERVATIONS[spec.obs])
     train_seeds = list(range(train))
     test_seeds = list(range(10_000, 10_000 + test))
     rng = np.random.default_rng(spec.seed)
-    rung = Rung(spec.method, [greedy_success(backend, policy, bank, test_seeds, spec)])
+    rung = Rung(spec.method, [greedy_scores(policy, bank, test_seeds)])
     for u in range(updates):
         jobs = [Job(bank(s), s, derive_seed(spec.seed, "ladder", str(u), str(s), str(k)) % 2**31)
                 for s in train_seeds for k in range(spec.samples)]
@@ -114,7 +123,7 @@ def climb(
             data = rl_data(policy, groups)
         stats = train_steps(backend, data, spec, rng) if len(data) else {"pairs": 0.0}
         rung.updates.append(stats)
-        rung.greedy.append(greedy_success(backend, policy, bank, test_seeds, spec))
+        rung.scores.append(greedy_scores(policy, bank, test_seeds))
         if note:
             note(f"{spec.method} update {u + 1}: greedy {rung.greedy[-1]:.2f}, "
                  f"{int(stats['pairs'])} pairs")
