@@ -6,6 +6,12 @@ and prompt tokens per second, then times one plain batched forward pass (last po
 only) over the same prompts on the same machine, and prints the ratio: what the lab's
 plumbing costs on top of the model itself.
 
+Also prints the machine's roofline for this work: matmul GFLOP/s measured at the model's own
+shapes (rows = a lockstep batch's prompt tokens, in the precision the backend runs), divided
+by the FLOPs one scored state costs (2 x the transformer's linear weights x its prompt
+tokens, plus the output head at the last position), is the states/s no implementation
+without prefix sharing can beat here; the lab's states/s is reported as a share of it.
+
 Usage: python benchmarks/lab_throughput.py [MAZES] [OBS]
 """
 
@@ -47,6 +53,15 @@ def main(mazes: int, obs: str) -> None:
             enc = backend.tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")
             backend.last_logits(enc.to(backend.device))
     plain = time.perf_counter() - start
+    flops, gflops = roofline(backend, tokens / len(texts), batch)
+    limit = gflops * 1e9 / flops
+    print(
+        f"roofline: {flops / 1e9:.1f} GFLOP per scored state ({tokens / len(texts):.0f} prompt "
+        f"tokens), matmuls at the model's shapes {gflops:,.0f} GFLOP/s "
+        f"({'bf16' if backend.autocast else 'fp32'}): at most {limit:.1f} states/s without "
+        f"prefix sharing; the lab reaches {len(texts) / lab / limit:.2f} of it",
+        flush=True,
+    )
     print(
         f"lab: {len(texts)} states in {lab:.1f} s = {len(texts) / lab:.1f} states/s, "
         f"{tokens / lab:,.0f} prompt tokens/s ({obs}, lockstep batches of <= {batch}); "
@@ -54,6 +69,32 @@ def main(mazes: int, obs: str) -> None:
         f"lab/plain = {plain / lab:.2f}x of the model's own speed",
         flush=True,
     )
+
+
+def roofline(backend: HFBackend, tokens_per_state: float, batch: int) -> tuple[float, float]:
+    """(FLOPs per scored state, measured matmul GFLOP/s at the model's linear shapes)."""
+    linears = [m for name, m in backend.model.named_modules()
+               if isinstance(m, torch.nn.Linear) and "lm_head" not in name]
+    weights = sum(m.in_features * m.out_features for m in linears)
+    config = backend.model.config
+    head = 2 * config.hidden_size * config.vocab_size
+    flops = 2 * weights * tokens_per_state + head
+    rows = max(1, int(tokens_per_state * batch))
+    shapes = sorted({(m.in_features, m.out_features) for m in linears})
+    dtype = torch.bfloat16 if backend.autocast else torch.float32
+    done, spent = 0.0, 0.0
+    with torch.no_grad():
+        for k, n in shapes:
+            a = torch.randn(rows, k, dtype=dtype)
+            w = torch.randn(k, n, dtype=dtype)
+            a @ w  # warm
+            start = time.perf_counter()
+            reps = 10
+            for _ in range(reps):
+                a @ w
+            spent += time.perf_counter() - start
+            done += 2.0 * rows * k * n * reps
+    return float(flops), done / spent / 1e9
 
 
 if __name__ == "__main__":
