@@ -106,9 +106,9 @@ def test(
         count = n_within_block(blocks, labels)
         if count <= EXACT_LIMIT:
             null = stat(within_block_rows(blocks, labels))
-            pv = float(rt._greater_equal(null, observed).mean())
+            pv = float(rt.at_least(null, observed).mean())
             return rt.TestResult(observed, pv, f"exact ({count:,} within-block permutations)")
-        result = rt.schedule_test(labels, labels, stat,
+        result = rt.schedule_test(labels, stat,
                                   lambda g, m: within_block_draws(blocks, labels, g, m), rng,
                                   draws)
         return replace(result, method=result.method.replace("redrawn schedules",
@@ -119,4 +119,4 @@ def test(
         seeds = g.integers(2**63 - 1, size=m)
         return np.array([draw_schedule(p, days=total, seed=int(s)) for s in seeds])[:, index]
 
-    return rt.schedule_test(labels, labels, stat, redraw, rng, draws)
+    return rt.schedule_test(labels, stat, redraw, rng, draws)

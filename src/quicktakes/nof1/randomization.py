@@ -64,7 +64,9 @@ def between_statistic(sums: Sequence[np.ndarray], sizes: Sequence[int]) -> np.nd
     return np.asarray(sum(s * s / n for s, n in zip(sums, sizes, strict=True)))
 
 
-def _greater_equal(null: np.ndarray, observed: float) -> np.ndarray:
+def at_least(null: np.ndarray, observed: float) -> np.ndarray:
+    """Which null statistics are at least the observed one (up to rounding): the count every
+    randomization p-value here reads."""
     return null >= observed - 1e-9 * max(1.0, abs(observed))
 
 
@@ -76,7 +78,7 @@ def omnibus(groups: Sequence[np.ndarray]) -> TestResult:
     count = n_relabelings(sizes)
     if count <= EXACT_LIMIT:
         null = between_statistic(partition_sums(values, sizes), sizes)
-        p = float(_greater_equal(null, observed).mean())
+        p = float(at_least(null, observed).mean())
         return TestResult(observed, p, f"exact ({count:,} relabelings)")
     return monte_carlo(
         values, sizes, lambda s: between_statistic(s, sizes), observed, np.random.default_rng(0)
@@ -100,7 +102,7 @@ def contrast(a: np.ndarray, b: np.ndarray, alternative: str = "b>a") -> TestResu
     observed = float(stat([np.asarray(a.sum()), np.asarray(b.sum())]))
     if count <= EXACT_LIMIT:
         null = stat(partition_sums(values, sizes))
-        p = float(_greater_equal(null, observed).mean())
+        p = float(at_least(null, observed).mean())
         return TestResult(observed, p, f"exact ({count:,} relabelings)")
     return monte_carlo(values, sizes, stat, observed, np.random.default_rng(0))
 
@@ -143,7 +145,7 @@ def monte_carlo(
         m = min(2_000 if done == 0 else 10_000, draws - done)
         perm = rng.permuted(np.tile(labels, (m, 1)), axis=1)
         sums = [(values * (perm == k)).sum(axis=1) for k in range(len(sizes))]
-        hits += int(_greater_equal(stat(sums), observed).sum())
+        hits += int(at_least(stat(sums), observed).sum())
         done += m
     p = (1 + hits) / (1 + done)
     return TestResult(
@@ -152,7 +154,6 @@ def monte_carlo(
 
 
 def schedule_test(
-    values: np.ndarray,
     labels: np.ndarray,
     stat: Callable[[np.ndarray], np.ndarray],
     redraw: Callable[[np.random.Generator, int], np.ndarray],
@@ -166,7 +167,7 @@ def schedule_test(
     hits = done = 0
     while done < draws and hits < 1_000:
         m = min(1_000, draws - done)
-        hits += int(_greater_equal(stat(redraw(rng, m)), observed).sum())
+        hits += int(at_least(stat(redraw(rng, m)), observed).sum())
         done += m
     draws = done
     p = (1 + hits) / (1 + draws)
