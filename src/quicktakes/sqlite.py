@@ -31,9 +31,9 @@ def migrate(db: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     db.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    todo = set(pending(db, migrations))
     for m in migrations:
-        if m.__name__ in done:
+        if m.__name__ not in todo:
             continue
         db.execute("BEGIN IMMEDIATE")
         try:

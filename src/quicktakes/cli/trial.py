@@ -14,7 +14,7 @@ from quicktakes.cli._app import about, commands
 from quicktakes.cli.output import JSON_OPTION, emit_json
 from quicktakes.errors import ConfigError
 from quicktakes.nof1 import trials
-from quicktakes.nof1.store import RECOVERY, default_path, integrity, opened
+from quicktakes.nof1.store import default_path, opened, require_sound
 
 app = commands()
 
@@ -144,10 +144,7 @@ def new_cmd(
 def verify_cmd(name: str, db: Path = DB) -> None:
     """Re-derive the schedule from the protocol and check the stored SHA-256."""
     with opened(db) as con:
-        damage = integrity(con)
-        if damage:
-            raise ConfigError(f"trial database {db or default_path()} is damaged ({damage}): "
-                              f"{RECOVERY}")
+        require_sound(con, db)
         results = trials.verify(con, name)
     for r in results:
         typer.echo(f"version {r['version']}: {'ok' if r['ok'] else 'MISMATCH'} {r['recomputed']}")
@@ -455,14 +452,11 @@ def serve_cmd(
     import logging
 
     from quicktakes.nof1.calendar import time_zone
-    from quicktakes.nof1.store import default_path
     from quicktakes.nof1.web import Site, access_token, answered_hosts, bind, is_loopback, serve
 
     path = db or default_path()
     with opened(path) as con:  # a missing, damaged or unreadable database: refused here
-        damage = integrity(con)
-    if damage:
-        raise ConfigError(f"trial database {path} is damaged ({damage}): {RECOVERY}")
+        require_sound(con, path)
     time_zone(tz)
     hosts, shown = answered_hosts(host, allow_host or [])
     token = access_token(path)

@@ -15,7 +15,7 @@ from quicktakes.errors import StoreError
 from quicktakes.paths import user_file
 from quicktakes.sqlite import damaged, open_db, run_script
 
-__all__ = ["connect", "default_path", "integrity", "opened", "transaction"]
+__all__ = ["connect", "default_path", "opened", "require_sound", "transaction"]
 
 ENV_DB = "QUICKTAKES_DB"
 
@@ -116,10 +116,13 @@ def opened(path: Path | None = None, create: bool = False) -> Iterator[sqlite3.C
         db.close()
 
 
-def integrity(db: sqlite3.Connection) -> str | None:
-    """SQLite's integrity check: None when the file is sound, else its first complaint."""
+def require_sound(db: sqlite3.Connection, path: Path | None = None) -> None:
+    """SQLite's integrity check (a damaged page that the header hides): a StoreError naming
+    the file and the recovery when it fails."""
     rows = [r[0] for r in db.execute("PRAGMA integrity_check(5)")]
-    return None if rows == ["ok"] else "; ".join(rows)
+    if rows != ["ok"]:
+        raise StoreError(f"trial database {path or default_path()} is damaged "
+                         f"({'; '.join(rows)}): {RECOVERY}")
 
 
 @contextmanager
