@@ -128,8 +128,9 @@ def new_cmd(
         seed=seed if seed is not None else secrets.randbelow(2**63),
         lights_out=lights_out,
     )
+    p = trials.protocol(**fields)  # checked before the store is opened: a bad one writes nothing
     with opened(db, create=True) as con:
-        c = trials.create(con, **fields)
+        c = trials.create(con, p)
     counts = {a: c.schedule.count(i) for i, a in enumerate(c.protocol.arms)}
     typer.echo(
         f"created {c.protocol.name}: {c.protocol.days} days from {c.protocol.start}, arms {counts}"

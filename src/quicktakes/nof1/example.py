@@ -9,7 +9,6 @@ matters (the evidence-as-days-accrue trend).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -93,7 +92,7 @@ def create_trial(db: sqlite3.Connection, name: str = "sleep-devices") -> Committ
 
     rows = observations()
     last = rows[-1][0]
-    committed = trials.create(db, **json.loads(protocol(name).model_dump_json()))
+    committed = trials.create(db, protocol(name))
     nights = [importers.Night(d, v, o, None, f"day {d}") for d, v, o in rows if v is not None]
     trials.import_nights(db, name, nights, today=last, source="seed raw data")
     for d, v, _ in rows:

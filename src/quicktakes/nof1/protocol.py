@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -70,6 +70,13 @@ class Protocol(BaseModel):
     better: tuple[str, ...] | None = None
     """The hypothesis, stated at creation: these arms are expected better (in the outcome's
     direction) than the rest; None (an older trial) reads as the contrast's first group."""
+
+    @field_validator("arms", mode="before")
+    @classmethod
+    def _two_arms(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple) and len(v) < 2:
+            raise ValueError("a trial needs at least two arms (repeat --arm)")
+        return v
 
     @field_validator("assign_at", "lights_out")
     @classmethod

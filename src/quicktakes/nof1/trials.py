@@ -38,38 +38,16 @@ OPTIONS = {"name": "the trial name", "arms": "--arm", "days": "--days", "start":
            "period": "--period", "minimum": "--min", "maximum": "--max", "alpha": "--alpha",
            "seed": "--seed", "lights_out": "--lights-out", "outcome": "--outcome",
            "exclusions": "--exclude-onset-before"}
-"""Each protocol field by the option a person types."""
+"""Each protocol field by the option a person types (`config.validated` names them so)."""
 
 
 def protocol(**fields: Any) -> Protocol:
-    """The protocol, or a ConfigError in the words of `trial new`'s options (not pydantic's)."""
-    from pydantic import ValidationError
-
-    try:
-        return Protocol(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = OPTIONS.get(str(err["loc"][0]), str(err["loc"][0])) if err["loc"] else ""
-        ctx = err.get("ctx") or {}
-        plain = {
-            "too_short": f"give at least {ctx.get('min_length')}",
-            "too_long": f"give at most {ctx.get('max_length')}",
-            "string_pattern_mismatch": "use letters, digits, '.', '_' or '-', starting with "
-                                       "a letter or a digit",
-            "literal_error": f"must be one of {ctx.get('expected')}",
-            "greater_than_equal": f"must be at least {ctx.get('ge')}",
-            "greater_than": f"must be above {ctx.get('gt')}",
-            "less_than_equal": f"must be at most {ctx.get('le')}",
-            "less_than": f"must be below {ctx.get('lt')}",
-        }.get(err["type"], str(err["msg"]).removeprefix("Value error, "))
-        if err["type"] == "too_short" and where == "--arm":
-            plain = "a trial needs at least two arms (repeat --arm)"
-        raise ConfigError(f"{where}: {plain}" if where else plain) from None
+    """A protocol from `trial new`'s fields, or a ConfigError in its options' words."""
+    return validated(Protocol, OPTIONS, **fields)
 
 
-def create(db: sqlite3.Connection, **fields: Any) -> Committed:
+def create(db: sqlite3.Connection, p: Protocol) -> Committed:
     """Freeze a protocol, draw its schedule from its seed, and store the commitment."""
-    p = protocol(**fields)
     schedule = draw_schedule(p)
     sha = commitment(p, schedule)
     with transaction(db):
