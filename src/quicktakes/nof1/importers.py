@@ -103,21 +103,21 @@ ENCODINGS = ("utf-8", "cp1252")
 "Unicode text" as UTF-16 with a BOM, and on Windows the ANSI code page (cp1252 in the West)."""
 
 
-def decode(data: bytes, name: str) -> tuple[str, str]:
-    """The text of a file and the encoding it was read in."""
+def decode(data: bytes, name: str) -> str:
+    """The text of a file, in the first encoding that reads it."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+        return data[3:].decode("utf-8", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "UTF-16"
+            return data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputFileError(f"{name}: starts like UTF-16 but is not valid UTF-16") from None
     for encoding in ENCODINGS:
         try:
-            return data.decode(encoding), encoding
+            return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1"), "latin-1"
+    return data.decode("latin-1")
 
 
 CSV_FIELDS = ("date", "value", "arm", "note")
@@ -142,7 +142,7 @@ def read_csv(path: Path, columns: dict[str, str] | None = None) -> Iterator[Nigh
     """Columns: date, outcome (or value), optional arm and note; `columns` maps each field to
     another header. Any encoding Excel writes; `,` `;` or tab separated; decimal commas."""
     try:
-        text, _ = decode(path.read_bytes(), path.name)
+        text = decode(path.read_bytes(), path.name)
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror}") from None
     header = text.split("\n", 1)[0]

@@ -47,7 +47,7 @@ from starlette.routing import Route
 
 from quicktakes.errors import ConfigError, QuicktakesError, StoreError, UnknownNameError
 from quicktakes.nof1 import trials
-from quicktakes.nof1.pages import ENV
+from quicktakes.nof1.pages import render
 from quicktakes.nof1.store import connect
 
 log = logging.getLogger("quicktakes.serve")
@@ -57,8 +57,6 @@ CSRF_TTL = dt.timedelta(hours=12)
 """A form older than this is stale: reload the page for a fresh one."""
 SEEN = 10_000
 """Nonces remembered (a form submitted again records nothing)."""
-
-_pages = ENV
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 """The names a loopback server answers to."""
@@ -240,7 +238,7 @@ def refuse(request: Request, why: str) -> Response:
 
 
 def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_pages.get_template(template).render(**context), status_code=status)
+    return HTMLResponse(render(template, **context), status_code=status)
 
 
 class Guard(BaseHTTPMiddleware):
@@ -316,7 +314,6 @@ def today_context(site: Site, con: sqlite3.Connection, name: str) -> dict[str, A
                                                       if loggable else None},
         "calendar": f"/t/{name}/calendar.ics?key={site.calendar_key(name)}",
         "words": p.words, "onset": p.exclusions.onset_before is not None,
-        "kind": p.outcome_kind, "step": "1" if p.outcome_kind in ("count", "binary") else "any",
     }
 
 
@@ -413,7 +410,8 @@ def make_app(site: Site) -> Starlette:
         p = data.protocol
         left = max(0, p.days - max(0, p.day_of(today)))
         analysed = len(data.analysed())
-        return _pages.get_template("status.html.j2").render(
+        return render(
+            "status.html.j2",
             title=f"{name}: status", name=name, s=s, left=left,
             timeline=analysed > 0, accrual=analysed >= 6,
         )
