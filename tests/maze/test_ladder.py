@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quicktakes.maze.ladder import OneStepBank, climb, one_step_maze
+from quicktakes.maze.ladder import climb, one_step_bank, one_step_maze
 from quicktakes.maze.spec import LabSpec
 from quicktakes.maze.train import COLLAPSE_ENTROPY, collapsed
 
@@ -24,7 +24,7 @@ def spec(method: str, lr: float, **kw) -> LabSpec:
 
 
 def test_a_one_step_maze_has_one_coin_next_to_the_start_and_one_move():
-    bank = OneStepBank()
+    bank = one_step_bank()
     for seed in range(50):
         maze = one_step_maze(seed)
         (coin,) = maze.coins

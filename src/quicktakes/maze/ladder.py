@@ -2,8 +2,8 @@
 bug, not too small a budget.
 
 Rung 1, one step: a coin next to the start and one move left, on the lab's own observation,
-environment, data builders (`oracle_data`, `sft_data` of each maze's best episode, `rl_data`)
-and trainer (`train_steps`). Any working learner reaches near-perfect greedy play within a
+environment, data builders (`update_data`: each method's, as `maze run` builds it) and trainer
+(`train_steps`). Any working learner reaches near-perfect greedy play within a
 few updates; the embedded model starts at chance (it does not read "Coins: 1 up" as "move
 up"). Greedy success is scored on held-out one-step mazes from their start, no sampling.
 """
@@ -18,8 +18,8 @@ import numpy as np
 
 from quicktakes.maze.env import OBSERVATIONS
 from quicktakes.maze.grid import Maze, MazeConfig
-from quicktakes.maze.oracle import MazeBank, Solution, solve
-from quicktakes.maze.policy import Job, LLMPolicy, best_per_maze, rollouts
+from quicktakes.maze.oracle import MazeBank
+from quicktakes.maze.policy import Job, LLMPolicy, rollouts
 from quicktakes.maze.spec import LabSpec
 from quicktakes.rng import derive_seed
 
@@ -39,16 +39,9 @@ def one_step_maze(seed: int) -> Maze:
     return Maze(walls, (coin,), start, max_steps=1)
 
 
-class OneStepBank(MazeBank):
-    """`MazeBank`'s interface over one-step mazes."""
-
-    def __init__(self) -> None:
-        super().__init__(MazeConfig(size=SIZE, coins=1, max_steps=1))
-
-    def __call__(self, seed: int) -> Solution:
-        if seed not in self._memo:
-            self._memo[seed] = solve(one_step_maze(seed))
-        return self._memo[seed]
+def one_step_bank() -> MazeBank:
+    """Rung 1's mazes, by seed, with their solutions."""
+    return MazeBank(MazeConfig(size=SIZE, coins=1, max_steps=1), make=one_step_maze)
 
 
 TWO_COINS = MazeConfig(size=5, coins=2, max_steps=8, wall_density=0.2)
@@ -100,9 +93,9 @@ def climb(
     `train_steps`; every checkpoint plays the held-out mazes greedily."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
-    from quicktakes.maze.train import oracle_data, rl_data, sft_data, train_steps
+    from quicktakes.maze.train import train_steps, update_data
 
-    bank = bank or OneStepBank()
+    bank = bank or one_step_bank()
     backend = make_trainer(spec)
     policy = LLMPolicy(backend, SampleCache(cache_path), temperature=spec.temperature,
                        obs=OBSERVATIONS[spec.obs])
@@ -115,12 +108,7 @@ def climb(
                 for s in train_seeds for k in range(spec.samples)]
         played = rollouts(jobs, policy, policy.obs)
         groups = [played[i : i + spec.samples] for i in range(0, len(played), spec.samples)]
-        if spec.method == "oracle-bc":
-            data = oracle_data(policy, bank, groups)
-        elif spec.method == "sft-iter":
-            data = sft_data(policy, best_per_maze(groups))
-        else:
-            data = rl_data(policy, groups)
+        data = update_data(spec, policy, bank, groups, rng, f"ladder-{u}")
         stats = train_steps(backend, data, spec, rng) if len(data) else {"pairs": 0.0}
         rung.updates.append(stats)
         rung.scores.append(greedy_scores(policy, bank, test_seeds))

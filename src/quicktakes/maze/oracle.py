@@ -8,6 +8,7 @@ optimum from the start, and oracle behaviour cloning learns the argmax sets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -100,13 +101,15 @@ def nearest_coin_move(maze: Maze, state: MazeState) -> int:
 
 
 class MazeBank:
-    """Mazes by seed with their solution, computed once per seed."""
+    """Mazes by seed with their solution, computed once per seed; `make` builds a seed's maze
+    another way than `maze_for_seed(cfg, seed)` (the learner ladder's hand-made tasks)."""
 
-    def __init__(self, cfg: MazeConfig) -> None:
+    def __init__(self, cfg: MazeConfig, make: Callable[[int], Maze] | None = None) -> None:
         self.cfg = cfg
+        self.make = make or (lambda seed: maze_for_seed(cfg, seed))
         self._memo: dict[int, Solution] = {}
 
     def __call__(self, seed: int) -> Solution:
         if seed not in self._memo:
-            self._memo[seed] = solve(maze_for_seed(self.cfg, seed))
+            self._memo[seed] = solve(self.make(seed))
         return self._memo[seed]
