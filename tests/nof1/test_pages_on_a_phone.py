@@ -5,18 +5,13 @@ analyses as tables."""
 
 from __future__ import annotations
 
-import html
-import json
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
+from tests.report.test_browser import CHROMIUM, probe
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=".ci/run installs chromium")
 
-PROBE = """<script>
+FONT_PROBE = """<script>
 window.addEventListener("load", function () {
   var body = parseFloat(getComputedStyle(document.body).fontSize), smallest = 1e9, shown = 0;
   document.querySelectorAll(".plot svg").forEach(function (svg) {
@@ -41,20 +36,9 @@ window.addEventListener("load", function () {
 
 
 def measure(page_html: str, width: int, tmp_path) -> dict:
-    probed = tmp_path / f"page-{width}.html"
-    probed.write_text(page_html.replace("</body>", PROBE + "</body>"))
-    frame = tmp_path / f"frame-{width}.html"
-    frame.write_text(
-        f'<!doctype html><html><body style="margin:0"><iframe src="{probed.name}" '
-        f'style="width:{width}px;height:900px;border:0"></iframe><script>'
-        'window.addEventListener("message", function (e) {'
-        ' document.body.setAttribute("data-probe", e.data); });</script></body></html>')
-    out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000",
-         "--virtual-time-budget=10000", "--dump-dom", frame.as_uri()],
-        capture_output=True, text=True, timeout=120)
-    start = out.stdout.index('data-probe="') + len('data-probe="')
-    return json.loads(html.unescape(out.stdout[start: out.stdout.index('"', start)]))
+    page = tmp_path / "page.html"
+    page.write_text(page_html)
+    return probe(page, width, tmp_path, FONT_PROBE)
 
 
 def test_the_analysis_page_reads_on_a_phone_and_a_desktop(tmp_path):

@@ -35,9 +35,10 @@ PROBE = """<script>
 </script>"""
 
 
-def probe(page, width: int, tmp_path) -> dict:
+def probe(page, width: int, tmp_path, script: str = PROBE) -> dict:
+    """`script` run inside `page` shown `width` px wide; what it posts to its parent."""
     probed = tmp_path / f"probed-{width}.html"
-    probed.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    probed.write_text(page.read_text().replace("</body>", script + "</body>"))
     frame = tmp_path / f"frame-{width}.html"
     frame.write_text(
         f'<!doctype html><html><body style="margin:0"><iframe src="{probed.name}" '
