@@ -87,20 +87,27 @@ def accrued_p(a: np.ndarray, b: np.ndarray) -> float:
     return rt.contrast(a, b, "b>a").p_value
 
 
-def accrual_svg(data: TrialData, points: int = 30, narrow: bool = False) -> str:
-    """The contrast's one-sided p-value as the analysed days accrue (at most `points`
-    evaluations), on a log axis labelled in plain numbers with alpha drawn; from `NORMAL_FROM`
-    days per group, by the test's normal limit (a curve of 30 tests on a long trial in
-    milliseconds, not seconds)."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
+def accrual_curve(data: TrialData, points: int = 30) -> tuple[list[int], list[float]]:
+    """(analysed days, one-sided p) as the days accrue, at most `points` evaluations."""
     from quicktakes.nof1.analysis import accrual
 
-    width, size = NARROW if narrow else WIDE
     at = sorted({int(round(v)) for v in np.linspace(4, len(data.analysed()), points)})
     groups = accrual(data, at)
-    xs = [k for k, _, _ in groups]
-    ps = [accrued_p(a, b) for _, a, b in groups]
+    return [k for k, _, _ in groups], [accrued_p(a, b) for _, a, b in groups]
+
+
+def accrual_svg(
+    data: TrialData, points: int = 30, narrow: bool = False,
+    curve: tuple[list[int], list[float]] | None = None,
+) -> str:
+    """The contrast's one-sided p-value as the analysed days accrue (at most `points`
+    evaluations, or the `curve` given), on a log axis labelled in plain numbers with alpha
+    drawn; from `NORMAL_FROM` days per group, by the test's normal limit (a curve of 30 tests
+    on a long trial in milliseconds, not seconds)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    width, size = NARROW if narrow else WIDE
+    xs, ps = curve or accrual_curve(data, points)
     fig = Figure(figsize=(width, 3.0 if narrow else 2.6))
     ax = fig.subplots()
     ax.plot(xs, ps, ".-", label="one-sided p of the contrast")
@@ -159,9 +166,12 @@ def analysis_html(
     from quicktakes.nof1.pages import render
 
     p = data.protocol
+    curve = accrual_curve(data)  # its tests computed once for both widths
     figures = {
-        name: {"wide": Markup(draw(data)), "narrow": Markup(draw(data, narrow=True))}
-        for name, draw in (("timeline", trial_svg), ("accrual", accrual_svg))
+        "timeline": {"wide": Markup(trial_svg(data)),
+                     "narrow": Markup(trial_svg(data, narrow=True))},
+        "accrual": {"wide": Markup(accrual_svg(data, curve=curve)),
+                    "narrow": Markup(accrual_svg(data, narrow=True, curve=curve))},
     }
     return render(
         "analysis.html.j2", title=f"{p.name}: analysis", home=home, name=p.name, p=p,
