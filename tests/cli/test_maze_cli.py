@@ -188,6 +188,10 @@ def test_the_local_backend_without_llama_cpp_says_how_to_install_it(cli, one_lin
         (["run", "--method", "sft-iter", "--select", "best"], "select"),
         (["run", "--method", "rl", "--select", "step"], "--select step"),
         (["run", "--method", "sft-iter", "--select", "step", "--rollouts", "0"], "rollouts"),
+        (["run", "--method", "oracle-bc", "--eval-episodes", "0"], "--eval-episodes"),
+        (["run", "--evaluation", "greedy", "--eval-episodes", "3"], "one episode per maze"),
+        (["run", "--method", "rl", "--lora-rank", "0"], "--lora-rank"),
+        (["run", "--method", "rl", "--optimizer", "stale"], "optimizer"),
     ],
 )
 def test_lab_options_out_of_range_fail_in_one_line_before_any_work(
@@ -284,3 +288,15 @@ def test_every_option_of_maze_run_is_a_spec_field_with_its_help_and_default(cli)
             default = default[part]
         if o.field.default is not None:  # lr: None, resolved by finetune (its help says so)
             assert f"[default: {default}]" in " ".join(o.help().split())
+
+
+@pytest.mark.parametrize("targets", ["mlp_in", "q_proj,nowhere", ","])
+def test_lora_targets_naming_no_module_are_one_line_and_write_nothing(
+    cli, one_line_error, tmp_path, targets
+):
+    out = tmp_path / "out"
+    r = cli("maze", "run", "--method", "sft-iter", "--lora-targets", targets, "--out", str(out))
+    one_line_error(r, "no module" if targets == "," else "names no linear layer")
+    if targets != ",":
+        assert "gate_proj" in r.stderr and "all" in r.stderr  # it says what would do
+    assert not out.exists()

@@ -15,7 +15,7 @@ def test_few_shot_budget_accounting_and_examples(local_backend, tmp_path):
     )
     policy = LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"))
     r = run_prompting(cfg, policy)
-    assert [i.samples_used for i in r.iterations] == [2, 2 + 2 * 2 + 2]
+    assert [i.samples_used for i in r.iterations] == [0, 2 * 2]  # training samples only
     assert len(policy.examples) <= 3
     assert all(reply in "UDLR" for _, reply in policy.examples)
     assert r.iterations[1].examples == len(policy.examples)

@@ -152,7 +152,7 @@ def test_training_resumes_after_an_interruption_without_redoing_finished_iterati
     again = run_training(cfg, fresh, SampleCache(), tmp_path / "run", notes.append)
     assert notes[0] == "oracle-bc: iteration 0 already done, loaded"
     assert not any("iteration 0, sampling" in n for n in notes)
-    assert again.iterations[0].samples_used == 1
+    assert again.iterations[0].samples_used == 0  # evaluation episodes are not spent
     assert [i.iteration for i in again.iterations] == [0, 1, 2]
     assert again.model != after_first  # iteration 1 trained on top of iteration 0's weights
 
@@ -176,7 +176,7 @@ def test_more_iterations_train_the_previous_last_one_before_going_on(fresh, tmp_
     trained, evaluated = vars(again.iterations[0]), vars(first.iterations[0])
     assert trained.pop("diagnostics") and not evaluated.pop("diagnostics")
     assert trained == evaluated  # the same evaluation, now followed by its update
-    assert again.iterations[1].samples_used == 1 + 2 + 1  # test, train samples, test
+    assert again.iterations[1].samples_used == 2  # the training samples, not the test's
     assert (tmp_path / "run" / "iter-0" / fresh.checkpoint_file).exists()
 
 
@@ -526,3 +526,51 @@ def test_lora_first_adamw_step_as_a_weight_change_matches_the_merged_weights():
     # one AdamW step moved B by -lr * sign-like(dL/dB); the gradient clip rescales g only
     predicted = lora_first_step(backend, g)
     assert cosine(-delta.numpy(), predicted) > 0.999
+
+
+def test_lora_on_every_linear_layer_wraps_attention_and_mlp():
+    from quicktakes.llm.hf import HFBackend
+    from quicktakes.llm.lora import EMBEDDED_LINEAR, lora_targets
+
+    backend = HFBackend(seed=0, lora_targets=lora_targets("all"), lora_rank=4)
+    wrapped = {n.split(".")[-1] for n, m in backend.model.named_modules() if hasattr(m, "lora_A")}
+    assert wrapped == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                       "down_proj"} == set(EMBEDDED_LINEAR)  # the spec checks names against it
+    assert lora_targets("attention,mlp") == lora_targets("all")
+    with pytest.raises(ConfigError, match="names no linear layer"):
+        HFBackend(seed=0, lora_targets=("lm_head",))
+
+
+def test_a_kept_optimizer_resumes_as_if_never_stopped(fresh, tmp_path):
+    """AdamW's moments are saved beside each iteration: an interrupted run that resumes ends
+    on the same weights as one that ran through, and a fresh optimizer per update differs."""
+    cfg = spec(method="oracle-bc", iterations=3, samples=2, train_mazes=2, test_mazes=1,
+               epochs=1, optimizer="keep")
+    through = run_training(cfg, fresh, SampleCache(), tmp_path / "through").model
+    fresh.reset()
+
+    def interrupt(note: str) -> None:
+        if note.startswith("oracle-bc: iteration 1, sampling"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_training(cfg, fresh, SampleCache(), tmp_path / "resumed", interrupt)
+    assert (tmp_path / "resumed" / "iter-0" / "optimizer.pt").exists()
+    fresh.reset()
+    resumed = run_training(cfg, fresh, SampleCache(), tmp_path / "resumed").model
+    fresh.reset()
+    other = run_training(cfg.model_copy(update={"optimizer": "fresh"}), fresh, SampleCache(),
+                         tmp_path / "fresh").model
+    assert resumed == through != other
+
+
+def test_greedy_evaluation_plays_the_most_probable_move_and_spends_nothing(fresh, tmp_path):
+    cfg = spec(method="oracle-bc", iterations=1, test_mazes=6, evaluation="greedy")
+    a = run_training(cfg, fresh, SampleCache(), tmp_path / "a").iterations[0]
+    b = run_training(cfg.model_copy(update={"seed": 7}), fresh, SampleCache(),
+                     tmp_path / "b").iterations[0]
+    assert a.scores == b.scores and a.n == 6  # no sampling: the seed changes nothing
+    assert a.samples_used == 0
+    sampled = run_training(cfg.model_copy(update={"evaluation": "sampled", "eval_episodes": 3}),
+                           fresh, SampleCache(), tmp_path / "c").iterations[0]
+    assert sampled.n == 18 and len(sampled.scores) == 6  # each maze's mean of its 3

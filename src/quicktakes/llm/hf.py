@@ -19,12 +19,19 @@ import torch
 
 from quicktakes.llm.base import Backend, Message, Sampling
 from quicktakes.llm.local import embedded_model_path, file_identity
+from quicktakes.llm.lora import LORA_TARGETS, check_target_names
 from quicktakes.llm.precision import default_device
 from quicktakes.llm.precision import resolve as resolve_precision
 from quicktakes.llm.threads import cpu_threads
 from quicktakes.paths import atomic_write, home, replacing
 
-LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+def linear_layers(model: Any) -> list[str]:
+    """The names of `model`'s linear layers, the output head left out."""
+    return sorted({n.split(".")[-1] for n, m in model.named_modules()
+                   if isinstance(m, torch.nn.Linear) and n.split(".")[-1] != "lm_head"})
+
+
 OFFLINE = {"local_files_only": True}
 """Every load reads local files only: nothing reaches for the hub (no environment variable
 set behind the caller's back)."""
@@ -120,6 +127,7 @@ class HFBackend(Backend):
         threads: int | None = None,
         finetune: Finetune = "lora",
         precision: str | None = None,
+        lora_targets: Sequence[str] = LORA_TARGETS,
     ) -> None:
         super().__init__()
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -142,14 +150,16 @@ class HFBackend(Backend):
         base = AutoModelForCausalLM.from_pretrained(self.folder, dtype=torch.float32, **OFFLINE)
         base.to(self.device)  # type: ignore[arg-type]
         self.model: Any = base
+        self.lora_targets = tuple(lora_targets)
         if finetune == "lora":
             from peft import LoraConfig, get_peft_model
 
+            check_target_names(self.lora_targets, linear_layers(base))
             cfg = LoraConfig(
                 r=lora_rank,
                 lora_alpha=2 * lora_rank,
                 lora_dropout=0.0,
-                target_modules=list(LORA_TARGETS),
+                target_modules=list(self.lora_targets),
                 task_type="CAUSAL_LM",
             )
             self.model = get_peft_model(base, cfg)

@@ -93,11 +93,9 @@ def adam_first_step(g: np.ndarray) -> np.ndarray:
 
 def target_modules(backend: Any) -> list[Any]:
     """The modules the LoRA adapter targets (wrapped or not), in a fixed order."""
-    from quicktakes.llm.hf import LORA_TARGETS
-
     return [
         module for name, module in sorted(backend.model.named_modules())
-        if name.split(".")[-1] in LORA_TARGETS
+        if name.split(".")[-1] in backend.lora_targets
     ]
 
 

@@ -45,7 +45,10 @@ def changed_settings(run_dir: Path, config: dict[str, Any]) -> list[str]:
     if not path.exists():
         return []
     before = json.loads(path.read_text())
-    return sorted(k for k in config if k != "iterations" and before.get(k) != config[k])
+    # a setting added since the run was made reads as its default then
+    defaults = LabSpec().model_dump(mode="json")
+    return sorted(k for k in config
+                  if k != "iterations" and before.get(k, defaults.get(k)) != config[k])
 
 
 def refuse_other_run(run_dir: Path, config: dict[str, Any]) -> None:
@@ -122,8 +125,10 @@ def _prompting(
 def make_trainer(spec: LabSpec, weights: Path | None = None) -> HFBackend:
     """The torch backend a spec asks for (the embedded weights unless `weights`)."""
     from quicktakes.llm.hf import HFBackend
+    from quicktakes.llm.lora import lora_targets
 
-    return HFBackend(weights, seed=spec.seed, finetune=spec.finetune, precision=spec.precision)
+    return HFBackend(weights, seed=spec.seed, finetune=spec.finetune, precision=spec.precision,
+                     lora_rank=spec.lora_rank, lora_targets=lora_targets(spec.lora_targets))
 
 
 def _training(

@@ -58,6 +58,8 @@ class Rung:
     method: str
     scores: list[list[float]] = field(default_factory=list)
     updates: list[dict[str, float]] = field(default_factory=list)
+    spent: list[int] = field(default_factory=lambda: [0])
+    """Training episodes sampled before each checkpoint (step selection's rollouts included)."""
 
     @property
     def greedy(self) -> list[float]:
@@ -93,7 +95,7 @@ def climb(
     `train_steps`; every checkpoint plays the held-out mazes greedily."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
-    from quicktakes.maze.train import train_steps, update_data
+    from quicktakes.maze.train import make_optimizer, train_steps, update_data
 
     bank = bank or one_step_bank()
     backend = make_trainer(spec)
@@ -103,14 +105,16 @@ def climb(
     test_seeds = list(range(10_000, 10_000 + test))
     rng = np.random.default_rng(spec.seed)
     rung = Rung(spec.method, [greedy_scores(policy, bank, test_seeds)])
+    opt = make_optimizer(backend, spec) if spec.optimizer == "keep" else None
     for u in range(updates):
         jobs = [Job(bank(s), s, derive_seed(spec.seed, "ladder", str(u), str(s), str(k)) % 2**31)
                 for s in train_seeds for k in range(spec.samples)]
         played = rollouts(jobs, policy, policy.obs)
         groups = [played[i : i + spec.samples] for i in range(0, len(played), spec.samples)]
         data = update_data(spec, policy, bank, groups, rng, f"ladder-{u}")
-        stats = train_steps(backend, data, spec, rng) if len(data) else {"pairs": 0.0}
+        stats = train_steps(backend, data, spec, rng, opt) if len(data) else {"pairs": 0.0}
         rung.updates.append(stats)
+        rung.spent.append(rung.spent[-1] + len(jobs) + data.sampled)
         rung.scores.append(greedy_scores(policy, bank, test_seeds))
         if note:
             note(f"{spec.method} update {u + 1}: greedy {rung.greedy[-1]:.2f}, "

@@ -13,7 +13,7 @@ Budgets are counted in sampled trajectories (episodes), the unit every method sp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,8 @@ from quicktakes.stats import mean_ci
 class IterationResult:
     iteration: int
     samples_used: int
-    """Cumulative trajectories sampled by this method so far (train and test)."""
+    """Cumulative episodes this method has sampled to learn from (or, for best-of-n, to
+    answer with) so far; held-out evaluation episodes are not counted."""
     mean: float
     lo: float
     hi: float
@@ -89,6 +90,17 @@ def episodes(
             jobs.append(Job(sol, ms, derive_seed(run_seed, tag, str(ms), str(e)) % 2**31))
     flat = rollouts(jobs, actor, observation(obs) if obs else None)
     return [flat[i * per_maze : (i + 1) * per_maze] for i in range(len(seeds))]
+
+
+def evaluate(
+    policy: LLMPolicy, mazes: MazeBank, test: list[int], spec: LabSpec, tag: str
+) -> list[list[Trajectory]]:
+    """The held-out episodes one checkpoint scores: `spec.eval_episodes` sampled episodes per
+    maze, or one greedy episode (the most probable move at every state). Evaluation episodes
+    are not spent samples: no method learns from them."""
+    if spec.evaluation == "greedy":
+        return episodes(replace(policy, temperature=0.0), mazes, test, 1, spec.seed, tag)
+    return episodes(policy, mazes, test, spec.eval_episodes, spec.seed, tag)
 
 
 def episode_tag(method: str, split: str, iteration: int) -> str:
@@ -187,8 +199,7 @@ def run_prompting(
     if spec.method == "zero-shot":
         for it in range(spec.iterations):
             note(f"zero-shot, iteration {it}")
-            trajs = episodes(policy, mazes, test, 1, spec.seed, episode_tag("zero", "test", it))
-            used += len(test)
+            trajs = evaluate(policy, mazes, test, spec, episode_tag("zero", "test", it))
             result.iterations.append(
                 summarize(it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs))
             )
@@ -205,8 +216,7 @@ def run_prompting(
     # few-shot: very poor man's RL
     for it in range(spec.iterations):
         note(f"few-shot, iteration {it}: evaluating on {len(test)} test mazes")
-        trajs = episodes(policy, mazes, test, 1, spec.seed, episode_tag("few", "test", it))
-        used += len(test)
+        trajs = evaluate(policy, mazes, test, spec, episode_tag("few", "test", it))
         result.iterations.append(
             summarize(
                 it,

@@ -96,6 +96,31 @@ class LabSpec(BaseModel):
     max_pairs: int = Field(
         96, ge=1, description="(state, move) pairs per update, subsampled (equal for learners)"
     )
+    optimizer: Literal["keep", "fresh"] = Field(
+        "fresh",
+        description="AdamW's state across updates: keep one optimizer for the whole run, or "
+        "a fresh one per update (each step then moves every weight by about the rate, "
+        "whatever its gradient's size)",
+    )
+    lora_targets: str = Field(
+        "attention",
+        description="--finetune lora: the linear layers the adapter wraps, comma-separated "
+        "module names or attention (q/k/v/o), mlp (gate/up/down), all",
+    )
+    lora_rank: int = Field(8, ge=1, le=256, description="--finetune lora: the adapter's rank")
+    drop_flat: bool = Field(
+        False,
+        description="sft-iter: skip a maze whose episodes all scored the same (its best "
+        "episode is no better than the rest: RAGEN's variance filter)",
+    )
+    evaluation: Literal["sampled", "greedy"] = Field(
+        "sampled",
+        description="how held-out mazes score: sampled episodes at --temperature, or the "
+        "most probable move at every state (no sampling noise)",
+    )
+    eval_episodes: int = Field(
+        1, ge=1, le=64, description="--evaluation sampled: episodes per held-out maze"
+    )
     restart: bool = Field(False, description="sft-iter: re-fine-tune from the base (ReST-EM)")
     select: Literal["episode", "step"] = Field(
         "episode",
@@ -122,6 +147,14 @@ class LabSpec(BaseModel):
     def _consistent(self) -> LabSpec:
         if self.lr is None:
             self.lr = 3e-3 if self.finetune == "lora" else 1e-5
+        if self.finetune == "lora" and self.backend.model is None and self.trains:
+            from quicktakes.llm.lora import EMBEDDED_LINEAR, check_target_names, lora_targets
+
+            # the embedded model's layers are known: a bad name fails before any file is made
+            check_target_names(lora_targets(self.lora_targets), EMBEDDED_LINEAR)
+        if self.evaluation == "greedy" and self.eval_episodes != 1:
+            raise ValueError("--evaluation greedy plays one episode per maze: it is "
+                             "deterministic (--eval-episodes 1)")
         if self.select == "step" and self.method != "sft-iter":
             raise ValueError("--select step is poor man's RL's (sft-iter) selection")
         if self.method in TRAINING and self.mode != "step":

@@ -47,6 +47,7 @@ from quicktakes.maze.methods import (
     LabResult,
     episode_tag,
     episodes,
+    evaluate,
     invalid_rate,
     summarize,
 )
@@ -154,14 +155,22 @@ def _all_log_probs(backend: HFBackend, data: Update, spec: LabSpec) -> torch.Ten
     return batched_log_probs(backend, data.convs, spec.temperature, spec.batch)
 
 
-def train_steps(
-    backend: HFBackend, data: Update, spec: LabSpec, rng: np.random.Generator
-) -> dict[str, float]:
-    """AdamW on the trainable weights: cross-entropy to the target rows, or for RL the clipped
-    surrogate. Returns diagnostics: mean loss, entropy before and after, KL moved."""
+def make_optimizer(backend: HFBackend, spec: LabSpec) -> torch.optim.Optimizer:
+    """AdamW over the trainable weights at the spec's rate, no weight decay."""
     assert spec.lr is not None  # LabSpec's validator fills in the default
     params = [p for p in backend.model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
+    return torch.optim.AdamW(params, lr=spec.lr, weight_decay=0.0)
+
+
+def train_steps(
+    backend: HFBackend, data: Update, spec: LabSpec, rng: np.random.Generator,
+    opt: torch.optim.Optimizer | None = None,
+) -> dict[str, float]:
+    """AdamW on the trainable weights: cross-entropy to the target rows, or for RL the clipped
+    surrogate; `opt` carries the optimizer's state over from earlier updates (a fresh one when
+    None). Returns diagnostics: mean loss, entropy before and after, KL moved."""
+    params = [p for p in backend.model.parameters() if p.requires_grad]
+    opt = opt or make_optimizer(backend, spec)
     rl = data.advantages is not None
     probe = data if rl else data.subset(np.arange(min(len(data), DIAGNOSTIC_PAIRS)))
     before = _all_log_probs(backend, probe, spec)
@@ -362,6 +371,8 @@ def update_data(
     if spec.method == "sft-iter" and spec.select == "step":
         return step_data(policy, mazes, groups, spec, rng, tag)
     if spec.method == "sft-iter":
+        if spec.drop_flat:
+            groups = [g for g in groups if len({t.coins for t in g}) > 1]
         return sft_data(policy, best_per_maze(groups)).capped(spec.max_pairs, rng)
     return rl_data(policy, groups)
 
@@ -400,6 +411,19 @@ def _finished(folder: Path) -> dict[str, Any] | None:
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Whole or not at all, so an interrupted run never leaves a half-written record."""
     atomic_write(path, json.dumps(data))
+
+
+OPTIMIZER_FILE = "optimizer.pt"
+"""Beside an iteration's weights when the run keeps its optimizer: AdamW's moments, so a
+resumed run continues as if never stopped."""
+
+
+def _save_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
+    import io
+
+    buf = io.BytesIO()
+    torch.save(opt.state_dict(), buf)
+    atomic_write(path, buf.getvalue())
 
 
 def _publish(served: ServedAdapters | None, backend: HFBackend, folder: Path) -> None:
@@ -460,6 +484,7 @@ def _iterate(
     )
     result = LabResult(cfg, backend.model_id, served_by=served.backend.base_url if served else None)
     rng = np.random.default_rng(cfg.seed)
+    opt = make_optimizer(backend, cfg) if cfg.optimizer == "keep" else None
     used = 0
     last = cfg.iterations - 1
     for it in range(cfg.iterations):
@@ -469,6 +494,8 @@ def _iterate(
             summary, used = IterationResult(**record["result"]), int(record["used_after"])
             if (done / backend.checkpoint_file).exists():
                 backend.load(done)
+            if opt is not None and (done / OPTIMIZER_FILE).exists():
+                opt.load_state_dict(torch.load(done / OPTIMIZER_FILE, weights_only=True))
             if record["trained"] or it == last:
                 result.iterations.append(summary)
                 rng = np.random.default_rng([cfg.seed, it + 1])
@@ -479,8 +506,7 @@ def _iterate(
         if record is None:
             note(f"{cfg.method}: iteration {it}, evaluating on {len(test)} test mazes")
             tag = episode_tag(cfg.method, "test", it)
-            trajs = episodes(policy, mazes, test, 1, cfg.seed, tag)
-            used += len(test)
+            trajs = evaluate(policy, mazes, test, cfg, tag)
             summary = summarize(
                 it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs)
             )
@@ -493,15 +519,18 @@ def _iterate(
             used += data.sampled
             if cfg.restart:
                 backend.reset()
+                opt = make_optimizer(backend, cfg) if opt is not None else None
             if len(data):
                 note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
-                summary.diagnostics = train_steps(backend, data, cfg, rng)
+                summary.diagnostics = train_steps(backend, data, cfg, rng, opt)
                 if summary.diagnostics["collapsed"]:
                     note(f"warning: {cfg.method} collapsed in update {it + 1}: entropy "
                          f"{summary.diagnostics['entropy_after']:.3f} nats (below "
                          f"{COLLAPSE_ENTROPY}); later samples repeat one move")
             summary.diagnostics |= target_quality(cfg, mazes, groups, data)
             backend.save(done)
+            if opt is not None:
+                _save_optimizer(opt, done / OPTIMIZER_FILE)
         result.iterations.append(summary)
         record = {"result": asdict(summary), "used_after": used, "trained": it < last}
         _write_json(done / "result.json", record)
