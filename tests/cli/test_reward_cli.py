@@ -63,6 +63,7 @@ def test_steer_json_keeps_distance_and_adds_diagnostics(cli):
         (("steer", "--inputs-design", "vibes"), "design"),
         (("steer", "--tol", "0"), "tol"),
         (("steer", "--shoot", "-1"), "shoot"),
+        (("steer", "--target", "/nonexistent/t.json"), "no such file"),
     ],
 )
 def test_bad_parameters_exit_2(cli, one_line_error, args, fragment):
@@ -89,3 +90,20 @@ def test_qlearn_builds_every_construction_the_claims_read(cli, one_line_error):
     assert exact["seed"] < 1.0
     one_line_error(cli("qlearn", "--construction", "inverse"), "unknown construction 'inverse'",
                    "inverse-bellman")
+
+
+def test_a_chosen_target_is_steered_to_and_a_wrong_one_is_one_line(cli, one_line_error,
+                                                                    tmp_path):
+    import json
+
+    good = tmp_path / "target.json"
+    good.write_text(json.dumps([0.5, -0.25, 0.125]))  # a linear model on 2 inputs: w1, w2, b
+    r = cli("steer", "--hidden", "", "--target", str(good), "--rounds", "20", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["reached"]
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps([0.1] * 5))
+    one_line_error(cli("steer", "--target", str(wrong)), "has 17")
+    for text in ("[1, \"a\"]", "{}", "[NaN]", "not json"):
+        wrong.write_text(text)
+        one_line_error(cli("steer", "--target", str(wrong)), "--target")

@@ -130,3 +130,86 @@ def test_the_unrolled_jacobian_matches_finite_differences_of_the_sgd_steps():
         e[k] = h
         fd = (end(lrs + e) - end(lrs - e)) / (2 * h)
         assert torch.allclose(J[:, k], fd, atol=1e-7), k
+
+
+def _random_round(hidden: int, steps: int, seed: int = 2) -> tuple:
+    from quicktakes.reward.steering import flat_params
+
+    torch.manual_seed(seed)
+    model = mlp(2, (hidden,))
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.rand(steps, 2, generator=g, dtype=torch.float64) * 6 - 3
+    ys = torch.randn(steps, generator=g, dtype=torch.float64) * 3
+    lrs = torch.rand(steps, generator=g, dtype=torch.float64) * 0.05
+    return model, flat_params(model), xs, ys, lrs
+
+
+def test_the_closed_form_jacobian_matches_finite_differences_on_a_two_unit_network():
+    from quicktakes.reward.unroll import TanhNet, unroll, unrolled_jacobian
+
+    model, theta, xs, ys, lrs = _random_round(2, 10)
+    net = TanhNet(2, 2)
+    x, y, lr = xs.numpy(), ys.numpy(), lrs.numpy()
+    last, J = unrolled_jacobian(net, theta.numpy(), x, y, lr)
+    assert np.array_equal(last, unroll(net, theta.numpy(), x, y, lr)[-1])
+    h = 1e-6
+    for k in range(10):
+        e = np.zeros(10)
+        e[k] = h
+        fd = (unroll(net, theta.numpy(), x, y, lr + e)[-1]
+              - unroll(net, theta.numpy(), x, y, lr - e)[-1]) / (2 * h)
+        assert np.allclose(J[:, k], fd, atol=1e-7), k
+
+
+@pytest.mark.parametrize("hidden", [1, 4, 8])
+def test_the_closed_form_equals_autograd_through_the_module(hidden):
+    """The engine's fast path and the torch.func path it replaced, in float64: the same
+    steps (each one `sgd_step`'s arithmetic) and the same Jacobian to 1e-10."""
+    from quicktakes.reward.steering import Unrolled, unrolled, unrolled_jacobian
+
+    model, theta, xs, ys, lrs = _random_round(hidden, 24)
+    pairs = list(zip(xs, ys, lrs, strict=True))
+    fast = Unrolled(model, pairs)
+    assert fast.net is not None  # one hidden layer: the closed form
+    end, J = fast.jacobian(lrs)
+    end_ref, J_ref = unrolled_jacobian(model, theta, pairs)
+    assert torch.allclose(end, unrolled(model, theta, pairs)[-1], atol=1e-12, rtol=0)
+    assert float((J - J_ref).abs().max()) <= 1e-10
+    assert torch.allclose(end, end_ref, atol=1e-12, rtol=0)
+
+
+def test_continuation_reaches_a_target_the_straight_engine_does_not():
+    """A target whose unit 0 ends with an output weight near 0 while its input weights must
+    move far: on the straight way the output weight shrinks first and strands the inputs
+    (they get almost no gradient); the path through the waypoint moves the inputs first."""
+    from quicktakes.reward.steering import flat_params
+
+    cfg = SteeringSpec(hidden=(2,), inputs=2, rounds=60, tol=1e-6)
+    model, target = init_pair(cfg, torch.Generator().manual_seed(1))
+    theta0 = flat_params(model)
+    target[6] = 0.02
+    target[0:2] = theta0[0:2] + torch.tensor([1.5, -1.5], dtype=torch.float64)
+    straight = steer(cfg.model_copy(update={"continuation": False}),
+                     torch.Generator().manual_seed(1), target=target)
+    bent = steer(cfg, torch.Generator().manual_seed(1), target=target)
+    assert not straight.reached and straight.distance[-1] > 1e-2
+    assert bent.reached and bent.steps[-1] < straight.steps[-1]
+    assert bent.t[0] == 0.5 and bent.t[-1] == 1.0  # the waypoint, then the target
+    assert set(straight.t) == {1.0}
+
+
+def test_the_default_engine_shoots_only_where_the_linear_round_misses():
+    easy = steer(SteeringSpec(hidden=(), inputs=2, rounds=5), torch.Generator().manual_seed(0))
+    assert easy.shot == 0  # a linear model: the round is exact, nothing to correct
+    hard = steer(SteeringSpec(hidden=(4,), inputs=2, rounds=20), torch.Generator().manual_seed(12))
+    assert hard.shot > 0
+    never = steer(SteeringSpec(hidden=(4,), inputs=2, rounds=20, shoot=0),
+                  torch.Generator().manual_seed(12))
+    assert never.shot == 0
+
+
+def test_a_target_of_another_shape_is_refused():
+    from quicktakes.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="has 17"):
+        steer(SteeringSpec(hidden=(4,)), torch.Generator(), target=torch.zeros(9))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -71,6 +73,22 @@ def _hidden(text: str) -> tuple[int, ...]:
         raise ConfigError(f"--hidden must be comma-separated integers, got {text!r}") from None
 
 
+def _target(path: Path) -> Any:
+    """`--target`'s weights as a float64 tensor (a ConfigError unless a list of numbers)."""
+    import math
+
+    import torch
+
+    from quicktakes.cli.specopts import load_json
+
+    data = load_json(path, "--target")
+    if not (isinstance(data, list) and data and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in data)):
+        raise ConfigError(f"--target {path}: expected a JSON list of finite numbers")
+    return torch.tensor(data, dtype=torch.float64)
+
+
 @app.command("steer", help=about("steer"))
 def steer_cmd(
     hidden: str = typer.Option("4", help="hidden widths, e.g. 8 or 16,16 ('' for a linear model)"),
@@ -83,14 +101,23 @@ def steer_cmd(
     order: str = typer.Option("symmetric", help="forward | symmetric (half rate there and back)"),
     rates: str = typer.Option("trust", help="trust (damped least squares) | fraction (the sketch)"),
     shoot: int = typer.Option(
-        0, help="Levenberg-Marquardt iterations on each round's rates against the unrolled "
-        "steps (fewer steps, much more time)",
+        None, help="Levenberg-Marquardt iterations on each round's rates against the unrolled "
+        "steps [default: up to 5 where a round's linear estimate misses by more than it "
+        "gains; 0: never]", show_default=False,
+    ),
+    continuation: bool = typer.Option(
+        True, help="aim at nearer points on the way to the target when rounds keep failing"
     ),
     tol: float = typer.Option(1e-6, help="stop at this relative distance"),
     positive_rates: bool = typer.Option(
         False, "--positive-rates", help="only positive rates: the sign goes into the targets"
     ),
     seed: int = typer.Option(0, help="seed of the start, the target and the inputs"),
+    target: Path = typer.Option(
+        None, help="a JSON list: the target's weights, flat in torch's order (each layer's "
+        "weight row by row, then its bias) [default: drawn from the seed]",
+        show_default=False,
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     import torch
@@ -107,9 +134,11 @@ def steer_cmd(
         order=order,
         rates=rates,
         shoot=shoot,
+        continuation=continuation,
         tol=tol,
         positive_rates=positive_rates,
     )
+    chosen = _target(target) if target else None
     with stderr_progress() as progress:
         task = progress.add_task("steering", total=cfg.rounds)
         result = steer(
@@ -117,6 +146,7 @@ def steer_cmd(
             torch.Generator().manual_seed(seed),
             on_progress=lambda r, t: progress.update(task, completed=r),
             note=lambda text: progress.update(task, description=f"steering: {text}"),
+            target=chosen,
         )
     if as_json:
         emit_json(result.to_dict())

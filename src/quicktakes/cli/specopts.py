@@ -125,20 +125,25 @@ def with_options(options: tuple[SpecOption, ...]) -> Callable[[F], F]:
     return decorate
 
 
+def load_json(path: Path, flag: str) -> Any:
+    """The JSON value in the file `path` given to `flag`, or a one-line ConfigError."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{flag} {path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{flag} {path} is a folder; give a JSON file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{flag} {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{flag} {path}: cannot read it ({exc})") from None
+
+
 def load_spec_file(path: Path | None) -> dict[str, Any]:
     """The JSON object in `path` (nothing when None), or a one-line ConfigError."""
     if path is None:
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--spec {path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"--spec {path} is a folder; give a JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--spec {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--spec {path}: cannot read it ({exc})") from None
+    data = load_json(path, "--spec")
     if not isinstance(data, dict):
         raise ConfigError(f"--spec {path}: expected a JSON object of spec fields")
     return data

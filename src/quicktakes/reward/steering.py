@@ -52,10 +52,16 @@ class SteeringSpec(BaseModel):
     positive_rates: bool = Field(
         False, description="only positive learning rates: flip signs through the targets y_i"
     )
-    shoot: int = Field(
-        0, ge=0, le=50,
+    shoot: int | None = Field(
+        None, ge=0, le=50,
         description="Levenberg-Marquardt iterations on the round's rates against the true "
-        "unrolled sequence of SGD steps (0: none)",
+        "unrolled sequence of SGD steps; default: up to 5 whenever the linearized round "
+        "misses its aim by more than it gains; 0: never",
+    )
+    continuation: bool = Field(
+        True,
+        description="when rounds keep failing, aim at a nearer point on the straight segment "
+        "from the start to the target, and move that point on as rounds succeed",
     )
     tol: float = Field(1e-6, gt=0.0, description="stop once relative distance falls below")
     target_scale: float = Field(
@@ -141,6 +147,10 @@ class SteeringResult:
     negative_rates: list[int] = field(default_factory=list)
     rejected: int = 0
     """Rounds undone because they did not bring theta closer."""
+    shot: int = 0
+    """Rounds whose rates the shooting correction set."""
+    t: list[float] = field(default_factory=list)
+    """Continuation: where each accepted round aimed, as a share of the way to the target."""
     stalled: bool = False
     """The step shrank below 1e-12 of the distance without a round getting closer."""
     kappa: dict[str, float] = field(default_factory=dict)
@@ -162,6 +172,7 @@ class SteeringResult:
             "steps": self.steps, "condition": self.condition,
             "cancellation": self.cancellation, "radius": self.radius,
             "negative_rates": self.negative_rates, "rejected": self.rejected,
+            "shot": self.shot, "t": self.t,
             "stalled": self.stalled, "kappa": self.kappa, "reached": self.reached,
         }
 
@@ -237,6 +248,7 @@ def steer(
     generator: torch.Generator,
     on_progress: Progress | None = None,
     note: Note | None = None,
+    target: torch.Tensor | None = None,
 ) -> SteeringResult:
     """Move a fresh network's weights to an independent random target, one single-pair SGD
     step on squared error at a time; every committed step is logged and replayable. Each
@@ -244,6 +256,13 @@ def steer(
     if cfg.positive_rates and cfg.target_scale <= 0:
         raise ConfigError("positive rates need a residual to carry the sign")
     model, theta_star = init_pair(cfg, generator)
+    if target is not None:  # a chosen target instead of the random one (drawn all the same)
+        if target.shape != theta_star.shape:
+            raise ConfigError(
+                f"the target has {target.numel()} weights; a network with {cfg.inputs} inputs "
+                f"and hidden widths {list(cfg.hidden)} has {theta_star.numel()}"
+            )
+        theta_star = target.to(theta_star.dtype)
     P = theta_star.numel()
     N = int(np.ceil(cfg.oversample * P))
     theta0 = flat_params(model)
@@ -251,16 +270,18 @@ def steer(
     result = SteeringResult(cfg, P, N, distance=[1.0], steps=[0])
     kappa_pool = _pool(cfg, cfg.pool * P, generator)
     result.kappa["start"] = kappa_star(model, theta_star - theta0, kappa_pool)
-    target = mlp(cfg.inputs, cfg.hidden)
-    set_flat(target, theta_star)
-    result.kappa["target"] = kappa_star(target, theta_star - theta0, kappa_pool)
+    at_target = mlp(cfg.inputs, cfg.hidden)
+    set_flat(at_target, theta_star)
+    result.kappa["target"] = kappa_star(at_target, theta_star - theta0, kappa_pool)
     eps, damping = cfg.eps, 1e-3  # a fraction of the way; the rates' damping (x sigma_max^2)
-    steps = 0
+    aim = Aim(theta0, theta_star, waypoint(cfg, theta0, theta_star) if cfg.continuation else None)
+    steps = failed = slow = 0
     for r in range(cfg.rounds):
         if cfg.max_steps is not None and steps >= cfg.max_steps:
             break
         before = flat_params(model)
-        delta = theta_star - before
+        goal = aim.point()
+        delta = goal - before
         dist = float(torch.linalg.vector_norm(delta))
         x, G = _inputs(model, cfg, N, generator)
         # Sum_i -lr_i * residual_i * g_i = step, through coefficients c_i = -lr_i * res_i
@@ -288,24 +309,33 @@ def steer(
             y, lr = fx + torch.sign(c) * R, c.abs() / R
         else:  # a fixed residual R; the rate carries the sign
             y, lr = fx - R, -c / R
-        pairs = _ordered(x, y, lr, cfg.order)
-        if cfg.shoot:
-            pairs = shoot(model, pairs, before + step, cfg.shoot)
+        pairs = _corrected(model, _ordered(x, y, lr, cfg.order), before + step, goal, cfg)
+        result.shot += pairs is not None
+        pairs = pairs or _ordered(x, y, lr, cfg.order)
         for xi, yi, li in pairs:
             sgd_step(model, xi, yi, float(li))
         steps += len(pairs)
-        new = float(torch.linalg.vector_norm(flat_params(model) - theta_star))
+        after = flat_params(model)
+        new = float(torch.linalg.vector_norm(goal - after))
         predicted = dist - float(torch.linalg.vector_norm(delta - step))
         ok = np.isfinite(new) and new < dist
         if not ok:
             set_flat(model, before)
             result.rejected += 1
+            failed += 1
             eps /= 2
             damping *= 8
+            if cfg.continuation and failed >= CONTINUATION_AFTER and aim.shorten(before):
+                damping, eps, failed = 1e-3, cfg.eps, 0  # a nearer aim: a fresh trust region
+                continue
             if frac * dist < 1e-12 * d0 or damping > 1e12:
                 result.stalled = True
                 break
             continue
+        failed = 0
+        slow = slow + 1 if frac < SLOW_STEP else 0
+        if cfg.continuation and slow >= CONTINUATION_AFTER and aim.shorten(after):
+            damping, eps, slow = 1e-3, cfg.eps, 0
         result.log.extend(pairs)
         ratio = (dist - new) / max(predicted, 1e-300)
         if cfg.rates == "fraction":
@@ -314,8 +344,12 @@ def steer(
             damping *= 4
         elif ratio > 0.75:
             damping = max(damping / 4, 1e-12)
-        result.distance.append(new / d0)
+        if aim.reached(after, cfg.tol):
+            damping = 1e-3
+        left = float(torch.linalg.vector_norm(after - theta_star)) / d0
+        result.distance.append(left)
         result.steps.append(steps)
+        result.t.append(aim.share)
         result.condition.append(float(torch.linalg.cond(G)))
         result.cancellation.append(
             float((lr.abs() * R * torch.linalg.vector_norm(G, dim=1)).sum())
@@ -326,10 +360,119 @@ def steer(
         if on_progress:
             on_progress(r + 1, cfg.rounds)
         if note:
-            note(f"distance {new / d0:.2e}")
-        if new / d0 < cfg.tol:
+            note(f"distance {left:.2e}" + (f" (aiming at {aim.share:.3f} of the way)"
+                                           if aim.share < 1 else ""))
+        if left < cfg.tol:
             break
     return result
+
+
+CONTINUATION_AFTER = 3
+"""Rejected rounds in a row, or rounds in a row whose steps were short (`SLOW_STEP`), after
+which the engine aims at a nearer point: its trust region keeps shrinking."""
+SLOW_STEP = 0.02
+"""A round whose step covers less than this share of the distance to its aim is short."""
+
+
+WAYPOINT_TOL = 1e-3
+"""How near the waypoint (relative to the first distance) counts as there."""
+
+
+class Aim:
+    """Continuation: each round aims at a point on a path of straight legs to the target, at
+    a share t of the current leg. t starts at 1 (the leg's end); when rounds keep failing, it
+    moves back halfway towards where the weights stand, and once an aim is reached it moves on
+    by twice the last step, up to the leg's end, then on to the next leg.
+
+    The path goes through a waypoint when one is given (`waypoint`): a tanh unit whose output
+    weight is near 0 passes almost no gradient to its input weights, so a straight path along
+    which an output weight shrinks early strands that unit's inputs."""
+
+    def __init__(
+        self, theta0: torch.Tensor, theta_star: torch.Tensor,
+        waypoint: torch.Tensor | None = None,
+    ) -> None:
+        stops = [theta0] + ([waypoint] if waypoint is not None else []) + [theta_star]
+        self.legs = list(zip(stops[:-1], stops[1:], strict=True))
+        self.scale = float(torch.linalg.vector_norm(theta_star - theta0))
+        self.leg, self.t, self.step = 0, 1.0, 1.0
+
+    @property
+    def share(self) -> float:
+        """How far along the whole path the aim is, in [0, 1]."""
+        return (self.leg + self.t) / len(self.legs)
+
+    def point(self) -> torch.Tensor:
+        a, b = self.legs[self.leg]
+        return a + self.t * (b - a)
+
+    def progress(self, theta: torch.Tensor) -> float:
+        """Where `theta` projects on the current leg, as a t in [0, 1]."""
+        a, b = self.legs[self.leg]
+        way = b - a
+        return float(torch.clamp((theta - a) @ way / (way @ way), 0, 1))
+
+    def shorten(self, theta: torch.Tensor) -> bool:
+        """Aim halfway between where `theta` stands on the leg and the current aim; False
+        when the step would be too short to matter."""
+        here = min(self.progress(theta), self.t)
+        step = (self.t - here) / 2
+        if step < 1e-4:
+            return False
+        self.t, self.step = here + step, step
+        return True
+
+    def reached(self, theta: torch.Tensor, tol: float) -> bool:
+        """Once near an aim short of the target (within a tenth of the last step, or at a
+        leg's end within `WAYPOINT_TOL`), move it on; True when it moved."""
+        last = self.leg == len(self.legs) - 1
+        if last and self.t >= 1.0:
+            return False
+        near = WAYPOINT_TOL if self.t >= 1.0 else max(0.1 * self.step, tol)
+        if float(torch.linalg.vector_norm(self.point() - theta)) > near * self.scale:
+            return False
+        if self.t >= 1.0:
+            self.leg, self.t, self.step = self.leg + 1, 1.0, 1.0
+        else:
+            self.step = min(2 * self.step, 1.0 - self.t)
+            self.t = min(1.0, self.t + self.step)
+        return True
+
+
+def waypoint(
+    cfg: SteeringSpec, theta0: torch.Tensor, theta_star: torch.Tensor
+) -> torch.Tensor | None:
+    """For one hidden layer: the target's input weights with each unit's output weight at the
+    larger in size of its start and target values, so every unit's inputs move while its
+    output weight still passes them a gradient; the output weights then move alone."""
+    if len(cfg.hidden) != 1:
+        return None
+    from quicktakes.reward.unroll import TanhNet
+
+    idx = torch.from_numpy(TanhNet(cfg.inputs, cfg.hidden[0]).output_weights())
+    way = theta_star.clone()
+    a, b = theta0[idx], theta_star[idx]
+    way[idx] = torch.where(a.abs() > b.abs(), a, b)
+    return way
+
+
+def _corrected(
+    model: nn.Module, pairs: list[Step], aim: torch.Tensor, goal: torch.Tensor,
+    cfg: SteeringSpec,
+) -> list[Step] | None:
+    """The round's pairs with their rates corrected by `shoot`, or None when the engine does
+    not shoot: `--shoot 0`, or by default when the linearized round gains more than it misses
+    its aim by (the true steps land within the step's own progress)."""
+    if cfg.shoot == 0:
+        return None
+    if cfg.shoot is None:
+        landed = Unrolled(model, pairs).end(torch.stack([lr for _, _, lr in pairs]))
+        miss = float(torch.linalg.vector_norm(aim - landed))
+        gain = float(torch.linalg.vector_norm(goal - flat_params(model))
+                     - torch.linalg.vector_norm(goal - landed))
+        if miss <= gain:
+            return None
+    return shoot(model, pairs, aim, cfg.shoot or AUTO_SHOOT)
 
 
 def _shortest_path(G: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
@@ -401,30 +544,66 @@ def unrolled_jacobian(
     return last, jac
 
 
+AUTO_SHOOT = 5
+"""Levenberg-Marquardt iterations of the default engine's correction."""
+
+
+class Unrolled:
+    """The round's end and its Jacobian in the rates: in closed form (numpy, `unroll`) for a
+    one-hidden-layer tanh network, else by torch.func through the module (`unrolled_jacobian`).
+    """
+
+    def __init__(self, model: nn.Module, pairs: list[Step]) -> None:
+        from quicktakes.reward.unroll import TanhNet
+
+        self.model, self.theta0 = model, flat_params(model)
+        linear = [m for m in model if isinstance(m, nn.Linear)]  # type: ignore[attr-defined]
+        self.net = (TanhNet(linear[0].in_features, linear[0].out_features)
+                    if len(linear) == 2 else None)
+        self.x = torch.stack([x for x, _, _ in pairs])
+        self.y = torch.stack([y for _, y, _ in pairs])
+
+    def end(self, rates: torch.Tensor) -> torch.Tensor:
+        if self.net is None:
+            return unrolled(self.model, self.theta0, self.pairs(rates))[-1]
+        from quicktakes.reward.unroll import unroll
+
+        return torch.from_numpy(unroll(self.net, self.theta0.numpy(), self.x.numpy(),
+                                       self.y.numpy(), rates.numpy())[-1])
+
+    def jacobian(self, rates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.net is None:
+            return unrolled_jacobian(self.model, self.theta0, self.pairs(rates))
+        from quicktakes.reward.unroll import unrolled_jacobian as closed_form
+
+        end, jac = closed_form(self.net, self.theta0.numpy(), self.x.numpy(), self.y.numpy(),
+                               rates.numpy())
+        return torch.from_numpy(end), torch.from_numpy(jac)
+
+    def pairs(self, rates: torch.Tensor) -> list[Step]:
+        return list(zip(self.x, self.y, rates, strict=True))
+
+
 def shoot(model: nn.Module, pairs: list[Step], aim: torch.Tensor, iterations: int) -> list[Step]:
     """Correct the rates so the true sequence of SGD steps lands nearer `aim`: Gauss-Newton
     (Levenberg-Marquardt damped) on the rates, with the exact Jacobian of the unrolled steps
-    (`unrolled_jacobian`)."""
-    theta0 = flat_params(model)
+    (`Unrolled`)."""
+    steps = Unrolled(model, pairs)
     lrs = torch.stack([lr for _, _, lr in pairs]).clone()
     mu = 1e-3
     for _ in range(iterations):
-        current = [(x, y, lr) for (x, y, _), lr in zip(pairs, lrs, strict=True)]
-        end, J = unrolled_jacobian(model, theta0, current)
+        end, J = steps.jacobian(lrs)
         miss = aim - end
         JtJ = J.T @ J
-        eye = torch.eye(len(pairs), dtype=theta0.dtype)
+        eye = torch.eye(len(pairs), dtype=lrs.dtype)
         delta = torch.linalg.solve(JtJ + mu * torch.diag(torch.diag(JtJ)) + 1e-12 * eye,
                                    J.T @ miss)
         trial = lrs + delta
-        new_miss = aim - unrolled(model, theta0, [
-            (x, y, lr) for (x, y, _), lr in zip(pairs, trial, strict=True)
-        ])[-1]
-        if torch.linalg.vector_norm(new_miss) < torch.linalg.vector_norm(miss):
+        if torch.linalg.vector_norm(aim - steps.end(trial)) < torch.linalg.vector_norm(miss):
             lrs, mu = trial, mu / 3
         else:
             mu *= 10
-    return [(x, y, lr) for (x, y, _), lr in zip(pairs, lrs, strict=True)]
+    return steps.pairs(lrs)
 
 
 def _inputs(
