@@ -99,7 +99,14 @@ def test_poor_mans_rl_judged_both_ways(points, verdict):
 
 
 def _learners(rl, sft, few, start=0.2, half=0.03):
-    return runs(rl=((start, half), rl), **{"sft-iter": ((start, half), sft), "few-shot": few})
+    """Each learner's curve: the start, then its final level reached after one update and
+    kept (three checkpoints, 64 training episodes apart)."""
+    m = runs(rl=((start, half), rl, rl), **{"sft-iter": ((start, half), sft, sft),
+                                            "few-shot": ((start, half), few, few)})
+    for k in ("rl", "sft-iter", "few-shot"):
+        for j, i in enumerate(m.runs[k].iterations):
+            i.samples_used = 64 * j
+    return m
 
 
 @pytest.mark.parametrize(
@@ -130,7 +137,7 @@ def test_overlapping_intervals_are_not_equivalence():
     rl, sft = m.final("rl"), m.final("sft-iter")
     assert rl.hi > sft.lo  # the intervals overlap
     assert margin(m) == pytest.approx(0.1)  # the floor: oracle BC gained only 0.2
-    state, d = link(m, "rl", "sft-iter")
+    state, d, _ = link(m, "rl", "sft-iter")
     assert state != "equivalent" and d.mean == pytest.approx(-0.15)
     assert judge_rl_vs(m) is not Verdict.HOLDS
 
@@ -242,3 +249,46 @@ def test_the_judges_read_every_seed():
             for m in (0.5, 0.21, 0.19)]
     assert judge_poor(Runs(runs[0])) is Verdict.HOLDS
     assert judge_poor(Runs(runs[0], tuple(runs[1:]))) is Verdict.INCONCLUSIVE
+
+
+def curve(*points: float, half: float = 0.03, every: int = 64) -> LabResult:
+    """A learning curve: one (mean, half) checkpoint per point, `every` training episodes
+    apart."""
+    r = lab(*[(p, half) for p in points])
+    for k, i in enumerate(r.iterations):
+        i.samples_used = k * every
+    return r
+
+
+def test_the_area_under_a_curve_weighs_each_checkpoint_by_the_episodes_around_it():
+    from quicktakes.maze.claims import area
+
+    r = curve(0.2, 0.4, 0.6)
+    assert area(r).mean == pytest.approx(0.2 / 4 + 0.4 / 2 + 0.6 / 4)
+    uneven = curve(0.2, 0.4, 0.6)
+    uneven.iterations[2].samples_used = 256  # the last step spent three times the first
+    assert area(uneven).mean == pytest.approx((0.3 * 64 + 0.5 * 192) / 256)
+    for a, k in zip(area(r).scores, range(MAZES), strict=True):
+        per = [i.scores[k] for i in r.iterations]
+        assert a == pytest.approx(per[0] / 4 + per[1] / 2 + per[2] / 4)
+
+
+@pytest.mark.parametrize(
+    "rl, sft, state",
+    [
+        ((0.2, 0.4, 0.6), (0.2, 0.41, 0.6), "equivalent"),  # the same curve
+        ((0.2, 0.2, 0.6), (0.2, 0.8, 0.6), "unresolved"),  # same end, PMRL far sooner
+        ((0.2, 0.2, 0.3), (0.2, 0.6, 0.7), "different"),  # apart along the way and at the end
+        ((0.2, 0.6, 0.45), (0.2, 0.6, 0.75), "unresolved"),  # close along the way, not at the end
+    ],
+)
+def test_close_is_read_at_the_end_and_over_the_whole_curve(rl, sft, state):
+    m = runs(rl=tuple((p, 0.03) for p in rl), **{"sft-iter": tuple((p, 0.03) for p in sft),
+             "few-shot": (0.6, 0.03)})
+    for k in ("rl", "sft-iter"):
+        for j, i in enumerate(m.runs[k].iterations):
+            i.samples_used = 64 * j
+    got, final, whole = link(m, "rl", "sft-iter")
+    assert got == state, (final, whole)
+    text = describe_rl_vs(m, judge_rl_vs(m))
+    assert "over the curve" in text and "at matched training episodes" in text

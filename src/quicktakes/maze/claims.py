@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import BaseModel
 
 from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
@@ -110,6 +111,25 @@ def _trend(name: str, r: LabResult, compared: tuple[str, ...] = ()) -> Trend:
     return Trend.of(name, "iteration", "normalized coins on held-out mazes", pts, meta=meta)
 
 
+def area(r: LabResult) -> IterationResult:
+    """A learning curve as one score per held-out maze: the area under its scores over the
+    training episodes spent, divided by their span (the curve's mean level; the plain mean
+    over checkpoints when nothing was spent). Two methods with the same final score differ
+    here when one got there sooner: "trends, not points"."""
+    x = np.array([i.samples_used for i in r.iterations], dtype=float)
+    y = np.array([i.scores for i in r.iterations], dtype=float)
+    if len(x) > 1 and x[-1] > x[0]:
+        w = np.zeros_like(x)
+        w[:-1] += np.diff(x) / 2
+        w[1:] += np.diff(x) / 2
+        per = w @ y / (x[-1] - x[0])
+    else:
+        per = y.mean(axis=0)
+    return IterationResult(r.iterations[-1].iteration, int(x[-1]), float(per.mean()),
+                           float(per.min()), float(per.max()), per.size, 0.0,
+                           scores=[float(v) for v in per])
+
+
 @dataclass(frozen=True)
 class Runs:
     """Measured: the comparison's runs, by method."""
@@ -125,6 +145,10 @@ class Runs:
     def at(self, method: str, iteration: int = -1) -> list[IterationResult]:
         """`method`'s iteration (default: its last) at every seed."""
         return [r[method].iterations[iteration] for r in (self.runs, *self.more)]
+
+    def areas(self, method: str) -> list[IterationResult]:
+        """`method`'s learning curve as one score per maze (`area`), at every seed."""
+        return [area(r[method]) for r in (self.runs, *self.more)]
 
     def collapses(self, method: str) -> list[int]:
         """The updates (1-based, any seed) after which `method`'s policy had collapsed
@@ -269,15 +293,30 @@ def margin(m: Runs) -> float:
     return max(MARGIN_FLOOR, MARGIN_SHARE * gain(m, "oracle-bc").mean)
 
 
-def link(m: Runs, a: str, b: str) -> tuple[str, Paired]:
-    """'equivalent' (the 90% interval of a - b inside +-margin: two one-sided tests at 5%),
+def closeness(d: Paired, e: float) -> str:
+    """'equivalent' (the 90% interval of a - b inside +-e: two one-sided tests at 5%),
     'different' (the interval wholly outside the margin), else 'unresolved'."""
-    d, e = paired(m.at(a), m.at(b), EQUIVALENCE_LEVEL), margin(m)
     if -e < d.lo and d.hi < e:
-        return "equivalent", d
+        return "equivalent"
     if d.lo >= e or d.hi <= -e:
-        return "different", d
-    return "unresolved", d
+        return "different"
+    return "unresolved"
+
+
+def link(m: Runs, a: str, b: str) -> tuple[str, Paired, Paired]:
+    """How close a and b are, read twice: at the last checkpoint and on the area under the
+    curve (`area`), each a paired difference tested against the margin (`closeness`).
+    'equivalent' when both readings are; 'different' when one is and the other is not
+    'equivalent' (apart at the end, or along the way); else 'unresolved'."""
+    e = margin(m)
+    final = paired(m.at(a), m.at(b), EQUIVALENCE_LEVEL)
+    curve = paired(m.areas(a), m.areas(b), EQUIVALENCE_LEVEL)
+    states = {closeness(final, e), closeness(curve, e)}
+    if states == {"equivalent"}:
+        return "equivalent", final, curve
+    if "different" in states and "equivalent" not in states:
+        return "different", final, curve
+    return "unresolved", final, curve
 
 
 def not_learned(m: Runs) -> list[str]:
@@ -306,13 +345,13 @@ _NAMES = {"rl": "RL", "sft-iter": "poor man's RL", "few-shot": "few-shot"}
 def describe_rl_vs(m: Runs, v: Verdict) -> str:
     gains = "; ".join(f"{_NAMES[k]} {gain(m, k)}" for k in COMPARED)
     links = "; ".join(
-        f"{_NAMES[a]} - {_NAMES[b]} {d} ({state})"
-        for (a, b), (state, d) in ((ab, link(m, *ab)) for ab in LINKS)
+        f"{_NAMES[a]} - {_NAMES[b]} {d} at the end, {curve} over the curve ({state})"
+        for (a, b), (state, d, curve) in ((ab, link(m, *ab)) for ab in LINKS)
     )
     text = (
         f"Paired over {gain(m, 'rl').n} held-out mazes, learned (final minus start, 95%): "
         f"{gains}; oracle BC {gain(m, 'oracle-bc')}. Differences ({EQUIVALENCE_LEVEL:.0%} "
-        f"intervals, margin ±{margin(m):.2f}): {links}."
+        f"intervals, margin ±{margin(m):.2f}, at matched training episodes): {links}."
     )
     missing = not_learned(m)
     if missing:
@@ -350,7 +389,8 @@ def show_rl_vs(m: Runs) -> Shown:
 
 RL_VS_RULE = (
     f"learned = paired 95% gain interval above 0; equivalent = paired "
-    f"{EQUIVALENCE_LEVEL:.0%} interval within ±margin (TOST); margin = max("
+    f"{EQUIVALENCE_LEVEL:.0%} interval within ±margin (TOST), both at the last checkpoint and "
+    f"on the area under the curve over training episodes; margin = max("
     f"{MARGIN_FLOOR:g}, {MARGIN_SHARE:.2g} x oracle BC's paired gain)"
 )
 RL_VS = Experiment(COMPARE_SIZES, measure_rl_vs, judge_rl_vs, describe_rl_vs, show_rl_vs,
@@ -421,8 +461,6 @@ def summary(
     """Mean and Student-t interval over repetitions (the unit that is independent), within
     what the quantity can be (`bounds`: a cosine's [-1, 1], a difference of two [-2, 2]);
     under two values the interval is all of `bounds`: one value shows no spread."""
-    import numpy as np
-
     from quicktakes.stats import mean_ci
 
     if len(values) < 2:

@@ -357,12 +357,13 @@ VALUES = Experiment(VALUES_SIZES, measure_values, judge_values, describe_values,
 NETWORKS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("linear", ()), ("4 tanh units", (4,)), ("8 tanh units", (8,))
 )
-ABLATION: tuple[tuple[str, dict[str, str]], ...] = (
+ABLATION: tuple[tuple[str, dict[str, object]], ...] = (
     ("the sketch: random inputs, a straight fraction, forward",
      {"design": "random", "rates": "fraction", "order": "forward"}),
     ("random inputs, damped rates, symmetric", {"design": "random"}),
     ("designed inputs, damped rates, forward", {"order": "forward"}),
-    ("designed inputs, damped rates, symmetric (default)", {}),
+    ("designed inputs, damped rates, symmetric", {"shoot": 0, "continuation": False}),
+    ("with shooting and continuation (default)", {}),
 )
 
 
@@ -443,8 +444,8 @@ def describe_steering(m: SteeringMeasured, v: Verdict) -> str:
         "Every committed update is one single-pair SGD step on squared error (replayable with "
         "torch.optim.SGD). " + "; ".join(notes) + ". kappa* is the shortest SGD path per unit "
         "of displacement over a pool of inputs (a linear program): the cost of steering grows "
-        "with it. The ablation shows what designed inputs, damped rates and symmetric order "
-        "each contribute."
+        "with it. The ablation shows what designed inputs, damped rates, symmetric order, and "
+        "shooting with continuation each contribute."
     )
 
 
