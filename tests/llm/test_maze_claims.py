@@ -85,12 +85,13 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     assert len(runs["zero-shot"].iterations) == 1  # the base model's line: one evaluation
 
 
-def test_the_full_budget_trains_at_the_swept_rates_and_a_given_rate_or_tune_overrides():
-    from quicktakes.maze.compare import SWEPT, CompareSpec
+def test_every_budget_trains_at_the_curves_rates_and_a_given_rate_or_tune_overrides():
+    from quicktakes.maze.compare import CURVE_RATES, CompareSpec
 
-    full = CompareSpec(budget="full")
-    assert {m: full.rate(m) for m in SWEPT} == SWEPT
-    assert CompareSpec(budget="fast").rate("sft-iter") is None  # the lab's default rate
+    for budget in ("fast", "full"):
+        cfg = CompareSpec(budget=budget)
+        assert {m: cfg.rate(m) for m in CURVE_RATES} == CURVE_RATES
+    assert CompareSpec(budget="fast").rate("few-shot") is None  # nothing to train
     assert CompareSpec(budget="full", tune=True).rate("rl") is None  # the sweep decides
     assert CompareSpec(budget="full", rates={"rl": 1e-2}).rate("rl") == 1e-2
 

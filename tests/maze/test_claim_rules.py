@@ -210,7 +210,7 @@ def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
     for t in trends:
         by_x.setdefault(t.x_label, []).append(t.name)
     assert by_x["iteration"] == ["few-shot", "sft-iter"]
-    assert by_x["episodes sampled (train + test)"][-1] == "exact optimum"
+    assert by_x["training episodes sampled"][-1] == "exact optimum"
     assert trends_svg(trends, prefix="f-").count('<g id="f-axes_') == 2
 
 

@@ -139,16 +139,26 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 
 
 def _print_result(title: str, result: LabResult) -> None:
+    trained = any(i.diagnostics for i in result.iterations)
+    extra = ("update's entropy (nats)", "KL moved") if trained else ()
     t = Table(
-        "iteration", "samples used", "normalized coins (95% CI)", "invalid", "examples", title=title
+        "iteration", "training episodes", "normalized coins (95% CI)", "invalid", "examples",
+        *extra, title=title,
     )
     for i in result.iterations:
+        d = i.diagnostics
+        cells = (
+            (f"{d['entropy_before']:.2f} -> {d['entropy_after']:.2f}"
+             + (" collapsed" if d.get("collapsed") else ""), f"{d['kl_moved']:.3f}")
+            if "entropy_after" in d else ("", "")
+        )
         t.add_row(
             str(i.iteration),
             str(i.samples_used),
             f"{i.mean:.3f} [{i.lo:.3f}, {i.hi:.3f}]",
             f"{i.invalid_rate:.1%}",
             str(i.examples),
+            *(cells if trained else ()),
         )
     Console().print(t)
 

@@ -179,8 +179,8 @@ class Runs:
             "rates": {k: r.config.lr for k, r in self.runs.items()  # type: ignore[attr-defined]
                       if getattr(r.config, "trains", False)},
             "rate_sweep": {k: r.rate_sweep for k, r in self.runs.items() if r.rate_sweep}
-            or "none in this run: the full budget trains at maze.compare.SWEPT, chosen by "
-            "benchmarks/maze_rates.py",
+            or "none in this run: each learner trains at maze.compare.CURVE_RATES, chosen "
+            "from learning curves (docs/results.md)",
             "shared_run": f"{SHARED}: one comparison run read by every prompting.* method claim",
         }
 

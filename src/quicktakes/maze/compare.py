@@ -46,6 +46,9 @@ class CompareSizes(BaseModel):
     test_mazes: int
     max_pairs: int = LabSpec.model_fields["max_pairs"].default
     shots: int = LabSpec.model_fields["shots"].default
+    evaluation: Literal["sampled", "greedy"] = "greedy"
+    """Held-out mazes score by greedy play: no sampling noise in a checkpoint, so a paired
+    gain's interval is the mazes' spread alone."""
     comparisons: int = 1
     """Comparisons per budget, each at its own seed (new episodes and training draws on the
     same mazes): the verdicts read all of them."""
@@ -56,23 +59,24 @@ class CompareSizes(BaseModel):
 
 
 SIZES: dict[Budget, CompareSizes] = {
-    Budget.FAST: CompareSizes(iterations=2, samples=4, train_mazes=8, test_mazes=16,
+    Budget.FAST: CompareSizes(iterations=3, samples=4, train_mazes=8, test_mazes=24,
                               max_pairs=96, shots=4),
-    Budget.FULL: CompareSizes(iterations=3, samples=4, train_mazes=16, test_mazes=24,
-                              max_pairs=128, shots=8, comparisons=3),
+    Budget.FULL: CompareSizes(iterations=6, samples=4, train_mazes=16, test_mazes=48,
+                              max_pairs=128, shots=8, comparisons=2),
 }
-"""The one table of budgets, read by `maze compare --budget` and the three method claims.
-`fast`: one update per learner, enough for oracle BC to show learning; its intervals are too
-wide to call methods close (its verdicts say "unresolved"). `full`: two updates (oracle BC's
-gain came with its second) and 24 held-out mazes, at each of three seeds, at the rates
-`SWEPT`: at 32 mazes and with the sweep inside, the three maze claims took 102 minutes on two
-cores (docs/results.md, 2026-12-02), and with three seeds the interval over seeds, not over
-mazes, is the wider one."""
-SWEPT = {"oracle-bc": 3e-3, "sft-iter": 1e-3, "rl": 3e-3}
-"""The LoRA rate `full` trains each learner at: the best of `maze.sweep.RATES` by one update's
-paired gain on 16 validation mazes at the full budget, seed 1 (`benchmarks/maze_rates.py`,
-2026-12-02; docs/results.md). A sweep costs a fifth of the comparison, so it runs there and
-under `maze compare --tune`, not in every `--full`."""
+"""The one table of budgets, read by `maze compare --budget` and the three method claims;
+every learner keeps its AdamW state across updates (`LabSpec.optimizer`) and every checkpoint
+plays the held-out mazes greedily. `fast`: two updates on 8 training mazes, enough for
+oracle BC to show learning; its intervals are too wide to call methods close. `full`: five
+updates on 16 training mazes, 48 held-out mazes, two seeds: the learning-curve search
+(docs/results.md, 2026-12-06) saw poor man's RL rise only from its third update, so
+updates are bought with seeds and mazes."""
+CURVE_RATES = {"oracle-bc": 3e-3, "sft-iter": 3e-3, "rl": 1e-3}
+"""The LoRA rate each learner trains at, chosen from learning curves over five updates on
+the 7x7 maze (docs/results.md, 2026-12-06): poor man's RL at 3e-3 with its optimizer kept
+rose from 0.09 to 0.40; RL at 3e-3 collapsed onto one move on the ladder's first rung, at
+1e-3 it climbed. (A one-update sweep, `maze.sweep`, favours doing nothing: it runs under
+`maze compare --tune` only.)"""
 
 
 class CompareSpec(BaseModel):
@@ -95,7 +99,7 @@ class CompareSpec(BaseModel):
     tune: bool | None = Field(
         None,
         description="choose each fine-tuning method's rate by a sweep on training mazes "
-        "(maze.sweep) first; default: no (the full budget trains at the rates `SWEPT`)",
+        "(maze.sweep) first; default: no (each learner trains at `CURVE_RATES`)",
     )
 
     rates: dict[str, float] = Field(
@@ -109,11 +113,11 @@ class CompareSpec(BaseModel):
         return bool(self.tune)
 
     def rate(self, method: str) -> float | None:
-        """The rate given for `method`, else the full budget's swept one, else None (the
-        lab's default, or a sweep with --tune)."""
+        """The rate given for `method`, else None under --tune (a sweep decides), else the
+        curves' choice (`CURVE_RATES`; None for a method that does not train)."""
         if method in self.rates:
             return self.rates[method]
-        return SWEPT.get(method) if self.budget == "full" and not self.tunes else None
+        return None if self.tunes else CURVE_RATES.get(method)
 
     def sizes(self) -> CompareSizes:
         return SIZES[Budget(self.budget)]
@@ -251,8 +255,8 @@ def tabular_grid(cfg: CompareSpec) -> tuple[int, ...]:
     """Episodes per held-out maze for the tabular line, up to what a learner samples in all
     (from the budget alone, so the line is the same whichever methods ran with it)."""
     z = cfg.sizes()
-    last = z.iterations * z.test_mazes + (z.iterations - 1) * z.samples * z.train_mazes
-    return tuple(sorted({1, 4, 16, 64, max(1, last // 8)}))
+    last = (z.iterations - 1) * z.samples * z.train_mazes
+    return tuple(sorted({1, 4, 16, 64, max(1, last // z.test_mazes)}))
 
 
 def check_equal_budgets(results: dict[str, LabResult]) -> None:
@@ -262,23 +266,24 @@ def check_equal_budgets(results: dict[str, LabResult]) -> None:
         raise ConfigError(f"unequal sample budgets across methods: {used}")
 
 
+SAMPLES_AXIS = "training episodes sampled"
+
+
 def comparison_trends(runs: dict[str, LabResult]) -> list[Trend]:
-    """The take's figure: held-out coins vs episodes sampled, and vs iteration (two panels)."""
-    x, y = "episodes sampled (train + test)", "normalized coins on held-out mazes"
+    """The take's figure: held-out coins vs training episodes sampled (the learning curves at
+    matched budgets; the tabular line's episodes are played on the held-out mazes
+    themselves), and vs iteration (two panels)."""
+    x, y = SAMPLES_AXIS, "normalized coins on held-out mazes"
     trends = []
     for name, r in runs.items():
         pts = [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
         style = "markers" if name == "tabular" else "line"
-        trends.append(Trend.of(name, x, y, pts, log_x=True, style=style))
+        trends.append(Trend.of(name, x, y, pts, style=style))
     top = max(p.x for t in trends for p in t.points)
     trends.append(
         Trend.of(
-            "exact optimum",
-            x,
-            y,
-            [Point.exact(1, 1.0), Point.exact(top, 1.0)],
+            "exact optimum", x, y, [Point.exact(0, 1.0), Point.exact(top, 1.0)],
             interval="exact",
-            log_x=True,
         )
     )
     for name, r in runs.items():

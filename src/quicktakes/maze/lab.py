@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from quicktakes.errors import ConfigError
 from quicktakes.maze.env import observation
 from quicktakes.maze.methods import LabResult, run_prompting
-from quicktakes.maze.spec import LabSpec
+from quicktakes.maze.spec import BEFORE, LabSpec
 from quicktakes.paths import atomic_write, user_file
 from quicktakes.progress import Note
 
@@ -45,8 +45,8 @@ def changed_settings(run_dir: Path, config: dict[str, Any]) -> list[str]:
     if not path.exists():
         return []
     before = json.loads(path.read_text())
-    # a setting added since the run was made reads as its default then
-    defaults = LabSpec().model_dump(mode="json")
+    # a setting added since the run was made reads as what it did then
+    defaults = LabSpec().model_dump(mode="json") | BEFORE
     return sorted(k for k in config
                   if k != "iterations" and before.get(k, defaults.get(k)) != config[k])
 
