@@ -152,13 +152,15 @@ def steer_cmd(
         emit_json(result.to_dict())
         return
     t = Table(
-        "round", "SGD steps", "||θ-θ*||/||θ0-θ*||", "step", "path/step", "cond(G)",
-        "negative rates",
-        title=f"P={result.parameters}, up to {result.pairs_per_round} pairs per round",
+        "round", "SGD steps", "distance", "aim", "step", "path/step", "cond(G)",
+        "rates < 0",
+        title=f"P={result.parameters}, up to {result.pairs_per_round} pairs per round (distance: "
+        "||θ-θ*||/||θ0-θ*||; aim: the share of the way the round aimed at)",
     )
     for i, d in enumerate(result.distance[1:]):
         t.add_row(
-            str(i + 1), f"{result.steps[i + 1]:,}", f"{d:.3e}", f"{result.radius[i]:.1e}",
+            str(i + 1), f"{result.steps[i + 1]:,}", f"{d:.2e}", f"{result.t[i]:.2f}",
+            f"{result.radius[i]:.1e}",
             f"{result.cancellation[i]:.0f}", f"{result.condition[i]:.1e}",
             str(result.negative_rates[i]),
         )
@@ -166,6 +168,7 @@ def steer_cmd(
     status = "reached" if result.reached else ("stalled" if result.stalled else "not reached")
     typer.echo(
         f"{status} {cfg.tol:g} after {len(result.distance) - 1} rounds, {result.steps[-1]:,} SGD "
-        f"steps ({result.rejected} rounds undone); kappa* {result.kappa['start']:.0f} at the "
+        f"steps ({result.rejected} rounds undone, {result.shot} corrected by shooting); kappa* "
+        f"{result.kappa['start']:.0f} at the "
         f"start, {result.kappa['target']:.0f} at the target"
     )
