@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from quicktakes.maze.oracle import MazeBank
 from quicktakes.maze.policy import Job, LLMPolicy, rollouts
 from quicktakes.maze.spec import LabSpec
 from quicktakes.rng import derive_seed
+
+if TYPE_CHECKING:
+    from quicktakes.llm.hf import HFBackend
 
 SIZE = 5
 NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -88,17 +92,22 @@ def greedy_scores(policy: LLMPolicy, bank: MazeBank, seeds: list[int]) -> list[f
 def climb(
     spec: LabSpec, updates: int, cache_path: Path, train: int = 32, test: int = 48,
     note: Callable[[str], None] | None = None, bank: MazeBank | None = None,
+    backend: HFBackend | None = None,
 ) -> Rung:
     """Train `spec.method` (oracle-bc, sft-iter, rl) on the rung's mazes (one-step mazes
     unless `bank` gives others): each update samples `spec.samples` episodes per training
     maze with the current policy, builds the method's data as the lab does, and takes
-    `train_steps`; every checkpoint plays the held-out mazes greedily."""
+    `train_steps`; every checkpoint plays the held-out mazes greedily. `backend`: loaded
+    weights to re-use (reset to the base first), else the spec's own."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
     from quicktakes.maze.train import make_optimizer, train_steps, update_data
 
     bank = bank or one_step_bank()
-    backend = make_trainer(spec)
+    if backend is None:
+        backend = make_trainer(spec)
+    else:
+        backend.reset()
     policy = LLMPolicy(backend, SampleCache(cache_path), temperature=spec.temperature,
                        obs=OBSERVATIONS[spec.obs])
     train_seeds = list(range(train))
