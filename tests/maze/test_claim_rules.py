@@ -292,3 +292,15 @@ def test_close_is_read_at_the_end_and_over_the_whole_curve(rl, sft, state):
     assert got == state, (final, whole)
     text = describe_rl_vs(m, judge_rl_vs(m))
     assert "over the curve" in text and "at matched training episodes" in text
+
+
+def test_the_standard_error_of_a_gain_is_recorded_with_the_claim():
+    from quicktakes.maze.claims import show_rl_vs, standard_error
+
+    m = _learners((0.6, 0.03), (0.62, 0.03), (0.6, 0.03))
+    se = show_rl_vs(m).config["gain_standard_errors"]
+    d = gain(m, "rl")
+    scores = np.array(m.runs["rl"].iterations[-1].scores) - np.array(
+        m.runs["rl"].iterations[0].scores)
+    assert se["rl"] == pytest.approx(scores.std(ddof=1) / np.sqrt(scores.size), abs=1e-4)
+    assert standard_error(d) == pytest.approx(se["rl"], abs=1e-4)

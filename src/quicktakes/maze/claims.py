@@ -287,6 +287,13 @@ def gain(m: Runs, method: str) -> Paired:
     return paired(m.at(method), [start(r, method) for r in (m.runs, *m.more)])
 
 
+def standard_error(d: Paired, level: float = 0.95) -> float:
+    """The standard error behind a paired interval: its half-width over Student's t."""
+    from scipy import stats
+
+    return (d.hi - d.lo) / 2 / float(stats.t.ppf(0.5 + level / 2, max(d.n - 1, 1)))
+
+
 def margin(m: Runs) -> float:
     """How close is "close": a share of what this model can learn here (oracle BC's paired
     gain), never below the floor."""
@@ -383,6 +390,8 @@ def show_rl_vs(m: Runs) -> Shown:
     config = m.config() | {
         "margin": round(margin(m), 4),
         "gains": {k: str(gain(m, k)) for k in (*COMPARED, "oracle-bc")},
+        "gain_standard_errors": {k: round(standard_error(gain(m, k)), 4)
+                                 for k in (*COMPARED, "oracle-bc")},
     }
     return Shown(measured, tuple(comparison_trends(m.runs)), config)
 
