@@ -61,16 +61,17 @@ class CompareSizes(BaseModel):
 SIZES: dict[Budget, CompareSizes] = {
     Budget.FAST: CompareSizes(iterations=3, samples=4, train_mazes=8, test_mazes=24,
                               max_pairs=96, shots=4),
-    Budget.FULL: CompareSizes(iterations=6, samples=4, train_mazes=16, test_mazes=48,
-                              max_pairs=128, shots=8, comparisons=2),
+    Budget.FULL: CompareSizes(iterations=6, samples=4, train_mazes=16, test_mazes=64,
+                              max_pairs=128, shots=8, comparisons=1),
 }
 """The one table of budgets, read by `maze compare --budget` and the three method claims;
 every learner keeps its AdamW state across updates (`LabSpec.optimizer`) and every checkpoint
 plays the held-out mazes greedily. `fast`: two updates on 8 training mazes, enough for
-oracle BC to show learning; its intervals are too wide to call methods close. `full`: five
-updates on 16 training mazes, 48 held-out mazes, two seeds: the learning-curve search
-(docs/results.md, 2026-12-06) saw poor man's RL rise only from its third update, so
-updates are bought with seeds and mazes."""
+oracle BC to show learning (+0.43 [+0.29, +0.57] on 2026-12-06); its intervals are too wide
+to call methods close. `full`: five updates on 16 training mazes, 64 held-out mazes, one
+seed: the learning-curve search (docs/results.md, 2026-12-06) saw poor man's RL rise only
+from its third update, and RL's update costs about five of the others' (it trains on every
+sampled move), so updates are bought with seeds."""
 CURVE_RATES = {"oracle-bc": 3e-3, "sft-iter": 3e-3, "rl": 1e-3}
 """The LoRA rate each learner trains at, chosen from learning curves over five updates on
 the 7x7 maze (docs/results.md, 2026-12-06): poor man's RL at 3e-3 with its optimizer kept
