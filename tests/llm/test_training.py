@@ -574,3 +574,21 @@ def test_greedy_evaluation_plays_the_most_probable_move_and_spends_nothing(fresh
     sampled = run_training(cfg.model_copy(update={"evaluation": "sampled", "eval_episodes": 3}),
                            fresh, SampleCache(), tmp_path / "c").iterations[0]
     assert sampled.n == 18 and len(sampled.scores) == 6  # each maze's mean of its 3
+
+
+def test_a_run_recorded_before_a_setting_existed_reads_as_what_it_did_then(tmp_path):
+    """Runs before `optimizer` built a fresh AdamW per update: resuming one with today's
+    default (keep) would mix two optimizers in one run, so it is refused; settings added
+    since whose default is what runs did then (LoRA targets, evaluation) change nothing."""
+    import json
+
+    from quicktakes.maze.lab import changed_settings
+
+    old = LabSpec(method="sft-iter").model_dump(mode="json")
+    for key in ("optimizer", "lora_targets", "lora_rank", "drop_flat", "evaluation",
+                "eval_episodes"):
+        old.pop(key)
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    now = LabSpec(method="sft-iter").model_dump(mode="json")
+    assert changed_settings(tmp_path, now) == ["optimizer"]
+    assert changed_settings(tmp_path, now | {"optimizer": "fresh"}) == []
