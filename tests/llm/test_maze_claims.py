@@ -73,8 +73,9 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     from quicktakes.maze.compare import CompareSpec, run_compare
 
     _fresh_process(monkeypatch, tmp_path, "base")
+    # sampled evaluation: greedy play would repeat the point by determinism alone
     monkeypatch.setitem(compare.SIZES, Budget.FAST, compare.CompareSizes(
-        iterations=2, samples=2, train_mazes=1, test_mazes=6))
+        iterations=2, samples=2, train_mazes=1, test_mazes=6, evaluation="sampled"))
     cfg = CompareSpec(budget="fast", maze=MazeConfig(size=5, wall_density=0.2, coins=3,
                                                        max_steps=6))
     runs = run_compare(cfg, tmp_path / "runs", methods=("zero-shot", "few-shot", "oracle-bc",
