@@ -592,3 +592,23 @@ def test_a_run_recorded_before_a_setting_existed_reads_as_what_it_did_then(tmp_p
     now = LabSpec(method="sft-iter").model_dump(mode="json")
     assert changed_settings(tmp_path, now) == ["optimizer"]
     assert changed_settings(tmp_path, now | {"optimizer": "fresh"}) == []
+
+
+def test_drop_flat_skips_a_maze_whose_episodes_all_scored_the_same(hf):
+    """RAGEN's variance filter: a maze where every episode earned the same has no best
+    episode, so poor man's RL learns nothing from it when asked to drop it."""
+    from quicktakes.maze.policy import Trajectory
+    from quicktakes.maze.train import update_data
+
+    def episode(maze: int, coins: int, move: int) -> Trajectory:
+        return Trajectory(maze, states=[f"maze {maze}"], moves=[move], coins=coins, optimum=2)
+
+    policy = LLMPolicy(hf, SampleCache(), obs=OBSERVATIONS["coins"])
+    flat = [episode(1, 1, 0), episode(1, 1, 1)]
+    spread = [episode(2, 0, 2), episode(2, 2, 3)]
+    rng = np.random.default_rng(0)
+    kept = update_data(spec(drop_flat=True), policy, None, [flat, spread], rng, "t")
+    every = update_data(spec(), policy, None, [flat, spread], rng, "t")
+    assert [c[-1]["content"] for c in kept.convs] == ["maze 2"]
+    assert kept.targets.argmax(axis=1).tolist() == [3]
+    assert [c[-1]["content"] for c in every.convs] == ["maze 1", "maze 2"]
