@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -378,6 +379,9 @@ class SteeringMeasured:
     """Per network: its label and one steering result per seed."""
     ablation: list[tuple[str, Any]]
     """Per variant of the 4-unit network: its label and one result."""
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    """Per network, each seed's wall time (kept out of the finding, which a rerun must
+    repeat exactly; results.json's comparisons skip "seconds")."""
 
     @property
     def reached(self) -> list[bool]:
@@ -414,20 +418,23 @@ def measure_steering(ctx: RunContext, sizes: SteeringSizes) -> SteeringMeasured:
 
     grid = sorted({int(v) for v in np.geomspace(1, sizes.steering_steps, 25)})
     per_network = []
+    seconds: dict[str, list[float]] = {}
     for (label, hidden), seeds in zip(NETWORKS, sizes.steering_seeds, strict=True):
         runs = []
         for k in range(seeds):
             cfg = SteeringSpec(hidden=hidden, inputs=2, rounds=100_000,
                                  max_steps=sizes.steering_steps, tol=STEER_TOL)
             gen = torch.Generator().manual_seed(ctx.subseed("steer", label, str(k)))
+            start = time.perf_counter()
             runs.append(steer(cfg, gen))
+            seconds.setdefault(label, []).append(round(time.perf_counter() - start, 2))
         per_network.append((label, runs))
     ablation = []
     for name, options in ABLATION:
         cfg = SteeringSpec(hidden=(4,), inputs=2, rounds=100_000,
                              max_steps=sizes.ablation_steps, tol=STEER_TOL, **options)
         ablation.append((name, steer(cfg, torch.Generator().manual_seed(ctx.subseed("ablation")))))
-    return SteeringMeasured(sizes, grid, per_network, ablation)
+    return SteeringMeasured(sizes, grid, per_network, ablation, seconds)
 
 
 def describe_steering(m: SteeringMeasured, v: Verdict) -> str:
@@ -475,6 +482,8 @@ def show_steering(m: SteeringMeasured) -> Shown:
     config = {
         "networks": {label: list(h) for label, h in NETWORKS},
         "inputs": 2, "tol": STEER_TOL, "engine": SteeringSpec().model_dump(),
+        "sgd_steps": {label: [r.steps[-1] for r in runs] for label, runs in m.runs},
+        "seconds": m.seconds,
     }
     return Shown(measured, tuple(trends), config)
 
