@@ -195,7 +195,7 @@ def test_the_ceiling_share_reads_the_cross_batch_cosine_against_both_ceilings():
     assert m.ceiling_share("gradient") == pytest.approx(0.3 / (0.6 * 0.4) ** 0.5)
 
 
-def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
+def test_the_comparison_figure_has_a_samples_panel_an_iteration_panel_and_the_tabular_one():
     from quicktakes.maze.compare import comparison_trends
     from quicktakes.report.plot import trends_svg
 
@@ -210,8 +210,9 @@ def test_the_comparison_figure_has_a_samples_panel_and_an_iteration_panel():
     for t in trends:
         by_x.setdefault(t.x_label, []).append(t.name)
     assert by_x["iteration"] == ["few-shot", "sft-iter"]
-    assert by_x["training episodes sampled"][-1] == "exact optimum"
-    assert trends_svg(trends, prefix="f-").count('<g id="f-axes_') == 2
+    assert by_x["training episodes sampled"] == ["few-shot", "sft-iter", "exact optimum"]
+    assert by_x["episodes on the held-out mazes themselves (tabular Q-learning)"] == ["tabular"]
+    assert trends_svg(trends, prefix="f-").count('<g id="f-axes_') == 3
 
 
 def test_updates_alike_with_no_batch_to_learn_from_says_so():

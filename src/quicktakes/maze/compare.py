@@ -268,19 +268,24 @@ def check_equal_budgets(results: dict[str, LabResult]) -> None:
 
 
 SAMPLES_AXIS = "training episodes sampled"
+TABULAR_AXIS = "episodes on the held-out mazes themselves (tabular Q-learning)"
 
 
 def comparison_trends(runs: dict[str, LabResult]) -> list[Trend]:
     """The take's figure: held-out coins vs training episodes sampled (the learning curves at
-    matched budgets; the tabular line's episodes are played on the held-out mazes
-    themselves), and vs iteration (two panels)."""
+    matched budgets), vs iteration, and the tabular reference against the episodes it plays
+    on the held-out mazes themselves (three panels)."""
     x, y = SAMPLES_AXIS, "normalized coins on held-out mazes"
     trends = []
     for name, r in runs.items():
         pts = [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
-        style = "markers" if name == "tabular" else "line"
-        trends.append(Trend.of(name, x, y, pts, style=style))
-    top = max(p.x for t in trends for p in t.points)
+        if name in LEVELS:
+            pts = [_level(r)]
+        if name == "tabular":  # its episodes are played on the held-out mazes: a panel apart
+            trends.append(Trend.of(name, TABULAR_AXIS, y, pts, log_x=True, style="markers"))
+        else:
+            trends.append(Trend.of(name, x, y, pts))
+    top = max((p.x for t in trends if t.x_label == x for p in t.points), default=1)
     trends.append(
         Trend.of(
             "exact optimum", x, y, [Point.exact(0, 1.0), Point.exact(top, 1.0)],
@@ -290,5 +295,15 @@ def comparison_trends(runs: dict[str, LabResult]) -> list[Trend]:
     for name, r in runs.items():
         if name != "tabular":  # its points are episode counts, not iterations
             pts = [Point(i.iteration, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
-            trends.append(Trend.of(name, "iteration", y, pts))
+            trends.append(Trend.of(name, "iteration", y, [_level(r)] if name in LEVELS else pts))
     return trends
+
+
+LEVELS = ("random", "heuristic", "zero-shot", "best-of-n")
+"""Methods that do not learn: each is one level (its last evaluation), drawn as a line across
+the learners' curves, not a curve over the episodes it played on the held-out mazes."""
+
+
+def _level(r: LabResult) -> Point:
+    last = r.iterations[-1]
+    return Point(0, last.mean, last.lo, last.hi, last.n)
