@@ -309,9 +309,10 @@ def steer(
             y, lr = fx + torch.sign(c) * R, c.abs() / R
         else:  # a fixed residual R; the rate carries the sign
             y, lr = fx - R, -c / R
-        pairs = _corrected(model, _ordered(x, y, lr, cfg.order), before + step, goal, cfg)
-        result.shot += pairs is not None
-        pairs = pairs or _ordered(x, y, lr, cfg.order)
+        ordered = _ordered(x, y, lr, cfg.order)
+        corrected = _corrected(model, ordered, before + step, goal, cfg)
+        result.shot += corrected is not None
+        pairs = corrected or ordered
         for xi, yi, li in pairs:
             sgd_step(model, xi, yi, float(li))
         steps += len(pairs)
@@ -449,7 +450,7 @@ def waypoint(
         return None
     from quicktakes.reward.unroll import TanhNet
 
-    idx = torch.from_numpy(TanhNet(cfg.inputs, cfg.hidden[0]).output_weights())
+    idx = torch.from_numpy(TanhNet(cfg.inputs, cfg.hidden[0]).output_weights)
     way = theta_star.clone()
     a, b = theta0[idx], theta_star[idx]
     way[idx] = torch.where(a.abs() > b.abs(), a, b)
@@ -465,14 +466,15 @@ def _corrected(
     its aim by (the true steps land within the step's own progress)."""
     if cfg.shoot == 0:
         return None
+    steps = Unrolled(model, pairs)
     if cfg.shoot is None:
-        landed = Unrolled(model, pairs).end(torch.stack([lr for _, _, lr in pairs]))
+        landed = steps.end(steps.rates)
         miss = float(torch.linalg.vector_norm(aim - landed))
-        gain = float(torch.linalg.vector_norm(goal - flat_params(model))
+        gain = float(torch.linalg.vector_norm(goal - steps.theta0)
                      - torch.linalg.vector_norm(goal - landed))
         if miss <= gain:
             return None
-    return shoot(model, pairs, aim, cfg.shoot or AUTO_SHOOT)
+    return _shoot(steps, aim, cfg.shoot or AUTO_SHOOT)
 
 
 def _shortest_path(G: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
@@ -562,6 +564,7 @@ class Unrolled:
                     if len(linear) == 2 else None)
         self.x = torch.stack([x for x, _, _ in pairs])
         self.y = torch.stack([y for _, y, _ in pairs])
+        self.rates = torch.stack([lr for _, _, lr in pairs])
 
     def end(self, rates: torch.Tensor) -> torch.Tensor:
         if self.net is None:
@@ -588,14 +591,17 @@ def shoot(model: nn.Module, pairs: list[Step], aim: torch.Tensor, iterations: in
     """Correct the rates so the true sequence of SGD steps lands nearer `aim`: Gauss-Newton
     (Levenberg-Marquardt damped) on the rates, with the exact Jacobian of the unrolled steps
     (`Unrolled`)."""
-    steps = Unrolled(model, pairs)
-    lrs = torch.stack([lr for _, _, lr in pairs]).clone()
+    return _shoot(Unrolled(model, pairs), aim, iterations)
+
+
+def _shoot(steps: Unrolled, aim: torch.Tensor, iterations: int) -> list[Step]:
+    lrs = steps.rates.clone()
     mu = 1e-3
     for _ in range(iterations):
         end, J = steps.jacobian(lrs)
         miss = aim - end
         JtJ = J.T @ J
-        eye = torch.eye(len(pairs), dtype=lrs.dtype)
+        eye = torch.eye(len(lrs), dtype=lrs.dtype)
         delta = torch.linalg.solve(JtJ + mu * torch.diag(torch.diag(JtJ)) + 1e-12 * eye,
                                    J.T @ miss)
         trial = lrs + delta

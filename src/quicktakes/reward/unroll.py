@@ -23,6 +23,7 @@ The flat weight vector is torch's `parameters()` order: W1 (row-major), b1, w2, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,12 +46,14 @@ class TanhNet:
         w2 = theta[h * d + h : h * d + 2 * h]
         return w1, b1, w2, float(theta[-1])
 
+    @cached_property
     def blocks(self) -> np.ndarray:
         """(hidden, inputs + 1): the flat indices of unit i's input weights and bias."""
         d, h = self.inputs, self.hidden
         rows = np.arange(h)[:, None] * d + np.arange(d)[None, :]
         return np.hstack([rows, (h * d + np.arange(h))[:, None]])
 
+    @cached_property
     def output_weights(self) -> np.ndarray:
         return self.hidden * self.inputs + self.hidden + np.arange(self.hidden)
 
@@ -61,20 +64,34 @@ def output(net: TanhNet, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.tanh(x @ w1.T + b1) @ w2 + b2
 
 
-def loss_grad_hess(
-    net: TanhNet, theta: np.ndarray, x: np.ndarray, y: float, blocks: np.ndarray,
-    w2_index: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The gradient and Hessian of 1/2 (f(x) - y)^2 at `theta`, for one input `x`."""
+def _output_grad(
+    net: TanhNet, theta: np.ndarray, x: np.ndarray, y: float
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """grad f at `theta` for one input, the residual f(x) - y, and what the Hessian reuses:
+    the output weights w2, tanh's slope 1 - h^2 and u = (x, 1)."""
     w1, b1, w2, b2 = net.split(theta)
     h = np.tanh(w1 @ x + b1)
     slope = 1.0 - h * h
     u = np.append(x, 1.0)
     gf = np.empty(net.size)
-    gf[blocks] = (w2 * slope)[:, None] * u[None, :]
-    gf[w2_index] = h
+    gf[net.blocks] = (w2 * slope)[:, None] * u[None, :]
+    gf[net.output_weights] = h
     gf[-1] = 1.0
-    r = float(h @ w2 + b2 - y)
+    return gf, float(h @ w2 + b2 - y), w2, h, slope, u
+
+
+def loss_grad(net: TanhNet, theta: np.ndarray, x: np.ndarray, y: float) -> np.ndarray:
+    """The gradient of 1/2 (f(x) - y)^2 at `theta`, for one input `x`."""
+    gf, r, *_ = _output_grad(net, theta, x, y)
+    return r * gf
+
+
+def loss_grad_hess(
+    net: TanhNet, theta: np.ndarray, x: np.ndarray, y: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient and Hessian of 1/2 (f(x) - y)^2 at `theta`, for one input `x`."""
+    gf, r, w2, h, slope, u = _output_grad(net, theta, x, y)
+    blocks, w2_index = net.blocks, net.output_weights
     hess = np.outer(gf, gf)
     s = -2.0 * w2 * h * slope
     hess[blocks[:, :, None], blocks[:, None, :]] += r * s[:, None, None] * np.outer(u, u)
@@ -82,15 +99,6 @@ def loss_grad_hess(
     hess[blocks, w2_index[:, None]] += cross
     hess[w2_index[:, None], blocks] += cross
     return r * gf, hess
-
-
-def loss_grad(net: TanhNet, theta: np.ndarray, x: np.ndarray, y: float) -> np.ndarray:
-    w1, b1, w2, b2 = net.split(theta)
-    h = np.tanh(w1 @ x + b1)
-    r = float(h @ w2 + b2 - y)
-    u = np.append(x, 1.0)
-    return r * np.concatenate([((w2 * (1.0 - h * h))[:, None] * u[None, :])[:, :-1].ravel(),
-                               w2 * (1.0 - h * h), h, [1.0]])
 
 
 def unroll(
@@ -110,11 +118,10 @@ def unrolled_jacobian(
     """theta_M and d theta_M / d lr, (P, M): a forward sweep, then the product of the steps'
     (I - lr_j H_j) accumulated backwards (reverse mode, O(M P^3))."""
     thetas = unroll(net, theta0, x, y, lr)
-    blocks, w2_index = net.blocks(), net.output_weights()
     v = np.eye(net.size)
     jac = np.empty((net.size, len(lr)))
     for k in range(len(lr) - 1, -1, -1):
-        g, hess = loss_grad_hess(net, thetas[k], x[k], float(y[k]), blocks, w2_index)
+        g, hess = loss_grad_hess(net, thetas[k], x[k], float(y[k]))
         jac[:, k] = -(v @ g)
         v -= lr[k] * (v @ hess)
     return thetas[-1], jac
