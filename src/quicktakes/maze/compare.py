@@ -279,12 +279,10 @@ def comparison_trends(runs: dict[str, LabResult]) -> list[Trend]:
     trends = []
     for name, r in runs.items():
         pts = [Point(i.samples_used, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
-        if name in LEVELS:
-            pts = [_level(r)]
         if name == "tabular":  # its episodes are played on the held-out mazes: a panel apart
             trends.append(Trend.of(name, TABULAR_AXIS, y, pts, log_x=True, style="markers"))
         else:
-            trends.append(Trend.of(name, x, y, pts))
+            trends.append(Trend.of(name, x, y, pts if name in LEARNERS else [_level(r)]))
     top = max((p.x for t in trends if t.x_label == x for p in t.points), default=1)
     trends.append(
         Trend.of(
@@ -295,15 +293,13 @@ def comparison_trends(runs: dict[str, LabResult]) -> list[Trend]:
     for name, r in runs.items():
         if name != "tabular":  # its points are episode counts, not iterations
             pts = [Point(i.iteration, i.mean, i.lo, i.hi, i.n) for i in r.iterations]
-            trends.append(Trend.of(name, "iteration", y, [_level(r)] if name in LEVELS else pts))
+            trends.append(Trend.of(name, "iteration", y, pts if name in LEARNERS else [_level(r)]))
     return trends
 
 
-LEVELS = ("random", "heuristic", "zero-shot", "best-of-n")
-"""Methods that do not learn: each is one level (its last evaluation), drawn as a line across
-the learners' curves, not a curve over the episodes it played on the held-out mazes."""
-
-
 def _level(r: LabResult) -> Point:
+    """A method that does not learn (not in `LEARNERS`) as one level, its last evaluation,
+    drawn as a line across the learners' curves, not a curve over the episodes it played on
+    the held-out mazes."""
     last = r.iterations[-1]
     return Point(0, last.mean, last.lo, last.hi, last.n)

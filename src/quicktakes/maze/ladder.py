@@ -81,12 +81,15 @@ class Rung:
 
 def greedy_scores(policy: LLMPolicy, bank: MazeBank, seeds: list[int]) -> list[float]:
     """Each held-out maze's share of its optimum, played greedily (the most probable move at
-    every state) from its start."""
-    from dataclasses import replace
+    every state) from its start: the lab's own greedy evaluation."""
+    from quicktakes.maze.methods import evaluate
 
-    greedy = replace(policy, temperature=0.0)
-    played = rollouts([Job(bank(s), s, 0) for s in seeds], greedy, policy.obs)
-    return [t.normalized for t in played]
+    played = evaluate(policy, bank, seeds, GREEDY, "ladder-greedy")
+    return [g[0].normalized for g in played]
+
+
+GREEDY = LabSpec(evaluation="greedy")
+"""What `evaluate` reads for greedy play: one episode per maze, no sampling."""
 
 
 def climb(
