@@ -12,7 +12,18 @@ by the FLOPs one scored state costs (2 x the transformer's linear weights x its 
 tokens, plus the output head at the last position), is the states/s no implementation
 without prefix sharing can beat here; the lab's states/s is reported as a share of it.
 
-Usage: python benchmarks/lab_throughput.py [MAZES] [OBS]
+The default batch is a training update's: 16 mazes x 4 sampled episodes in lockstep (64
+rows); `MAZES 1` is an evaluation's shape. The frozen base is stored in bf16 under bf16
+autocast (`HFBackend.bf16_base`); `--fp32-base` times the old layout beside it.
+
+Where the rest goes (torch's profiler, 64 rows on the 2-core native-bf16 machine): the
+matmuls run at about half the roofline's rate, and the elementwise work between them (RMSNorm
+in fp32, SiLU, rotary, the casts into each linear layer, LoRA's side path) takes as long as
+they do. Fusing it is what `torch.compile` does: 1.85x on one fixed 64 x 40 batch, after 49 s
+of compiling per shape, with logits that differ in the last bf16 bit. The lab's lockstep
+batches change shape at every step, so it is not used.
+
+Usage: python benchmarks/lab_throughput.py [MAZES] [SAMPLES] [OBS] [--fp32-base]
 """
 
 from __future__ import annotations
@@ -33,33 +44,39 @@ from quicktakes.maze.oracle import MazeBank
 from quicktakes.maze.policy import LLMPolicy
 
 
-def main(mazes: int, obs: str) -> None:
-    backend = HFBackend(seed=0)
+class Fp32Base(HFBackend):
+    bf16_base = False
+
+
+def main(mazes: int, samples: int, obs: str, fp32_base: bool) -> None:
+    backend = (Fp32Base if fp32_base else HFBackend)(seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         policy = LLMPolicy(backend, SampleCache(Path(tmp) / "c.db"), obs=observation(obs))
         bank = MazeBank(MazeConfig())
         seeds = maze_seeds("test", mazes)
         start = time.perf_counter()
-        groups = episodes(policy, bank, seeds, 1, 0, "bench")
+        groups = episodes(policy, bank, seeds, samples, 0, "bench")
         lab = time.perf_counter() - start
     texts = [s for g in groups for t in g for s in t.states]
     convs = [policy.messages(t) for t in texts]
     ids = backend._ids(convs)
     tokens = sum(map(len, ids))
-    batch = len(seeds)
+    batch = len(seeds) * samples
     start = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(ids), batch):  # padded, every prompt read whole: no sharing
             enc = backend.tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")
             backend.last_logits(enc.to(backend.device))
     plain = time.perf_counter() - start
+    stored = "fp32" if fp32_base or not backend.autocast else "bf16"
     flops, gflops = roofline(backend, tokens / len(texts), batch)
     limit = gflops * 1e9 / flops
     print(
         f"roofline: {flops / 1e9:.1f} GFLOP per scored state ({tokens / len(texts):.0f} prompt "
         f"tokens), matmuls at the model's shapes {gflops:,.0f} GFLOP/s "
-        f"({'bf16' if backend.autocast else 'fp32'}): at most {limit:.1f} states/s without "
-        f"prefix sharing; the lab reaches {len(texts) / lab / limit:.2f} of it",
+        f"({'bf16' if backend.autocast else 'fp32'}, base stored {stored}): "
+        f"at most {limit:.1f} states/s without prefix sharing; "
+        f"the lab reaches {len(texts) / lab / limit:.2f} of it",
         flush=True,
     )
     print(
@@ -98,5 +115,11 @@ def roofline(backend: HFBackend, tokens_per_state: float, batch: int) -> tuple[f
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main(int(args[0]) if args else 24, args[1] if len(args) > 1 else "coins")
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(
+        int(args[0]) if args else 16,
+        int(args[1]) if len(args) > 1 else 4,
+        args[2] if len(args) > 2 else "coins",
+        "--fp32-base" in flags,
+    )

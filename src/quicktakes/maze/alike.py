@@ -194,7 +194,7 @@ def gradients(
     a slice of the `n` states: one forward pass per chunk serves every loss (a backward pass
     each, skipped where a loss has no coefficient in the chunk)."""
     counts = {k: max(1, int((np.abs(c).sum(axis=1) > 0).sum())) for k, c in coefs.items()}
-    acc = {k: [torch.zeros_like(w) for w in weights] for k in coefs}
+    acc = {k: [torch.zeros_like(w, dtype=torch.float32) for w in weights] for k in coefs}
     for start in range(0, n, batch):
         part = slice(start, start + batch)
         live = [k for k, c in coefs.items() if np.abs(c[part]).sum() > 0]
@@ -246,24 +246,24 @@ def function_change(
 ) -> np.ndarray:
     """The change in centered log pi on the probe states after a small step down `direction`
     (flattened like `gradients`), per unit of step; the weights are put back exactly."""
-    weights = targeted(backend)
-    scale = float(torch.stack([w.detach().double().norm() for w in weights]).norm())
-    size = PROBE_STEP * scale / max(float(np.linalg.norm(direction)), 1e-30)
-    saved = [w.detach().clone() for w in weights]
-    offset = 0
-    with torch.no_grad():
-        for w in weights:
-            n = w.numel()
-            step = torch.as_tensor(direction[offset : offset + n], device=w.device)
-            w.sub_(size * step.view_as(w).to(w.dtype))
-            offset += n
-    try:
-        with fp32(backend):
-            after = probe_log_probs(backend, convs, temperature)
-    finally:
+    with fp32(backend):  # the step lands on the fp32 weights, not on bf16 copies of them
+        weights = targeted(backend)
+        scale = float(torch.stack([w.detach().double().norm() for w in weights]).norm())
+        size = PROBE_STEP * scale / max(float(np.linalg.norm(direction)), 1e-30)
+        saved = [w.detach().clone() for w in weights]
+        offset = 0
         with torch.no_grad():
-            for w, s in zip(weights, saved, strict=True):
-                w.copy_(s)
+            for w in weights:
+                n = w.numel()
+                step = torch.as_tensor(direction[offset : offset + n], device=w.device)
+                w.sub_(size * step.view_as(w).to(w.dtype))
+                offset += n
+        try:
+            after = probe_log_probs(backend, convs, temperature)
+        finally:
+            with torch.no_grad():
+                for w, s in zip(weights, saved, strict=True):
+                    w.copy_(s)
     return np.asarray((centered(after) - centered(base)).flatten() / PROBE_STEP)
 
 
