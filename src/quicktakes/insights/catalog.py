@@ -61,3 +61,28 @@ VERIFIED_ROLLBACK = register(
         run="quicktakes.insights.claims:ROLLBACK",
     )
 )
+
+
+TRENDS = register(
+    Claim(
+        id="meta.trends",
+        take="Trends are meaningful, individual data points are not",
+        quote=(
+            'Claims like "This model gets x% on this benchmark" or "With this prompt this '
+            'model does X with p probability" are often individually quite meaningless. [...] '
+            'On the other hand, if you have results like "previous models got 10% and 20% on '
+            'this benchmark, but our model gets 60%", then that sure sounds like something.'
+        ),
+        holds_if=(
+            "repeating two of the project's experiments (the reversal curse; Q-learning on "
+            "random MDPs) under draws of factors that should not matter (rival candidates, "
+            "test wording, training seed; the MDPs and the learner's seed), each experiment's "
+            "contrast (forward minus reverse; the gain from more updates) varies less, "
+            "relative to its size, than its levels do (95% bootstrap interval of the ratio "
+            "below 1), and keeps its sign in at least 80% of draws; fails if a contrast keeps "
+            "its sign in under half the draws or varies more than the levels (interval above "
+            "1); partly if only some experiments show it"
+        ),
+        run="quicktakes.insights.claims:TRENDS",
+    )
+)

@@ -1,5 +1,5 @@
-"""The two insights about training, each an `Experiment`: its sizes per budget, measure,
-a judge on the numbers, describe and show."""
+"""The insights about training and the trends rule, each an `Experiment`: its sizes per
+budget, measure, a judge on the numbers, describe and show."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ from quicktakes.insights.rollback import (
     run_rollback,
 )
 from quicktakes.insights.tally import RollbackMeasured, arm_label, level_label, measure_rollback
+from quicktakes.insights.trends import (
+    QLearningDraws,
+    ReversalDraws,
+    Study,
+    qlearning_study,
+    reversal_study,
+    spread_ratio,
+)
 from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
 from quicktakes.stats import Rate, mean_ci
 
@@ -441,3 +449,125 @@ ROLLBACK_RULE = (
 )
 ROLLBACK = Experiment(ROLLBACK_SIZES, measure_verified_rollback, judge_rollback,
                       describe_rollback, show_rollback, rule=ROLLBACK_RULE)
+
+
+# --- meta.trends -------------------------------------------------------------------------
+
+
+class TrendsSizes(BaseModel):
+    """meta.trends' sizes per budget: the reversal curse's fast training, repeated."""
+
+    trends_trainings: int
+    trends_pools: int
+    """Draws of each fact's rivals and of the test wording, per training."""
+    trends_q_draws: int
+    trends_q_mdps: int
+
+
+TRENDS_SIZES = {
+    Budget.FAST: TrendsSizes(trends_trainings=1, trends_pools=12, trends_q_draws=24,
+                             trends_q_mdps=40),
+    Budget.FULL: TrendsSizes(trends_trainings=3, trends_pools=8, trends_q_draws=64,
+                             trends_q_mdps=40),
+}
+"""Each draw is a small experiment on its own (24 facts; 40 MDPs), the size at which a single
+reading is what a reader would be shown. Both budgets train the reversal curse's fast setting:
+`--full` buys training seeds, not a longer training."""
+SIGN_KEPT = 0.8
+"""Most draws: a contrast keeps its sign in at least this share."""
+SIGN_LOST = 0.5
+MIN_DRAWS = 6
+"""Fewer draws than this place no spread: a bootstrap over 3 draws is all but certain."""
+
+
+@dataclass(frozen=True)
+class TrendsMeasured:
+    studies: tuple[Study, ...]
+    ratios: tuple[tuple[float, float, float], ...]
+    """Per study: the contrast's relative spread over the levels', with its 95% interval."""
+
+
+def measure_trends(ctx: RunContext, sizes: TrendsSizes) -> TrendsMeasured:
+    rev = REVERSAL_SIZES[Budget.FAST]
+    reversal = reversal_study(
+        ReversalDraws(facts=rev.facts, epochs=rev.epochs, lr=rev.lr,
+                      paraphrases=rev.paraphrases, candidates=rev.candidates,
+                      trainings=sizes.trends_trainings, pools=sizes.trends_pools,
+                      seed=ctx.subseed("reversal")),
+        ctx.ticker("reversal curse, trained and read under other draws"),
+    )
+    q = qlearning_study(QLearningDraws(draws=sizes.trends_q_draws, mdps=sizes.trends_q_mdps,
+                                       seed=ctx.subseed("q-learning")))
+    studies = (reversal, q)
+    rng = ctx.rng("bootstrap")
+    return TrendsMeasured(studies, tuple(spread_ratio(s, rng) for s in studies))
+
+
+def judge_trends(m: TrendsMeasured) -> Verdict:
+    """TRENDS_RULE."""
+    if min(s.draws for s in m.studies) < MIN_DRAWS:
+        return Verdict.INCONCLUSIVE
+    kept = [r.sign_kept for s in m.studies for r in s.of("contrast")]
+    if min(kept) < SIGN_LOST or any(lo > 1 for _, lo, _ in m.ratios):
+        return Verdict.FAILS
+    steady = [hi < 1 for _, _, hi in m.ratios]
+    if min(kept) >= SIGN_KEPT and all(steady):
+        return Verdict.HOLDS
+    if min(kept) >= SIGN_KEPT and any(steady):
+        return Verdict.PARTLY
+    return Verdict.INCONCLUSIVE
+
+
+TRENDS_RULE = (
+    "Per experiment, the contrast's spread over draws relative to its size, divided by the "
+    "median of its levels' (standard deviation over |mean|), with a 95% bootstrap interval "
+    f"over draws. Holds if every contrast keeps its sign in >= {SIGN_KEPT:.0%} of draws and "
+    "every ratio's interval lies below 1; fails if a contrast keeps its sign in under "
+    f"{SIGN_LOST:.0%} of draws or a ratio's interval lies above 1; partly if the signs are "
+    f"kept and some but not all ratios lie below 1; else, or under {MIN_DRAWS} draws, "
+    "inconclusive."
+)
+
+
+def _study_line(s: Study, ratio: tuple[float, float, float]) -> str:
+    levels = ", ".join(f"{r.name} {r.mean:.2f} (sd {r.sd:.3f}, {r.relative:.2f} of its size)"
+                       for r in s.of("level"))
+    c = s.of("contrast")[0]
+    return (
+        f"{s.name}, over {s.draws} draws ({s.nuisance}): {levels}; {c.name} {c.mean:+.2f} "
+        f"(sd {c.sd:.3f}, {c.relative:.2f} of its size), its sign kept in {c.sign_kept:.0%} "
+        f"of draws; ratio {ratio[0]:.2f} [{ratio[1]:.2f}, {ratio[2]:.2f}]. Read as single "
+        f"points from two different draws, {s.crossed[0]} and {s.crossed[1]} order the "
+        f"wrong way in {s.cross_flips():.1%} of draw pairs."
+    )
+
+
+def describe_trends(m: TrendsMeasured, v: Verdict) -> str:
+    return " ".join(_study_line(s, r) for s, r in zip(m.studies, m.ratios, strict=True))
+
+
+def show_trends(m: TrendsMeasured) -> Shown:
+    trends = []
+    for s in m.studies:
+        for r in s.readings:
+            trends.append(Trend.of(
+                f"{s.name}: {r.name} ({r.kind})", "nuisance draw", s.unit,
+                [Point.exact(i + 1, v) for i, v in enumerate(r.values)],
+                interval="exact", style="markers",
+            ))
+    measured = "; ".join(
+        f"{s.name}: contrast/level spread {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}], sign kept "
+        f"{s.of('contrast')[0].sign_kept:.0%}"
+        for s, r in zip(m.studies, m.ratios, strict=True)
+    )
+    config = {
+        "studies": {s.name: s.to_dict() | {"ratio": [round(x, 4) for x in r]}
+                    for s, r in zip(m.studies, m.ratios, strict=True)},
+        "anchors": "Madaan et al. 2024 (benchmark variance across seeds); Sclar et al. 2023 "
+                   "(prompt-format sensitivity)",
+    }
+    return Shown(measured, tuple(trends), config)
+
+
+TRENDS = Experiment(TRENDS_SIZES, measure_trends, judge_trends, describe_trends, show_trends,
+                    rule=TRENDS_RULE)
