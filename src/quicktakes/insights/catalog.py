@@ -63,6 +63,35 @@ VERIFIED_ROLLBACK = register(
 )
 
 
+SPREAD = 2.0
+"""A spread update: no layer holds more than this many times its share of the parameters in
+its share of |dtheta|^2."""
+MOST = 0.5
+"""Most of the learned effect: one layer's update alone recovers at least this share."""
+
+
+SMALL_UPDATES = register(
+    Claim(
+        id="insights.small-updates",
+        take=TAKE,
+        quote=(
+            "It's easier for gradient descent to do small updates throughout the net than a "
+            "large update in one part."
+        ),
+        holds_if=(
+            "a tanh MLP taught random facts with AdamW, every layer trained, spreads its "
+            f"update (no layer's share of |dtheta|^2 above {SPREAD:g} x its share of the "
+            "parameters), gets there more cheaply than each layer trained alone at its best "
+            "swept rate (a smaller update, and no more steps to the same training loss), and "
+            f"no one layer's share of the update recovers {MOST:.0%} or more of the learned "
+            "facts on its own, on every seed; fails if one layer's share carries most of the "
+            "learned facts or a one-layer arm reaches the loss with a smaller update; "
+            "inconclusive if the all-layer run learned nothing"
+        ),
+        run="quicktakes.insights.claims:SMALL_UPDATES",
+    )
+)
+
 TRENDS = register(
     Claim(
         id="meta.trends",

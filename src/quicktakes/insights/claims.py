@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from quicktakes.insights.catalog import KEPT, MODEST, RARE, SMALL_COST
+from quicktakes.insights.catalog import KEPT, MODEST, MOST, RARE, SMALL_COST, SPREAD
 from quicktakes.insights.reversal import (
     ReversalResult,
     ReversalSpec,
@@ -32,6 +32,7 @@ from quicktakes.insights.trends import (
     reversal_study,
     spread_ratio,
 )
+from quicktakes.insights.updates import SmallUpdatesResult, SmallUpdatesSpec, run_small_updates
 from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
 from quicktakes.stats import Rate, mean_ci
 
@@ -571,3 +572,157 @@ def show_trends(m: TrendsMeasured) -> Shown:
 
 TRENDS = Experiment(TRENDS_SIZES, measure_trends, judge_trends, describe_trends, show_trends,
                     rule=TRENDS_RULE)
+
+
+# --- insights.small-updates --------------------------------------------------------------
+
+
+class SmallUpdatesSizes(BaseModel):
+    """insights.small-updates' sizes per budget."""
+
+    updates_seeds: int
+    updates_arm_steps: int
+
+
+SMALL_UPDATES_SIZES = {
+    Budget.FAST: SmallUpdatesSizes(updates_seeds=2, updates_arm_steps=2400),
+    Budget.FULL: SmallUpdatesSizes(updates_seeds=5, updates_arm_steps=6000),
+}
+"""About 30 s per seed on two cores, most of it the one-layer arms that never get there."""
+
+
+@dataclass(frozen=True)
+class SmallUpdatesMeasured:
+    runs: tuple[SmallUpdatesResult, ...]
+
+
+def measure_small_updates(ctx: RunContext, sizes: SmallUpdatesSizes) -> SmallUpdatesMeasured:
+    runs = []
+    for k in range(sizes.updates_seeds):
+        spec = SmallUpdatesSpec(seed=ctx.subseed("net", str(k)),
+                                arm_steps=sizes.updates_arm_steps)
+        runs.append(run_small_updates(spec, ctx.ticker(
+            f"seed {k + 1}/{sizes.updates_seeds}: every layer, then each layer alone")))
+    return SmallUpdatesMeasured(tuple(runs))
+
+
+def _spread(r: SmallUpdatesResult) -> float:
+    """The most any layer's share of |dtheta|^2 exceeds its share of the parameters (x)."""
+    return float((r.update_share / r.param_share).max())
+
+
+def _cheaper(r: SmallUpdatesResult) -> bool:
+    return r.steps is not None and all(
+        a.norm > r.norm and (a.steps is None or a.steps >= r.steps) for a in r.arms
+    )
+
+
+def _local_wins(r: SmallUpdatesResult) -> bool:
+    return any(a.steps is not None and a.norm < r.norm for a in r.arms)
+
+
+def judge_small_updates(m: SmallUpdatesMeasured) -> Verdict:
+    """SMALL_UPDATES_RULE."""
+    learned = [r.steps is not None and r.learned() > 0 for r in m.runs]
+    if not all(learned):
+        return Verdict.INCONCLUSIVE
+    if any(r.share_recovered().max() >= MOST or _local_wins(r) for r in m.runs):
+        return Verdict.FAILS
+    if all(_spread(r) <= SPREAD and _cheaper(r) for r in m.runs):
+        return Verdict.HOLDS
+    return Verdict.PARTLY
+
+
+SMALL_UPDATES_RULE = (
+    "On every seed: the all-layer run reaches the training loss; no layer's share of "
+    f"|dtheta|^2 exceeds {SPREAD:g} x its share of the parameters; every one-layer arm, at "
+    "its best swept rate, ends with a larger update and needs at least as many steps (or "
+    "never gets there); and no layer's share of the update alone recovers "
+    f"{MOST:.0%} of the learned facts. Fails if a layer's share alone recovers that much, "
+    "or a one-layer arm reaches the loss with a smaller update; inconclusive if the "
+    "all-layer run does not learn; else partly."
+)
+
+
+def describe_small_updates(m: SmallUpdatesMeasured, v: Verdict) -> str:
+    r0 = m.runs[0]
+    s = r0.spec
+    parts = [
+        f"A tanh MLP ({s.inputs} inputs, {s.depth} hidden layers of {s.width}, "
+        f"{sum(r0.params):,} parameters) memorises {s.facts} random facts ({s.classes} "
+        f"classes) with AdamW at {s.lr:g}, to a training loss of {s.target_loss:g}."
+    ]
+    for i, r in enumerate(m.runs):
+        reached = [a for a in r.arms if a.steps is not None]
+        arm_norms = ", ".join(f"{a.layer} {a.norm:.0f}" for a in r.arms)
+        before, after = (Rate(k, s.facts) for k in r.accuracy)
+        parts.append(
+            f"Seed {i + 1}: every layer trained gets there in {r.steps} steps with |dtheta| "
+            f"{r.norm:.1f}, recall {before} -> {after}; its update moves "
+            f"{r.participation:,.0f} parameters effectively (participation ratio) of "
+            f"{sum(r.params):,}, and no layer holds more than {_spread(r):.2f} x its "
+            f"parameter share of |dtheta|^2. Alone, {len(reached)} of {len(r.arms)} layers "
+            f"reach the loss within {s.arm_steps} steps at their best of "
+            f"{len(s.arm_rates)} rates; their updates' norms: {arm_norms}. Removing one "
+            f"layer's share of the update loses {r.share_lost().min():.0%}-"
+            f"{r.share_lost().max():.0%} of the learned facts; one layer's share alone "
+            f"recovers at most {r.share_recovered().max():.0%}."
+        )
+    return " ".join(parts)
+
+
+def show_small_updates(m: SmallUpdatesMeasured) -> Shown:
+    r0 = m.runs[0]
+    x = list(range(1, len(r0.layers) + 1))
+    label = "layer (1 = first, last = output)"
+
+    def mean_points(values: list[np.ndarray]) -> list[Point]:
+        a = np.asarray(values)
+        return [Point(float(i), float(a[:, j].mean()), float(a[:, j].min()),
+                      float(a[:, j].max()), len(a)) for j, i in enumerate(x)]
+
+    trends = (
+        Trend.of("share of |dtheta|^2", label, "share", mean_points(
+            [r.update_share for r in m.runs]), interval="range over seeds",
+            meta={"compared": True}),
+        Trend.of("share of the parameters", label, "share", mean_points(
+            [r.param_share for r in m.runs]), interval="range over seeds",
+            meta={"compared": True}),
+        Trend.of("learned facts lost, that layer's update removed", label,
+                 "share of the learned facts", mean_points([r.share_lost() for r in m.runs]),
+                 interval="range over seeds", meta={"compared": True}),
+        Trend.of("learned facts recovered, that layer's update alone", label,
+                 "share of the learned facts",
+                 mean_points([r.share_recovered() for r in m.runs]),
+                 interval="range over seeds", meta={"compared": True}),
+    )
+    measured = (
+        f"all layers: |dtheta| {np.mean([r.norm for r in m.runs]):.1f}, "
+        f"{np.mean([r.steps or 0 for r in m.runs]):.0f} steps; one layer alone: reached in "
+        f"{sum(a.steps is not None for r in m.runs for a in r.arms)}/"
+        f"{sum(len(r.arms) for r in m.runs)} arms, smallest |dtheta| "
+        f"{min(a.norm for r in m.runs for a in r.arms):.1f}; one layer's share recovers at "
+        f"most {max(r.share_recovered().max() for r in m.runs):.0%}"
+    )
+    config = {
+        "network": r0.spec.model_dump(exclude={"seed"}),
+        "runs": [
+            {"seed": r.spec.seed, "steps": r.steps, "norm": round(r.norm, 4),
+             "participation": round(r.participation, 1), "accuracy": list(r.accuracy),
+             "update_share": [round(v, 4) for v in r.update_share],
+             "param_share": [round(v, 4) for v in r.param_share],
+             "share_lost": [round(v, 4) for v in r.share_lost()],
+             "share_recovered": [round(v, 4) for v in r.share_recovered()],
+             "arms": [{"layer": a.layer, "lr": a.lr, "steps": a.steps,
+                       "loss": round(a.loss, 4), "norm": round(a.norm, 4)} for a in r.arms]}
+            for r in m.runs
+        ],
+        "anchors": "Li et al. 2018 (intrinsic dimension); Aghajanyan et al. 2020; Meng et "
+                   "al. 2022 (ROME) against Hase et al. 2023; Biderman et al. 2024",
+        "not_yet": "the embedded LLM's version (the reversal curse's full fine-tune)",
+    }
+    return Shown(measured, trends, config)
+
+
+SMALL_UPDATES = Experiment(SMALL_UPDATES_SIZES, measure_small_updates, judge_small_updates,
+                           describe_small_updates, show_small_updates, rule=SMALL_UPDATES_RULE)

@@ -1,0 +1,222 @@
+"""Insight 4 of the take: "It's easier for gradient descent to do small updates throughout
+the net than a large update in one part", measured on a network taught new facts.
+
+Three readings of one training run (every layer trained, AdamW) and of its local rivals:
+- where the update lands: each layer's share of |dtheta|^2 against its share of the
+  parameters, and the participation ratio of dtheta (how many parameters it effectively moves);
+- what a local update costs: the same facts learned by one layer alone (the rest frozen, the
+  same optimizer, its rate swept), the steps it needs to reach the all-layer run's loss and the
+  norm of its update;
+- whether the learned change is distributed: each layer's share of dtheta removed (the rest
+  kept), and each layer's share kept alone, read as the share of the learned accuracy lost or
+  recovered.
+
+The network here is a tanh MLP that memorises random input -> class facts (a lookup table
+no layer holds before training), small enough for the tests and `--fast`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field, model_validator
+
+Progress = Callable[[int, int], None]
+
+
+class SmallUpdatesSpec(BaseModel):
+    facts: int = Field(96, ge=2, description="random input -> class pairs to memorise")
+    inputs: int = Field(16, ge=1)
+    classes: int = Field(8, ge=2)
+    width: int = Field(48, ge=1)
+    depth: int = Field(4, ge=1, description="hidden tanh layers")
+    lr: float = Field(3e-3, gt=0, description="AdamW's rate for the all-layer run")
+    target_loss: float = Field(0.05, gt=0, description="the training loss every run trains to")
+    steps: int = Field(1200, ge=1, description="the most full-batch steps of the all-layer run")
+    arm_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
+    """Each one-layer arm's rate sweep: the arm keeps its best rate (fewest steps to the
+    all-layer loss, then the smaller update)."""
+    arm_steps: int = Field(2400, ge=1, description="the most steps a one-layer arm may take")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _rates(self) -> SmallUpdatesSpec:
+        if not self.arm_rates or min(self.arm_rates) <= 0:
+            raise ValueError("arm_rates must be positive rates")
+        return self
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One layer trained alone, at its best rate."""
+
+    layer: str
+    lr: float
+    steps: int | None
+    """Steps to the all-layer run's loss (`target_loss`); None if it never got there."""
+    loss: float
+    norm: float
+    """|dtheta| of its update at the step it reached the loss (or at its last step)."""
+
+
+@dataclass
+class SmallUpdatesResult:
+    spec: SmallUpdatesSpec
+    layers: list[str]
+    params: list[int]
+    """Parameters per layer."""
+    delta_sq: list[float]
+    """|dtheta|^2 per layer, all-layer run."""
+    participation: float
+    """(sum dtheta^2)^2 / sum dtheta^4: the number of parameters the update effectively moves."""
+    loss: float
+    steps: int | None
+    """Steps the all-layer run took to `target_loss` (None: it did not get there)."""
+    norm: float
+    accuracy: tuple[int, int]
+    """Facts recalled (argmax) before and after the all-layer run."""
+    removed: list[int]
+    """Facts recalled with one layer's share of dtheta set back to 0."""
+    alone: list[int]
+    """Facts recalled with only one layer's share of dtheta applied."""
+    arms: list[Arm] = field(default_factory=list)
+
+    @property
+    def update_share(self) -> np.ndarray:
+        d = np.asarray(self.delta_sq)
+        return d / d.sum()
+
+    @property
+    def param_share(self) -> np.ndarray:
+        p = np.asarray(self.params, float)
+        return p / p.sum()
+
+    def learned(self) -> int:
+        return self.accuracy[1] - self.accuracy[0]
+
+    def share_lost(self) -> np.ndarray:
+        """Per layer, the share of the learned facts lost when its update is removed."""
+        return (self.accuracy[1] - np.asarray(self.removed)) / max(self.learned(), 1)
+
+    def share_recovered(self) -> np.ndarray:
+        """Per layer, the share of the learned facts its update recovers on its own."""
+        return (np.asarray(self.alone) - self.accuracy[0]) / max(self.learned(), 1)
+
+
+def make_net(spec: SmallUpdatesSpec) -> torch.nn.Sequential:
+    torch.manual_seed(spec.seed)
+    sizes = [spec.inputs, *([spec.width] * spec.depth)]
+    mods: list[torch.nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        mods += [torch.nn.Linear(a, b), torch.nn.Tanh()]
+    mods.append(torch.nn.Linear(sizes[-1], spec.classes))
+    return torch.nn.Sequential(*mods).double()
+
+
+def facts(spec: SmallUpdatesSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(spec.seed + 1)
+    x = torch.randn(spec.facts, spec.inputs, generator=gen, dtype=torch.float64)
+    y = torch.randint(spec.classes, (spec.facts,), generator=gen)
+    return x, y
+
+
+def layer_params(net: torch.nn.Sequential) -> dict[str, list[torch.Tensor]]:
+    """Each linear layer's weight and bias, named by depth ("layer 1" the first, "output")."""
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    names = [f"layer {i + 1}" for i in range(len(linears) - 1)] + ["output"]
+    return {n: [m.weight, m.bias] for n, m in zip(names, linears, strict=True)}
+
+
+def _flat(ps: Sequence[torch.Tensor]) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in ps])
+
+
+def _loss_acc(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
+    with torch.no_grad():
+        out = net(x)
+        return float(torch.nn.functional.cross_entropy(out, y)), int((out.argmax(1) == y).sum())
+
+
+def train(
+    net: torch.nn.Module, params: Sequence[torch.Tensor], x: torch.Tensor,
+    y: torch.Tensor, lr: float, steps: int, stop_at: float | None = None,
+) -> tuple[int | None, float]:
+    """Full-batch AdamW (no weight decay) on `params` only; stops once the loss is at or below
+    `stop_at`. Returns (the step it got there, or None; the last loss)."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    loss = float("inf")
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        out = torch.nn.functional.cross_entropy(net(x), y)
+        out.backward()
+        opt.step()
+        loss, _ = _loss_acc(net, x, y)
+        if stop_at is not None and loss <= stop_at:
+            return step, loss
+    return None, loss
+
+
+def run_small_updates(
+    spec: SmallUpdatesSpec, on_progress: Progress | None = None
+) -> SmallUpdatesResult:
+    tick = on_progress or (lambda d, t: None)
+    x, y = facts(spec)
+    net = make_net(spec)
+    groups = layer_params(net)
+    names = list(groups)
+    start = {n: _flat(ps) for n, ps in groups.items()}
+    init_state = {k: v.clone() for k, v in net.state_dict().items()}
+    _, before = _loss_acc(net, x, y)
+    total = 1 + len(names) * len(spec.arm_rates)
+    steps, _ = train(net, list(net.parameters()), x, y, spec.lr, spec.steps,
+                     stop_at=spec.target_loss)
+    tick(1, total)
+    loss, after = _loss_acc(net, x, y)
+    end = {n: _flat(ps) for n, ps in groups.items()}
+    delta = {n: end[n] - start[n] for n in names}
+    all_delta = torch.cat(list(delta.values()))
+    participation = float(all_delta.pow(2).sum() ** 2 / all_delta.pow(4).sum())
+
+    def recalled_with(kept: set[str]) -> int:
+        with torch.no_grad():
+            for n, ps in groups.items():
+                src = end[n] if n in kept else start[n]
+                torch.nn.utils.vector_to_parameters(src.clone(), ps)
+            return _loss_acc(net, x, y)[1]
+
+    removed = [recalled_with(set(names) - {n}) for n in names]
+    alone = [recalled_with({n}) for n in names]
+    result = SmallUpdatesResult(
+        spec, names, [int(start[n].numel()) for n in names],
+        [float(delta[n].pow(2).sum()) for n in names], participation, loss, steps,
+        float(all_delta.norm()), (before, after), removed, alone,
+    )
+    done = 1
+    for n in names:
+        best: Arm | None = None
+        for lr in spec.arm_rates:
+            net.load_state_dict(init_state)
+            got, arm_loss = train(net, groups[n], x, y, lr, spec.arm_steps,
+                                  stop_at=spec.target_loss)
+            arm = Arm(n, lr, got, arm_loss, float((_flat(groups[n]) - start[n]).norm()))
+            if best is None or _better(arm, best):
+                best = arm
+            done += 1
+            tick(done, total)
+        assert best is not None
+        result.arms.append(best)
+    net.load_state_dict(init_state)
+    return result
+
+
+def _better(a: Arm, b: Arm) -> bool:
+    """Reaching the loss beats not; then fewer steps, then a smaller update; among arms that
+    never reach it, the lower loss."""
+    if (a.steps is None) != (b.steps is None):
+        return a.steps is not None
+    if a.steps is None or b.steps is None:
+        return a.loss < b.loss
+    return (a.steps, a.norm) < (b.steps, b.norm)

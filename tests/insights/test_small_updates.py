@@ -1,0 +1,87 @@
+"""insights.small-updates: the bookkeeping of one run (shares, the participation ratio, the
+removed and kept-alone readings) on a real small network, the one-layer arms able to get
+there where a layer can, the judge on hand-made runs, and the claim end to end."""
+
+import numpy as np
+import pytest
+import torch
+
+from quicktakes.insights import claims
+from quicktakes.insights.updates import (
+    Arm,
+    SmallUpdatesResult,
+    SmallUpdatesSpec,
+    facts,
+    layer_params,
+    make_net,
+    run_small_updates,
+)
+from quicktakes.ledger import Budget, RunContext, Verdict
+
+TINY = SmallUpdatesSpec(facts=24, width=16, depth=2, arm_rates=(1e-2, 3e-2), arm_steps=150)
+
+
+def test_one_run_is_booked_as_it_happened():
+    r = run_small_updates(TINY)
+    net = make_net(TINY)
+    sizes = [sum(p.numel() for p in ps) for ps in layer_params(net).values()]
+    assert r.layers == ["layer 1", "layer 2", "output"] and r.params == sizes
+    assert r.update_share.sum() == pytest.approx(1) and r.param_share.sum() == pytest.approx(1)
+    assert 1 <= r.participation <= sum(sizes)
+    assert r.steps is not None and r.loss <= TINY.target_loss  # the all-layer run got there
+    assert r.accuracy[1] == TINY.facts > r.accuracy[0]
+    assert r.norm == pytest.approx(np.sqrt(sum(r.delta_sq)))
+    # every layer's update kept = the trained net; none kept = the start
+    assert max(r.removed) <= r.accuracy[1] and min(r.alone) >= 0
+    assert r.share_lost().shape == r.share_recovered().shape == (3,)
+    again = run_small_updates(TINY)
+    assert again.delta_sq == r.delta_sq and again.arms == r.arms  # seeded
+
+
+def test_a_layer_that_can_learn_the_facts_alone_is_seen_to():
+    """With 4 facts and 16 features the output layer alone can separate them: its arm must
+    reach the loss (so arms that never do are not a broken arm)."""
+    spec = SmallUpdatesSpec(facts=4, width=16, depth=1, arm_rates=(3e-2,), arm_steps=2000)
+    r = run_small_updates(spec)
+    out = next(a for a in r.arms if a.layer == "output")
+    assert out.steps is not None and out.loss <= spec.target_loss
+    x, y = facts(spec)
+    assert len(x) == 4 and torch.equal(y, facts(spec)[1])
+
+
+def _result(shares_alone, arms, steps=10, learned=(0, 10)) -> SmallUpdatesResult:
+    n = len(shares_alone)
+    return SmallUpdatesResult(
+        TINY, [f"l{i}" for i in range(n)], [10] * n, [1.0] * n, 20.0, 0.01, steps, 1.0,
+        learned, [learned[1] - 5] * n, [int(round(s * learned[1])) for s in shares_alone],
+        arms,
+    )
+
+
+def test_the_judge_on_hand_made_runs():
+    slow = [Arm("l0", 0.01, None, 1.0, 5.0), Arm("l1", 0.01, 40, 0.04, 3.0)]
+    holds = _result([0.2, 0.3], slow)
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((holds, holds))) is Verdict.HOLDS
+    local = _result([0.2, 0.3], [Arm("l0", 0.01, 40, 0.04, 0.5)])  # smaller update, got there
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((holds, local))) is Verdict.FAILS
+    carried = _result([0.8, 0.1], slow)
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((carried,))) is Verdict.FAILS
+    faster = _result([0.2, 0.3], [Arm("l0", 0.01, 5, 0.04, 3.0)])  # fewer steps, bigger update
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((faster,))) is Verdict.PARTLY
+    stuck = _result([0.2, 0.3], slow, steps=None)
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((stuck,))) is (
+        Verdict.INCONCLUSIVE
+    )
+
+
+def test_small_updates_claim_end_to_end(monkeypatch):
+    monkeypatch.setitem(claims.SMALL_UPDATES_SIZES, Budget.FAST,
+                        claims.SmallUpdatesSizes(updates_seeds=2, updates_arm_steps=60))
+    ctx = RunContext(Budget.FAST, seed=0, claim_id="insights.small-updates")
+    ev = claims.SMALL_UPDATES(ctx)
+    assert len(ev.config["runs"]) == 2 and ev.config["rule"] == claims.SMALL_UPDATES_RULE
+    assert ev.config["runs"][0]["seed"] != ev.config["runs"][1]["seed"]
+    names = {t.name for t in ev.trends}
+    assert {"share of |dtheta|^2", "share of the parameters"} <= names
+    assert "Seed 2:" in ev.finding
+    assert claims.SMALL_UPDATES(ctx).finding == ev.finding
