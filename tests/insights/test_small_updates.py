@@ -85,3 +85,23 @@ def test_small_updates_claim_end_to_end(monkeypatch):
     assert {"share of |dtheta|^2", "share of the parameters"} <= names
     assert "Seed 2:" in ev.finding
     assert claims.SMALL_UPDATES(ctx).finding == ev.finding
+
+
+def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
+    from quicktakes.insights.reversal import ReversalSpec
+    from quicktakes.insights.updates import group_of, reversal_landing
+
+    spec = ReversalSpec(facts=4, epochs=1, eval_every=1, finetune="full", lr=1e-4,
+                        paraphrases=1, test_templates=1, candidates=2, seed=0)
+    r = reversal_landing(spec, layers=["layer 1", "layer 30"])
+    assert set(r.kinds) == {"attention", "MLP", "embeddings", "norms"}
+    assert r.total == sum(p for p, _ in r.kinds.values()) == sum(p for p, _ in r.groups.values())
+    assert 134_000_000 < r.total < 135_000_000  # SmolLM2-135M, the tied head counted once
+    shares = r.shares(r.kinds)
+    assert sum(q for _, q in shares.values()) == pytest.approx(1)
+    assert 1 < r.participation <= r.total
+    assert set(r.removed) == set(r.alone) == {"layer 1", "layer 30"}
+    assert all(0 <= v <= spec.facts for v in [*r.removed.values(), *r.alone.values()])
+    assert group_of("model.layers.11.mlp.up_proj.weight") == ("layer 12", "MLP")
+    assert group_of("model.layers.0.input_layernorm.weight") == ("layer 1", "norms")
+    assert group_of("model.norm.weight") == ("norms", "norms")

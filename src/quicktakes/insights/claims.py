@@ -32,7 +32,13 @@ from quicktakes.insights.trends import (
     reversal_study,
     spread_ratio,
 )
-from quicktakes.insights.updates import SmallUpdatesResult, SmallUpdatesSpec, run_small_updates
+from quicktakes.insights.updates import (
+    LandingResult,
+    SmallUpdatesResult,
+    SmallUpdatesSpec,
+    reversal_landing,
+    run_small_updates,
+)
 from quicktakes.ledger import Budget, Experiment, Point, RunContext, Shown, Trend, Verdict
 from quicktakes.stats import Rate, mean_ci
 
@@ -582,18 +588,23 @@ class SmallUpdatesSizes(BaseModel):
 
     updates_seeds: int
     updates_arm_steps: int
+    updates_llm: bool = False
+    """Also read the embedded model's full fine-tune on the reversal curse's facts (its fast
+    size): where the update lands, and each decoder layer's share removed and kept alone."""
 
 
 SMALL_UPDATES_SIZES = {
     Budget.FAST: SmallUpdatesSizes(updates_seeds=2, updates_arm_steps=2400),
-    Budget.FULL: SmallUpdatesSizes(updates_seeds=5, updates_arm_steps=6000),
+    Budget.FULL: SmallUpdatesSizes(updates_seeds=5, updates_arm_steps=6000, updates_llm=True),
 }
-"""About 30 s per seed on two cores, most of it the one-layer arms that never get there."""
+"""About 30 s per MLP seed on two cores, most of it the one-layer arms that never get there;
+the LLM's readings add a fine-tune and 60 scorings of its facts (`--full` only)."""
 
 
 @dataclass(frozen=True)
 class SmallUpdatesMeasured:
     runs: tuple[SmallUpdatesResult, ...]
+    llm: LandingResult | None = None
 
 
 def measure_small_updates(ctx: RunContext, sizes: SmallUpdatesSizes) -> SmallUpdatesMeasured:
@@ -603,7 +614,24 @@ def measure_small_updates(ctx: RunContext, sizes: SmallUpdatesSizes) -> SmallUpd
                                 arm_steps=sizes.updates_arm_steps)
         runs.append(run_small_updates(spec, ctx.ticker(
             f"seed {k + 1}/{sizes.updates_seeds}: every layer, then each layer alone")))
-    return SmallUpdatesMeasured(tuple(runs))
+    llm = None
+    if sizes.updates_llm:
+        ctx.note("the embedded model: the reversal curse's full fine-tune, then each layer")
+        llm = reversal_landing(reversal_spec(ctx, REVERSAL_SIZES[Budget.FAST]),
+                               on_progress=ctx.ticker("each decoder layer removed, kept alone"))
+    return SmallUpdatesMeasured(tuple(runs), llm)
+
+
+def _llm_spread(r: LandingResult) -> float:
+    return max(q / p for p, q in r.shares(r.groups).values() if p > 0)
+
+
+def _llm_alone(r: LandingResult) -> float:
+    """The most one decoder layer's share of the update recovers of the learned facts."""
+    before, after = r.recalled
+    if after <= before:
+        return 0.0
+    return max((v - before) / (after - before) for v in r.alone.values())
 
 
 def _spread(r: SmallUpdatesResult) -> float:
@@ -626,9 +654,14 @@ def judge_small_updates(m: SmallUpdatesMeasured) -> Verdict:
     learned = [r.steps is not None and r.learned() > 0 for r in m.runs]
     if not all(learned):
         return Verdict.INCONCLUSIVE
-    if any(r.share_recovered().max() >= MOST or _local_wins(r) for r in m.runs):
+    llm = m.llm
+    llm_learned = llm is None or llm.recalled[1] > llm.recalled[0]
+    if any(r.share_recovered().max() >= MOST or _local_wins(r) for r in m.runs) or (
+        llm is not None and llm_learned and _llm_alone(llm) >= MOST
+    ):
         return Verdict.FAILS
-    if all(_spread(r) <= SPREAD and _cheaper(r) for r in m.runs):
+    llm_spread = llm is None or (llm_learned and _llm_spread(llm) <= SPREAD)
+    if all(_spread(r) <= SPREAD and _cheaper(r) for r in m.runs) and llm_spread:
         return Verdict.HOLDS
     return Verdict.PARTLY
 
@@ -640,7 +673,9 @@ SMALL_UPDATES_RULE = (
     "never gets there); and no layer's share of the update alone recovers "
     f"{MOST:.0%} of the learned facts. Fails if a layer's share alone recovers that much, "
     "or a one-layer arm reaches the loss with a smaller update; inconclusive if the "
-    "all-layer run does not learn; else partly."
+    "all-layer run does not learn; else partly. Where the embedded model's fine-tune is "
+    "read (`--full`), its decoder layers obey the same spread and alone conditions (it has no "
+    "one-layer arms yet)."
 )
 
 
@@ -668,7 +703,25 @@ def describe_small_updates(m: SmallUpdatesMeasured, v: Verdict) -> str:
             f"{r.share_lost().max():.0%} of the learned facts; one layer's share alone "
             f"recovers at most {r.share_recovered().max():.0%}."
         )
+    if m.llm is not None:
+        parts.append(_llm_line(m.llm))
     return " ".join(parts)
+
+
+def _llm_line(r: LandingResult) -> str:
+    kinds = ", ".join(f"{k} {q:.0%} of |dtheta|^2 ({p:.0%} of the weights)"
+                      for k, (p, q) in r.shares(r.kinds).items())
+    before, after = r.recalled
+    lost = [(after - v) / max(after - before, 1) for v in r.removed.values()]
+    return (
+        f"The embedded SmolLM2-135M, fully fine-tuned on the reversal curse's facts: forward "
+        f"recall {before} -> {after} facts; {kinds}; the update moves "
+        f"{r.participation:,.0f} of {r.total:,} weights effectively (AdamW moves nearly "
+        f"every weight by about its rate); no group holds more than {_llm_spread(r):.2f} x "
+        f"its share of the weights. Removing one decoder layer's share loses at most "
+        f"{max(lost, default=0):.0%} of the learned facts; one layer's share alone recovers at "
+        f"most {_llm_alone(r):.0%}. One-layer arms were not run on the LLM."
+    )
 
 
 def show_small_updates(m: SmallUpdatesMeasured) -> Shown:
@@ -719,8 +772,18 @@ def show_small_updates(m: SmallUpdatesMeasured) -> Shown:
         ],
         "anchors": "Li et al. 2018 (intrinsic dimension); Aghajanyan et al. 2020; Meng et "
                    "al. 2022 (ROME) against Hase et al. 2023; Biderman et al. 2024",
-        "not_yet": "the embedded LLM's version (the reversal curse's full fine-tune)",
+        "not_yet": "one-layer training arms on the embedded model",
     }
+    if m.llm is not None:
+        config["llm"] = {
+            "recalled": list(m.llm.recalled), "participation": round(m.llm.participation, 1),
+            "weights": m.llm.total,
+            "kinds": {k: [round(p, 4), round(q, 4)] for k, (p, q) in
+                      m.llm.shares(m.llm.kinds).items()},
+            "layers": {k: [round(p, 4), round(q, 4)] for k, (p, q) in
+                       m.llm.shares(m.llm.groups).items()},
+            "removed": m.llm.removed, "alone": m.llm.alone,
+        }
     return Shown(measured, trends, config)
 
 

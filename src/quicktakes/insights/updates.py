@@ -24,6 +24,13 @@ import numpy as np
 import torch
 from pydantic import BaseModel, Field, model_validator
 
+from quicktakes.insights.reversal import (
+    ReversalSpec,
+    candidate_pools,
+    run_reversal,
+    score_direction,
+)
+
 Progress = Callable[[int, int], None]
 
 
@@ -220,3 +227,108 @@ def _better(a: Arm, b: Arm) -> bool:
     if a.steps is None or b.steps is None:
         return a.loss < b.loss
     return (a.steps, a.norm) < (b.steps, b.norm)
+
+
+# --- the embedded model's full fine-tune on the reversal curse's facts -------------------
+
+
+def group_of(name: str) -> tuple[str, str]:
+    """(layer, kind) of a transformer parameter: "layer 7" / "attention", "embeddings", ..."""
+    import re
+
+    kind = ("attention" if "self_attn" in name else "MLP" if ".mlp." in name
+            else "norms" if "norm" in name else "embeddings")
+    hit = re.search(r"layers\.(\d+)\.", name)
+    return (f"layer {int(hit.group(1)) + 1}" if hit else kind), kind
+
+
+@dataclass
+class LandingResult:
+    """Where a full fine-tune's update lands, and what each layer's share of it does."""
+
+    groups: dict[str, tuple[int, float]]
+    """Per layer (or embeddings / the final norm): (parameters, |dtheta|^2)."""
+    kinds: dict[str, tuple[int, float]]
+    """Per kind of matrix: attention, MLP, embeddings, norms."""
+    participation: float
+    total: int
+    recalled: tuple[int, int]
+    """Forward facts ranked first before and after the fine-tune."""
+    removed: dict[str, int] = field(default_factory=dict)
+    alone: dict[str, int] = field(default_factory=dict)
+
+    def shares(self, table: dict[str, tuple[int, float]]) -> dict[str, tuple[float, float]]:
+        """name -> (share of the parameters, share of |dtheta|^2)."""
+        n = sum(v[0] for v in table.values())
+        d = sum(v[1] for v in table.values()) or 1.0
+        return {k: (p / n, q / d) for k, (p, q) in table.items()}
+
+
+def landing(
+    before: dict[str, torch.Tensor], after: dict[str, torch.Tensor],
+    recall: Callable[[dict[str, torch.Tensor]], int], layers: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
+) -> LandingResult:
+    """Read a fine-tune's update: `before` and `after` are state dicts (CPU), `recall(state)`
+    loads a state and counts the facts ranked first. Each layer in `layers` (default every
+    decoder layer) is removed from the update and kept alone, one at a time."""
+    tick = on_progress or (lambda d, t: None)
+    groups: dict[str, list[float]] = {}
+    kinds: dict[str, list[float]] = {}
+    sq_sum = quad_sum = 0.0
+    total = 0
+    for name, b in before.items():
+        if name not in after or not b.is_floating_point():
+            continue
+        d = (after[name].double() - b.double()).flatten()
+        sq, n = float(d.pow(2).sum()), d.numel()
+        sq_sum += sq
+        quad_sum += float(d.pow(4).sum())
+        total += n
+        layer, kind = group_of(name)
+        for table, key in ((groups, layer), (kinds, kind)):
+            table.setdefault(key, [0.0, 0.0])
+            table[key][0] += n
+            table[key][1] += sq
+    result = LandingResult(
+        {k: (int(v[0]), v[1]) for k, v in groups.items()},
+        {k: (int(v[0]), v[1]) for k, v in kinds.items()},
+        sq_sum**2 / quad_sum if quad_sum else 0.0, total, (recall(before), recall(after)),
+    )
+    chosen = list(layers) if layers is not None else [g for g in groups if g.startswith("layer")]
+    for i, layer in enumerate(chosen):
+        mine = {k for k in after if group_of(k)[0] == layer}
+        result.removed[layer] = recall({k: before[k] if k in mine else v
+                                        for k, v in after.items()})
+        result.alone[layer] = recall({k: v if k in mine else before[k]
+                                      for k, v in after.items()})
+        tick(i + 1, len(chosen))
+    return result
+
+
+def reversal_landing(
+    spec: ReversalSpec, layers: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
+) -> LandingResult:
+    """The reversal curse's full fine-tune of the embedded model (`spec`), read by `landing`:
+    recall is forward top-1 among each fact's pool, as the reversal claim scores it."""
+    from quicktakes.llm.hf import HFBackend
+
+    backend = HFBackend(finetune="full", seed=spec.seed, precision=spec.precision)
+    r = run_reversal(spec, backend)
+    tied = bool(getattr(backend.model.config, "tie_word_embeddings", False))
+    after = {k: v.detach().cpu().clone() for k, v in backend.model.state_dict().items()
+             if not (tied and k == "lm_head.weight")}
+    before = {k: v for k, v in backend.base_state().items() if k in after}
+    pool = candidate_pools(len(r.facts), spec.candidates, np.random.default_rng([spec.seed, 3]))
+
+    def recall(state: dict[str, torch.Tensor]) -> int:
+        backend.model.load_state_dict(state, strict=False)
+        score = score_direction(backend, r.facts, "forward", templates=spec.test_templates,
+                                pool=pool)
+        return int(sum(score.top1))
+
+    try:
+        return landing(before, after, recall, layers, on_progress)
+    finally:
+        backend.model.load_state_dict(after, strict=False)

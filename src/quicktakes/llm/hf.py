@@ -401,6 +401,12 @@ class HFBackend(Backend):
         self._base_id = f"{self._base_id}+{merged}"
         self.refresh_identity()
 
+    def base_state(self) -> dict[str, torch.Tensor]:
+        """Full fine-tuning's starting weights (a CPU copy): what `reset` returns to."""
+        if self.finetune == "lora":
+            raise ValueError("under LoRA the base weights are the model's own, frozen")
+        return self._base_state
+
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of the trainable weights, to `restore` after trying an update."""
         return {
