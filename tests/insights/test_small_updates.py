@@ -68,6 +68,24 @@ def test_the_judge_on_hand_made_runs():
     assert claims.judge_small_updates(claims.SmallUpdatesMeasured((carried,))) is Verdict.FAILS
     faster = _result([0.2, 0.3], [Arm("l0", 0.01, 5, 0.04, 3.0)])  # fewer steps, bigger update
     assert claims.judge_small_updates(claims.SmallUpdatesMeasured((faster,))) is Verdict.PARTLY
+    # the embedded model's readings join the rule where they were taken (--full)
+    from quicktakes.insights.updates import LandingResult
+
+    spread = {"layer 1": (50, 1.0), "layer 2": (50, 1.2)}
+    llm = LandingResult(spread, spread, 90.0, 100, (2, 12), {"layer 1": 8, "layer 2": 7},
+                        {"layer 1": 4, "layer 2": 5})
+    both = claims.SmallUpdatesMeasured((holds,), llm)
+    assert claims.judge_small_updates(both) is Verdict.HOLDS
+    one_layer = LandingResult(spread, spread, 90.0, 100, (2, 12), {"layer 1": 3},
+                              {"layer 1": 9})  # one layer alone recovers 70%
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((holds,), one_layer)) is (
+        Verdict.FAILS
+    )
+    lopsided = {"layer 1": (90, 0.5), "layer 2": (10, 9.5)}  # 10% of weights, 95% of it
+    piled = LandingResult(lopsided, lopsided, 9.0, 100, (2, 12), {}, {"layer 1": 3})
+    assert claims.judge_small_updates(claims.SmallUpdatesMeasured((holds,), piled)) is (
+        Verdict.PARTLY
+    )
     stuck = _result([0.2, 0.3], slow, steps=None)
     assert claims.judge_small_updates(claims.SmallUpdatesMeasured((stuck,))) is (
         Verdict.INCONCLUSIVE
