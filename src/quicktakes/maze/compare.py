@@ -12,6 +12,7 @@ states per second of llama.cpp scoring one prompt at a time on two cores).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +199,17 @@ def tabular_reference(
     return per_maze_q_table(cfg, cfg.maze, cfg.seed, grid, test)
 
 
+def settings_key(cfg: CompareSpec, methods: tuple[str, ...] = METHODS) -> str:
+    """A short hash of every method's settings but its iterations: a comparison made by an
+    older quicktakes, with other sizes or defaults, sits in another folder instead of
+    refusing this one (a folder holds one run; only the iterations may grow)."""
+    import hashlib
+
+    specs = [cfg.spec(m).model_dump(mode="json", exclude={"iterations"}) for m in methods]
+    decided = [cfg.model_dump(mode="json"), specs, {m: cfg.rate(m) for m in methods}]
+    return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def run_compare(
     cfg: CompareSpec,
     run_root: Path | None = None,
@@ -212,7 +224,7 @@ def run_compare(
     precision = resolve(cfg.precision)
     warm = "-warm" if cfg.start == "warm" else ""
     root = run_root or runs_root() / (
-        f"compare-{cfg.budget}-{cfg.obs}-{precision}{warm}-seed{cfg.seed}"
+        f"compare-{cfg.budget}-{cfg.obs}-{precision}{warm}-seed{cfg.seed}-{settings_key(cfg)}"
     )
     results: dict[str, LabResult] = {}
     trainer = None
