@@ -17,7 +17,8 @@ no layer holds before training), small enough for the tests and `--fast`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,7 +167,26 @@ def train(
     return None, loss
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """torch on one thread for a while: at these sizes (96 x 48 matrices) a second thread only
+    waits at every barrier, and beside another busy process the run took 5x as long."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_small_updates(
+    spec: SmallUpdatesSpec, on_progress: Progress | None = None
+) -> SmallUpdatesResult:
+    with one_thread():
+        return _run_small_updates(spec, on_progress)
+
+
+def _run_small_updates(
     spec: SmallUpdatesSpec, on_progress: Progress | None = None
 ) -> SmallUpdatesResult:
     tick = on_progress or (lambda d, t: None)
