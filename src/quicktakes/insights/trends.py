@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -31,6 +31,9 @@ from quicktakes.insights.reversal import (
 from quicktakes.reward import design
 from quicktakes.reward.mdp import random_mdps
 from quicktakes.reward.qlearning import QLearningConfig, q_learning
+
+if TYPE_CHECKING:
+    from quicktakes.llm.hf import HFBackend
 
 Kind = Literal["level", "contrast"]
 Progress = Callable[[int, int], None]
@@ -92,7 +95,7 @@ class Study:
         counts half): two single points from two runs, as a reader compares them."""
         a, b = (np.asarray(self.reading(n).values) for n in self.crossed)
         sign = np.sign(a.mean() - b.mean())
-        pairs = [(i, j) for i, j in itertools.permutations(range(len(a)), 2)]
+        pairs = list(itertools.permutations(range(len(a)), 2))
         if not pairs or not sign:
             return float("nan")
         return float(np.mean([
@@ -132,14 +135,16 @@ class ReversalDraws(BaseModel):
     precision: str | None = None
 
 
-def score_table(backend: object, facts: list[Fact], reverse: bool, template: int) -> np.ndarray:
+def score_table(
+    backend: HFBackend, facts: list[Fact], reverse: bool, template: int
+) -> np.ndarray:
     """(facts, facts) summed log-probabilities: row i's test prompt, column j's completion."""
     prompt, completion = (REVERSE_TESTS if reverse else FORWARD_TESTS)[template]
     pairs = [
         (prompt.format(name=fi.name, desc=fi.desc), completion.format(name=fj.name, desc=fj.desc))
         for fi in facts for fj in facts
     ]
-    scored, _ = completion_logprobs(backend, pairs)  # type: ignore[arg-type]
+    scored, _ = completion_logprobs(backend, pairs)
     return np.asarray(scored).reshape(len(facts), len(facts))
 
 
