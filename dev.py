@@ -132,7 +132,8 @@ def main(argv: list[str]) -> int:
     if task == "lint":
         rc = subprocess.call([py, "-m", "ruff", "check", "src", "tests", "benchmarks"], cwd=ROOT)
         return rc or subprocess.call([py, "-m", "mypy", "src"], cwd=ROOT)
-    return subprocess.call(rest, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+    path = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.call(rest, env={**os.environ, "PATH": path})
 
 
 if __name__ == "__main__":
