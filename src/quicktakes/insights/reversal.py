@@ -97,6 +97,9 @@ class DirectionScore:
     """How many candidates each fact is ranked among."""
     chance: float = 0.0
     """The rule's chance on these scores (`rule_chance`)."""
+    table: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """(templates, facts, candidates) summed log-probabilities, -inf outside each fact's pool:
+    the scores every reading above comes from (re-read under other pools by `trends`)."""
 
     def summary(self) -> dict[str, object]:
         """Right first in k of n facts with its Wilson interval, exact matches, mean log p."""
@@ -327,6 +330,7 @@ def score_direction(
         margin=tuple(float(x) for x in margins.mean(axis=0)),
         candidates=int(allowed[0].sum()),
         chance=rule_chance(table, allowed),
+        table=table,
     )
 
 

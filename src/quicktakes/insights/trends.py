@@ -16,27 +16,34 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from quicktakes.insights.facts import FORWARD_TESTS, REVERSE_TESTS, Fact
+from quicktakes.insights.facts import FORWARD_TESTS, REVERSE_TESTS
 from quicktakes.insights.reversal import (
     ReversalSpec,
     candidate_pools,
-    completion_logprobs,
     run_reversal,
+    score_direction,
 )
 from quicktakes.reward import design
 from quicktakes.reward.mdp import random_mdps
 from quicktakes.reward.qlearning import QLearningConfig, q_learning
 
-if TYPE_CHECKING:
-    from quicktakes.llm.hf import HFBackend
-
 Kind = Literal["level", "contrast"]
 Progress = Callable[[int, int], None]
+
+
+def _sd(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def relative_spread(values: np.ndarray) -> float:
+    """The standard deviation over draws over |mean| (inf at a mean of 0)."""
+    mean = abs(float(values.mean()))
+    return _sd(values) / mean if mean else float("inf")
 
 
 @dataclass(frozen=True)
@@ -53,12 +60,12 @@ class Reading:
 
     @property
     def sd(self) -> float:
-        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+        return _sd(np.asarray(self.values))
 
     @property
     def relative(self) -> float:
         """Spread relative to size: the standard deviation over draws over |mean|."""
-        return self.sd / abs(self.mean) if self.mean else float("inf")
+        return relative_spread(np.asarray(self.values))
 
     @property
     def sign_kept(self) -> float:
@@ -135,19 +142,6 @@ class ReversalDraws(BaseModel):
     precision: str | None = None
 
 
-def score_table(
-    backend: HFBackend, facts: list[Fact], reverse: bool, template: int
-) -> np.ndarray:
-    """(facts, facts) summed log-probabilities: row i's test prompt, column j's completion."""
-    prompt, completion = (REVERSE_TESTS if reverse else FORWARD_TESTS)[template]
-    pairs = [
-        (prompt.format(name=fi.name, desc=fi.desc), completion.format(name=fj.name, desc=fj.desc))
-        for fi in facts for fj in facts
-    ]
-    scored, _ = completion_logprobs(backend, pairs)
-    return np.asarray(scored).reshape(len(facts), len(facts))
-
-
 def top1_share(table: np.ndarray, pool: np.ndarray) -> float:
     """Share of facts whose right completion no rival in its pool beats (ties count first,
     as the reversal claim's rule does)."""
@@ -161,7 +155,7 @@ def reversal_study(spec: ReversalDraws, on_progress: Progress | None = None) -> 
 
     tick = on_progress or (lambda d, t: None)
     templates = min(len(FORWARD_TESTS), len(REVERSE_TESTS))
-    total = spec.trainings * (1 + 2 * templates)
+    total = spec.trainings * 3
     backend = HFBackend(finetune="full", seed=spec.seed, precision=spec.precision)
     fwd: list[float] = []
     rev: list[float] = []
@@ -174,17 +168,21 @@ def reversal_study(spec: ReversalDraws, on_progress: Progress | None = None) -> 
         r = run_reversal(rs, backend)
         done += 1
         tick(done, total)
+        # every fact against every fact's completion, under each wording: any pool is read
+        # from these tables without scoring again
         tables = {}
-        for reverse, k in itertools.product((False, True), range(templates)):
-            tables[reverse, k] = score_table(backend, r.facts, reverse, k)
+        for direction in ("forward", "reverse"):
+            score = score_direction(backend, r.facts, direction, templates=templates)
+            assert score.table is not None
+            tables[direction] = score.table
             done += 1
             tick(done, total)
         for d in range(spec.pools):
             pool = candidate_pools(spec.facts, spec.candidates,
                                    np.random.default_rng([seed, 7, d]))
             k = d % templates
-            fwd.append(top1_share(tables[False, k], pool))
-            rev.append(top1_share(tables[True, k], pool))
+            fwd.append(top1_share(tables["forward"][k], pool))
+            rev.append(top1_share(tables["reverse"][k], pool))
     f, r_ = np.array(fwd), np.array(rev)
     return Study(
         "reversal curse",
@@ -262,11 +260,6 @@ def qlearning_study(spec: QLearningDraws, on_progress: Progress | None = None) -
     )
 
 
-def _relative(values: np.ndarray) -> float:
-    mean = abs(float(values.mean()))
-    return float(values.std(ddof=1)) / mean if mean else float("inf")
-
-
 def spread_ratio(
     study: Study, rng: np.random.Generator, resamples: int = 2000
 ) -> tuple[float, float, float]:
@@ -277,8 +270,8 @@ def spread_ratio(
     levels = [np.asarray(r.values) for r in study.of("level")]
 
     def ratio(idx: np.ndarray) -> float:
-        den = float(np.median([_relative(v[idx]) for v in levels]))
-        num = _relative(contrast[idx])
+        den = float(np.median([relative_spread(v[idx]) for v in levels]))
+        num = relative_spread(contrast[idx])
         return num / den if den else float("inf")
 
     n = len(contrast)
