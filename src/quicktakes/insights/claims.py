@@ -631,7 +631,7 @@ def _llm_alone(r: LandingResult) -> float:
     before, after = r.recalled
     if after <= before:
         return 0.0
-    return max((v - before) / (after - before) for v in r.alone.values())
+    return float(r.share_recovered().max())
 
 
 def _spread(r: SmallUpdatesResult) -> float:
@@ -712,14 +712,14 @@ def _llm_line(r: LandingResult) -> str:
     kinds = ", ".join(f"{k} {q:.0%} of |dtheta|^2 ({p:.0%} of the weights)"
                       for k, (p, q) in r.shares(r.kinds).items())
     before, after = r.recalled
-    lost = [(after - v) / max(after - before, 1) for v in r.removed.values()]
+    lost = r.share_lost()
     return (
         f"The embedded SmolLM2-135M, fully fine-tuned on the reversal curse's facts: forward "
         f"recall {before} -> {after} facts; {kinds}; the update moves "
         f"{r.participation:,.0f} of {r.total:,} weights effectively (AdamW moves nearly "
         f"every weight by about its rate); no group holds more than {_llm_spread(r):.2f} x "
         f"its share of the weights. Removing one decoder layer's share loses at most "
-        f"{max(lost, default=0):.0%} of the learned facts; one layer's share alone recovers at "
+        f"{max(lost, default=0.0):.0%} of the learned facts; one layer's share alone recovers at "
         f"most {_llm_alone(r):.0%}. One-layer arms were not run on the LLM."
     )
 

@@ -107,11 +107,25 @@ class SmallUpdatesResult:
 
     def share_lost(self) -> np.ndarray:
         """Per layer, the share of the learned facts lost when its update is removed."""
-        return (self.accuracy[1] - np.asarray(self.removed)) / max(self.learned(), 1)
+        return shares_lost(self.accuracy, np.asarray(self.removed))
 
     def share_recovered(self) -> np.ndarray:
         """Per layer, the share of the learned facts its update recovers on its own."""
-        return (np.asarray(self.alone) - self.accuracy[0]) / max(self.learned(), 1)
+        return shares_recovered(self.accuracy, np.asarray(self.alone))
+
+
+def shares_lost(recalled: tuple[int, int], removed: np.ndarray) -> np.ndarray:
+    """Facts recalled with a share of the update removed, as the share of the learned facts
+    (after minus before) lost."""
+    before, after = recalled
+    return (after - removed) / max(after - before, 1)
+
+
+def shares_recovered(recalled: tuple[int, int], alone: np.ndarray) -> np.ndarray:
+    """Facts recalled with only a share of the update, as the share of the learned facts
+    recovered."""
+    before, after = recalled
+    return (alone - before) / max(after - before, 1)
 
 
 def make_net(spec: SmallUpdatesSpec) -> torch.nn.Sequential:
@@ -194,32 +208,29 @@ def _run_small_updates(
     net = make_net(spec)
     groups = layer_params(net)
     names = list(groups)
+    owner = {f"{i}.{kind}": n
+             for i, n in zip((i for i, m in enumerate(net) if isinstance(m, torch.nn.Linear)),
+                             names, strict=True)
+             for kind in ("weight", "bias")}
     start = {n: _flat(ps) for n, ps in groups.items()}
     init_state = {k: v.clone() for k, v in net.state_dict().items()}
-    _, before = _loss_acc(net, x, y)
     total = 1 + len(names) * len(spec.arm_rates)
     steps, _ = train(net, list(net.parameters()), x, y, spec.lr, spec.steps,
                      stop_at=spec.target_loss)
     tick(1, total)
-    loss, after = _loss_acc(net, x, y)
-    end = {n: _flat(ps) for n, ps in groups.items()}
-    delta = {n: end[n] - start[n] for n in names}
-    all_delta = torch.cat(list(delta.values()))
-    participation = float(all_delta.pow(2).sum() ** 2 / all_delta.pow(4).sum())
+    loss, _ = _loss_acc(net, x, y)
+    trained = {k: v.clone() for k, v in net.state_dict().items()}
 
-    def recalled_with(kept: set[str]) -> int:
-        with torch.no_grad():
-            for n, ps in groups.items():
-                src = end[n] if n in kept else start[n]
-                torch.nn.utils.vector_to_parameters(src.clone(), ps)
-            return _loss_acc(net, x, y)[1]
+    def recall(state: dict[str, torch.Tensor]) -> int:
+        net.load_state_dict(state)
+        return _loss_acc(net, x, y)[1]
 
-    removed = [recalled_with(set(names) - {n}) for n in names]
-    alone = [recalled_with({n}) for n in names]
+    read = landing(init_state, trained, recall, names, group=lambda k: (owner[k], owner[k]))
+    delta_sq = [read.groups[n][1] for n in names]
     result = SmallUpdatesResult(
-        spec, names, [int(start[n].numel()) for n in names],
-        [float(delta[n].pow(2).sum()) for n in names], participation, loss, steps,
-        float(all_delta.norm()), (before, after), removed, alone,
+        spec, names, [read.groups[n][0] for n in names], delta_sq, read.participation, loss,
+        steps, float(np.sqrt(sum(delta_sq))), read.recalled,
+        [read.removed[n] for n in names], [read.alone[n] for n in names],
     )
     done = 1
     for n in names:
@@ -264,7 +275,7 @@ def group_of(name: str) -> tuple[str, str]:
 
 @dataclass
 class LandingResult:
-    """Where a full fine-tune's update lands, and what each layer's share of it does."""
+    """Where a training run's update lands, and what each layer's share of it does."""
 
     groups: dict[str, tuple[int, float]]
     """Per layer (or embeddings / the final norm): (parameters, |dtheta|^2)."""
@@ -277,6 +288,14 @@ class LandingResult:
     removed: dict[str, int] = field(default_factory=dict)
     alone: dict[str, int] = field(default_factory=dict)
 
+    def share_lost(self) -> np.ndarray:
+        """Per layer read, in `removed`'s order (`shares_lost`)."""
+        return shares_lost(self.recalled, np.asarray(list(self.removed.values()), float))
+
+    def share_recovered(self) -> np.ndarray:
+        """Per layer read, in `alone`'s order (`shares_recovered`)."""
+        return shares_recovered(self.recalled, np.asarray(list(self.alone.values()), float))
+
     def shares(self, table: dict[str, tuple[int, float]]) -> dict[str, tuple[float, float]]:
         """name -> (share of the parameters, share of |dtheta|^2)."""
         n = sum(v[0] for v in table.values())
@@ -288,10 +307,12 @@ def landing(
     before: dict[str, torch.Tensor], after: dict[str, torch.Tensor],
     recall: Callable[[dict[str, torch.Tensor]], int], layers: Sequence[str] | None = None,
     on_progress: Progress | None = None,
+    group: Callable[[str], tuple[str, str]] = group_of,
 ) -> LandingResult:
-    """Read a fine-tune's update: `before` and `after` are state dicts (CPU), `recall(state)`
-    loads a state and counts the facts ranked first. Each layer in `layers` (default every
-    decoder layer) is removed from the update and kept alone, one at a time."""
+    """Read a training run's update: `before` and `after` are state dicts (CPU), `recall(state)`
+    loads a state and counts the facts recalled, `group(name)` is a parameter's (layer, kind)
+    (a transformer's by default). Each layer in `layers` (default every group named "layer
+    ...") is removed from the update and kept alone, one at a time."""
     tick = on_progress or (lambda d, t: None)
     groups: dict[str, list[float]] = {}
     kinds: dict[str, list[float]] = {}
@@ -305,7 +326,7 @@ def landing(
         sq_sum += sq
         quad_sum += float(d.pow(4).sum())
         total += n
-        layer, kind = group_of(name)
+        layer, kind = group(name)
         for table, key in ((groups, layer), (kinds, kind)):
             table.setdefault(key, [0.0, 0.0])
             table[key][0] += n
@@ -317,7 +338,7 @@ def landing(
     )
     chosen = list(layers) if layers is not None else [g for g in groups if g.startswith("layer")]
     for i, layer in enumerate(chosen):
-        mine = {k for k in after if group_of(k)[0] == layer}
+        mine = {k for k in after if group(k)[0] == layer}
         result.removed[layer] = recall({k: before[k] if k in mine else v
                                         for k, v in after.items()})
         result.alone[layer] = recall({k: v if k in mine else before[k]
