@@ -12,6 +12,7 @@ states per second of llama.cpp scoring one prompt at a time on two cores).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -203,8 +204,6 @@ def settings_key(cfg: CompareSpec, methods: tuple[str, ...] = METHODS) -> str:
     """A short hash of every method's settings but its iterations: a comparison made by an
     older quicktakes, with other sizes or defaults, sits in another folder instead of
     refusing this one (a folder holds one run; only the iterations may grow)."""
-    import hashlib
-
     specs = [cfg.spec(m).model_dump(mode="json", exclude={"iterations"}) for m in methods]
     decided = [cfg.model_dump(mode="json"), specs, {m: cfg.rate(m) for m in methods}]
     return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:8]
