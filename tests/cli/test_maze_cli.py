@@ -300,3 +300,23 @@ def test_lora_targets_naming_no_module_are_one_line_and_write_nothing(
     if targets != ",":
         assert "gate_proj" in r.stderr and "all" in r.stderr  # it says what would do
     assert not out.exists()
+
+
+def test_a_bad_checkpoint_schedule_is_one_line_and_writes_nothing(cli, one_line_error,
+                                                                   tmp_path):
+    out = tmp_path / "runs"
+    run = ("maze", "run", "--method", "sft-iter", "--iterations", "5", "--out", str(out))
+    one_line_error(cli(*run, "--checkpoints", ""), "--checkpoints", "empty")
+    one_line_error(cli(*run, "--checkpoints", " , "), "--checkpoints", "empty")
+    one_line_error(cli(*run, "--checkpoints", "0,3,2"), "--checkpoints", "not increasing")
+    one_line_error(cli(*run, "--checkpoints", "0,2,2"), "not increasing")
+    one_line_error(cli(*run, "--checkpoints", "0,-1"), "whole numbers")
+    one_line_error(cli(*run, "--checkpoints", "0,two"), "whole numbers")
+    one_line_error(cli(*run, "--checkpoints", "0,5"), "past the last iteration (4")
+    one_line_error(cli("maze", "run", "--method", "random", "--checkpoints", "0,1",
+                       "--out", str(out)), "fine-tuning")
+    assert not out.exists()
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"method": "rl", "iterations": 3, "checkpoints": []}')
+    one_line_error(cli("maze", "run", "--spec", str(spec), "--out", str(out)), "empty")
+    assert not out.exists()

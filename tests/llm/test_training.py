@@ -612,3 +612,40 @@ def test_drop_flat_skips_a_maze_whose_episodes_all_scored_the_same(hf):
     assert [c[-1]["content"] for c in kept.convs] == ["maze 2"]
     assert kept.targets.argmax(axis=1).tolist() == [3]
     assert [c[-1]["content"] for c in every.convs] == ["maze 1", "maze 2"]
+
+
+def test_a_checkpoint_schedule_scores_only_its_iterations_and_keeps_every_update(
+    fresh, tmp_path
+):
+    """Iterations between checkpoints train without being scored; their entropy and KL are
+    kept, the spend is counted, and a run resumed or cut short scores what a run that went
+    straight there scores."""
+    import json
+
+    cfg = spec(method="oracle-bc", iterations=4, checkpoints="0,2", samples=2, train_mazes=1,
+               test_mazes=4, epochs=1, evaluation="greedy")
+    notes: list[str] = []
+    r = run_training(cfg, fresh, SampleCache(), tmp_path / "run", notes.append)
+    assert [i.iteration for i in r.iterations] == [0, 2, 3]  # the last is always scored
+    assert [i.samples_used for i in r.iterations] == [0, 4, 6]
+    assert len(r.updates) == 3 and all("entropy_after" in d for d in r.updates)
+    assert r.iterations[1].diagnostics == r.updates[2]
+    assert sum("evaluating" in n for n in notes) == 3
+    assert json.loads((tmp_path / "run" / "iter-1" / "result.json").read_text())["result"] is None
+    assert r.to_dict()["updates"] == r.updates
+
+    fresh.reset()
+    again = run_training(cfg, fresh, SampleCache(), tmp_path / "run")  # all loaded
+    assert again.updates == r.updates and again.model == r.model
+    assert [vars(i) for i in again.iterations] == [vars(i) for i in r.iterations]
+
+    # cut short at iteration 2 (trained before, never scored there as the last): scored now,
+    # as a run that stopped there scores it
+    fresh.reset()
+    short = run_training(cfg.model_copy(update={"iterations": 2, "checkpoints": (0,)}), fresh,
+                         SampleCache(), tmp_path / "run")
+    fresh.reset()
+    straight = run_training(cfg.model_copy(update={"iterations": 2, "checkpoints": (0,)}),
+                            fresh, SampleCache(), tmp_path / "straight")
+    assert short.iterations[-1].scores == straight.iterations[-1].scores
+    assert [i.iteration for i in short.iterations] == [0, 1]

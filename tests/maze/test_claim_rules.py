@@ -305,3 +305,16 @@ def test_the_standard_error_of_a_gain_is_recorded_with_the_claim():
         m.runs["rl"].iterations[0].scores)
     assert se["rl"] == pytest.approx(scores.std(ddof=1) / np.sqrt(scores.size), abs=1e-4)
     assert standard_error(d) == pytest.approx(se["rl"], abs=1e-4)
+
+
+def test_a_collapse_between_checkpoints_is_named():
+    """A run scored only at some iterations (a checkpoint schedule) still carries every
+    update's diagnostics: a collapse in an unscored update reaches the finding."""
+    r = lab((0.2, 0.05), (0.2, 0.05))
+    r.iterations[1].iteration = 3  # scored at 0 and 3; updates 1-3 ran
+    r.updates = [{"collapsed": 0.0}, {"collapsed": 1.0}, {"collapsed": 1.0}]
+    m = Runs({"rl": r})
+    assert m.collapses("rl") == [2, 3]
+    assert "RL after update 2, 3" in m.collapse_note(("rl",))
+    r.updates = [{"collapsed": 0.0}] * 3
+    assert m.collapse_note(("rl",)) == ""

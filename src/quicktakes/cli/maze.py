@@ -139,27 +139,27 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 
 
 def _print_result(title: str, result: LabResult) -> None:
-    trained = any(i.diagnostics for i in result.iterations)
+    """A row per iteration: its held-out score where it was scored (every iteration unless a
+    checkpoint schedule spaced them), and the update that followed it."""
+    trained = bool(result.updates)
     extra = ("update's entropy (nats)", "KL moved") if trained else ()
     t = Table(
         "iteration", "training episodes", "normalized coins (95% CI)", "invalid", "examples",
         *extra, title=title,
     )
-    for i in result.iterations:
-        d = i.diagnostics
+    scored = {i.iteration: i for i in result.iterations}
+    rows = range(len(result.updates) + 1) if trained else sorted(scored)
+    for it in rows:
+        d = result.updates[it] if it < len(result.updates) else {}
         cells = (
             (f"{d['entropy_before']:.2f} -> {d['entropy_after']:.2f}"
              + (" collapsed" if d.get("collapsed") else ""), f"{d['kl_moved']:.3f}")
             if "entropy_after" in d else ("", "")
         )
-        t.add_row(
-            str(i.iteration),
-            str(i.samples_used),
-            f"{i.mean:.3f} [{i.lo:.3f}, {i.hi:.3f}]",
-            f"{i.invalid_rate:.1%}",
-            str(i.examples),
-            *(cells if trained else ()),
-        )
+        i = scored.get(it)
+        score = (str(i.samples_used), f"{i.mean:.3f} [{i.lo:.3f}, {i.hi:.3f}]",
+                 f"{i.invalid_rate:.1%}", str(i.examples)) if i else ("", "not scored", "", "")
+        t.add_row(str(it), *score, *(cells if trained else ()))
     Console().print(t)
 
 

@@ -153,8 +153,8 @@ class Runs:
     def collapses(self, method: str) -> list[int]:
         """The updates (1-based, any seed) after which `method`'s policy had collapsed
         (`maze.train.collapsed`)."""
-        return sorted({i.iteration + 1 for r in (self.runs, *self.more) if method in r
-                       for i in r[method].iterations if i.diagnostics.get("collapsed")})
+        return sorted({u + 1 for r in (self.runs, *self.more) if method in r
+                       for u, d in enumerate(r[method].updates) if d.get("collapsed")})
 
     def collapse_note(self, methods: tuple[str, ...]) -> str:
         """A sentence naming every collapse, or ''."""

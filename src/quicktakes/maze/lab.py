@@ -38,9 +38,14 @@ def run_dir_name(spec: LabSpec) -> str:
     return f"{spec.method}-{spec.finetune}-{spec.obs}-{precision}-seed{spec.seed}"
 
 
+RESUMABLE = ("iterations", "checkpoints")
+"""The settings a run folder may resume under other values of."""
+
+
 def changed_settings(run_dir: Path, config: dict[str, Any]) -> list[str]:
     """The settings in which `config` differs from the run `run_dir` holds (none when it
-    holds none): a folder is one run, and only its `iterations` may change."""
+    holds none): a folder is one run, and only how long it goes and where it is scored
+    (`iterations`, `checkpoints`) may change: neither changes how it trains."""
     path = run_dir / "config.json"
     if not path.exists():
         return []
@@ -48,7 +53,7 @@ def changed_settings(run_dir: Path, config: dict[str, Any]) -> list[str]:
     # a setting added since the run was made reads as what it did then
     defaults = LabSpec().model_dump(mode="json") | BEFORE
     return sorted(k for k in config
-                  if k != "iterations" and before.get(k, defaults.get(k)) != config[k])
+                  if k not in RESUMABLE and before.get(k, defaults.get(k)) != config[k])
 
 
 def refuse_other_run(run_dir: Path, config: dict[str, Any]) -> None:

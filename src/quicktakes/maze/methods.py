@@ -67,6 +67,9 @@ class LabResult:
     """The server episodes were sampled from, when not from `model` in-process."""
     rate_sweep: dict[str, object] | None = None
     """How the rate in `config` was chosen, when a sweep chose it (`maze.sweep`)."""
+    updates: list[dict[str, float]] = field(default_factory=list)
+    """A fine-tuning run's diagnostics of every update in order (entropy, KL, collapse),
+    also those between checkpoints, which no iteration's `diagnostics` holds."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +78,7 @@ class LabResult:
             "served_by": self.served_by,
             "rate_sweep": self.rate_sweep,
             "iterations": [vars(i) for i in self.iterations],
+            "updates": self.updates,
         }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from quicktakes.llm import BackendKind
 from quicktakes.llm.precision import Precision
@@ -34,6 +34,30 @@ def _known_observation(name: str) -> str:
 
 ObsName = Annotated[str, AfterValidator(_known_observation)]
 """An observation's name, checked against `OBSERVATIONS` wherever a spec takes one."""
+
+
+def _schedule(value: object) -> object:
+    """`--checkpoints 0,2,4,8` (text, as typed) or a list (a spec file): the iterations,
+    strictly increasing from 0 up."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+        if not any(parts):
+            raise ValueError("the schedule is empty: give iterations such as 0,2,4,8")
+        if not all(p.isdigit() for p in parts):
+            raise ValueError(f"{value!r} is not a comma-separated list of whole numbers")
+        value = [int(p) for p in parts]
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ValueError("the schedule is empty: give iterations such as 0,2,4,8")
+        if any(not isinstance(v, int) or v < 0 for v in value):
+            raise ValueError("checkpoints are iterations: whole numbers from 0")
+        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError(f"{', '.join(map(str, value))} is not increasing")
+    return value
+
+
+Schedule = Annotated[tuple[int, ...] | None, BeforeValidator(_schedule)]
+"""The iterations whose held-out mazes a training run scores."""
 
 BEFORE = {"optimizer": "fresh"}
 """What a setting added since a run was recorded meant then, where it is not today's default
@@ -80,7 +104,18 @@ class LabSpec(BaseModel):
         "step", description="step: one move per call; plan: all moves in one completion"
     )
     obs: ObsName = Field("coins", description=f"what the model reads: {', '.join(OBSERVATIONS)}")
-    iterations: int = Field(3, ge=1, le=100, description="evaluations on the held-out mazes")
+    iterations: int = Field(
+        3, ge=1, le=100,
+        description="iterations: the held-out mazes are scored at each (see --checkpoints), "
+        "and a fine-tuning method updates after every one but the last",
+    )
+    checkpoints: Schedule = Field(
+        None,
+        description="fine-tuning methods: the iterations at which the held-out mazes are "
+        "scored, comma-separated and increasing (0 is before any update; the first and the "
+        "last are always scored); every one when not given. Updates between checkpoints "
+        "still record their entropy and KL",
+    )
     samples: int = Field(4, ge=1, le=256, description="N: episodes per maze per iteration")
     shots: int = Field(8, ge=1, le=64, description="K: (state, move) examples in the prompt")
     train_mazes: int = Field(8, ge=1, le=10_000, description="mazes the learners sample on")
@@ -164,6 +199,14 @@ class LabSpec(BaseModel):
                              "deterministic (--eval-episodes 1)")
         if self.select == "step" and self.method != "sft-iter":
             raise ValueError("--select step is poor man's RL's (sft-iter) selection")
+        if self.checkpoints is not None:
+            if not self.trains:
+                raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "
+                                 f"{self.method} scores every iteration")
+            if self.checkpoints[-1] >= self.iterations:
+                raise ValueError(f"checkpoint {self.checkpoints[-1]} is past the last "
+                                 f"iteration ({self.iterations - 1}; --iterations "
+                                 f"{self.iterations})")
         if self.method in TRAINING and self.mode != "step":
             raise ValueError(f"{self.method} trains on single moves: it needs --mode step")
         return self
@@ -174,6 +217,12 @@ class LabSpec(BaseModel):
         if self.held_out == "test":
             return maze_seeds("test", self.test_mazes)
         return maze_seeds("train", self.test_mazes, offset=self.train_mazes)
+
+    def scored(self, iteration: int) -> bool:
+        """Whether `iteration`'s held-out mazes are scored: the first, the last and every
+        checkpoint (every iteration without a schedule)."""
+        last = self.iterations - 1
+        return self.checkpoints is None or iteration in (0, last, *self.checkpoints)
 
     @property
     def trains(self) -> bool:

@@ -408,6 +408,14 @@ def _finished(folder: Path) -> dict[str, Any] | None:
     return record
 
 
+def _update_record(record: dict[str, Any]) -> dict[str, float]:
+    """A finished iteration's update diagnostics (a record from before `update` was kept
+    holds them in its scored result)."""
+    if "update" in record:
+        return dict(record["update"])
+    return dict(record["result"]["diagnostics"])
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Whole or not at all, so an interrupted run never leaves a half-written record."""
     atomic_write(path, json.dumps(data))
@@ -490,26 +498,35 @@ def _iterate(
     for it in range(cfg.iterations):
         done = run_dir / f"iter-{it}"
         record = _finished(done)
+        if record is not None and record["result"] is None and it == last:
+            record = None  # trained past here in a longer run, never scored: score it now
+        summary: IterationResult | None = None
         if record is not None:
-            summary, used = IterationResult(**record["result"]), int(record["used_after"])
+            used = int(record["used_after"])
+            if record["result"] is not None:
+                summary = IterationResult(**record["result"])
             if (done / backend.checkpoint_file).exists():
                 backend.load(done)
             if opt is not None and (done / OPTIMIZER_FILE).exists():
                 opt.load_state_dict(torch.load(done / OPTIMIZER_FILE, weights_only=True))
             if record["trained"] or it == last:
-                result.iterations.append(summary)
+                if summary is not None:
+                    result.iterations.append(summary)
+                if record["trained"]:
+                    result.updates.append(_update_record(record))
                 rng = np.random.default_rng([cfg.seed, it + 1])
                 note(f"{cfg.method}: iteration {it} already done, loaded")
                 continue
             note(f"{cfg.method}: iteration {it} evaluated before; training it now")
         _publish(served, backend, run_dir / (f"iter-{it - 1}" if it else "base"))
-        if record is None:
+        if record is None and cfg.scored(it):
             note(f"{cfg.method}: iteration {it}, evaluating on {len(test)} test mazes")
             tag = episode_tag(cfg.method, "test", it)
             trajs = evaluate(policy, mazes, test, cfg, tag)
             summary = summarize(
                 it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs)
             )
+        update: dict[str, float] = {}
         if it < last:
             note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
             tag = episode_tag(cfg.method, "train", it)
@@ -522,17 +539,21 @@ def _iterate(
                 opt = make_optimizer(backend, cfg) if opt is not None else None
             if len(data):
                 note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
-                summary.diagnostics = train_steps(backend, data, cfg, rng, opt)
-                if summary.diagnostics["collapsed"]:
+                update = train_steps(backend, data, cfg, rng, opt)
+                if update["collapsed"]:
                     note(f"warning: {cfg.method} collapsed in update {it + 1}: entropy "
-                         f"{summary.diagnostics['entropy_after']:.3f} nats (below "
+                         f"{update['entropy_after']:.3f} nats (below "
                          f"{COLLAPSE_ENTROPY}); later samples repeat one move")
-            summary.diagnostics |= target_quality(cfg, mazes, groups, data)
+            update |= target_quality(cfg, mazes, groups, data)
+            result.updates.append(update)
             backend.save(done)
             if opt is not None:
                 _save_optimizer(opt, done / OPTIMIZER_FILE)
-        result.iterations.append(summary)
-        record = {"result": asdict(summary), "used_after": used, "trained": it < last}
+        if summary is not None:
+            summary.diagnostics = update
+            result.iterations.append(summary)
+        record = {"result": asdict(summary) if summary else None, "update": update,
+                  "used_after": used, "trained": it < last}
         _write_json(done / "result.json", record)
         rng = np.random.default_rng([cfg.seed, it + 1])
     result.model = backend.model_id
