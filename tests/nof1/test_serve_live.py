@@ -73,15 +73,21 @@ def current_values(db: Path) -> dict[str, float]:
                     reason=".ci/run installs chromium and chromium-driver")
 def test_a_day_in_the_browser_at_desktop_and_phone_width(db, trial, cli, tmp_path):
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def message(text: str) -> None:
-        """Wait for the page after a submit to show `text` in its message."""
-        WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element(
-            (By.CLASS_NAME, "msg"), text))
+    def submit(button: str, text: str) -> None:
+        """Click `button`, wait for the page it posts to replace this one (reading the old
+        page while the new one renders raced: "Node ... does not belong to the document"),
+        then for the new page to show `text` in its message."""
+        old = browser.find_element(By.ID, button)
+        old.click()
+        WebDriverWait(browser, 20).until(ec.staleness_of(old))
+        WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(
+            ec.text_to_be_present_in_element((By.CLASS_NAME, "msg"), text))
 
     clock = Clock(dt.datetime.combine(START + dt.timedelta(days=2), dt.time(21, 0)))
     site = Site(db, access_token(db), require_token=True, clock=clock)
@@ -112,8 +118,7 @@ def test_a_day_in_the_browser_at_desktop_and_phone_width(db, trial, cli, tmp_pat
             browser.find_element(By.CSS_SELECTOR, f'input[name=date][value="{night}"]').click()
             browser.find_element(By.ID, "value").send_keys("14")
             browser.find_element(By.ID, "note").send_keys(f"typed at {width} px")
-            browser.find_element(By.ID, "save").click()
-            message(f"Recorded 14 for {night}")
+            submit("save", f"Recorded 14 for {night}")
             overflow = browser.execute_script(
                 "var w = window.innerWidth, out = [];"
                 "document.querySelectorAll('body *').forEach(function (e) {"
@@ -126,8 +131,7 @@ def test_a_day_in_the_browser_at_desktop_and_phone_width(db, trial, cli, tmp_pat
                 browser.execute_script("arguments[0].value = arguments[1]",
                                        browser.find_element(By.ID, "ex-date"), night.isoformat())
                 browser.find_element(By.ID, "reason").send_keys("woke at 3")
-                browser.find_element(By.ID, "exclude").click()
-                message("excluded: woke at 3")
+                submit("exclude", "excluded: woke at 3")
             browser.get(f"{live.url}/t/sleep/status")
             browser.save_screenshot(str(shots / f"status-{width}.png"))
             width_ok = browser.execute_script(
