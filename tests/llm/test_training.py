@@ -100,6 +100,23 @@ def test_the_kl_to_the_start_keeps_rl_from_collapsing_on_a_fixed_batch(fresh):
     assert after[1.0] > 0.5 * start
 
 
+def test_rl_diagnostics_say_where_an_update_went(fresh):
+    """The share of moves whose ratio left the clip (no gradient from them any more), the
+    advantages' positive share and the gradient norms: a strong push on one rewarded move
+    leaves the clip, a tiny one stays inside it."""
+    convs = [_conv(fresh, i) for i in range(8)]
+    data = Update(convs, onehot([0] * 8), np.ones(8))
+    outside = {}
+    for lr in (3e-2, 1e-7):
+        fresh.reset()
+        cfg = spec(method="rl", lr=lr, epochs=4, batch=4, clip=0.2, kl=0.0)
+        d = train_steps(fresh, data, cfg, np.random.default_rng(0))
+        assert d["adv_positive"] == 1.0 and d["grad_norm"] > 0
+        assert d["steps"] == 8 and 0.0 <= d["grad_clipped"] <= 1.0
+        outside[lr] = d["ratio_outside_clip"]
+    assert outside[3e-2] >= 0.5 and outside[1e-7] == 0.0
+
+
 def test_losses_on_hand_made_distributions():
     uniform = torch.log(torch.full((2, 4), 0.25))
     assert sft_loss(uniform, np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])).item() == \

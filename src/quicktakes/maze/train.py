@@ -168,7 +168,10 @@ def train_steps(
 ) -> dict[str, float]:
     """AdamW on the trainable weights: cross-entropy to the target rows, or for RL the clipped
     surrogate; `opt` carries the optimizer's state over from earlier updates (a fresh one when
-    None). Returns diagnostics: mean loss, entropy before and after, KL moved."""
+    None). Returns diagnostics: mean loss, entropy before and after, KL moved, the steps'
+    mean gradient norm and the share of steps whose norm was clipped to 1; for RL also the
+    advantages' mean, spread and positive share, the KL to the start, and the share of moves
+    whose probability ratio ended outside the clip (where the surrogate gives no gradient)."""
     params = [p for p in backend.model.parameters() if p.requires_grad]
     opt = opt or make_optimizer(backend, spec)
     rl = data.advantages is not None
@@ -179,7 +182,8 @@ def train_steps(
         with backend.base_weights():
             ref = _all_log_probs(backend, data, spec)
     backend.model.train()
-    losses = []
+    losses: list[float] = []
+    norms: list[float] = []
     for _ in range(spec.epochs):
         order = rng.permutation(len(data))
         for start in range(0, len(order), spec.batch):
@@ -194,7 +198,7 @@ def train_steps(
                                    spec.clip, spec.kl)
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            norms.append(float(torch.nn.utils.clip_grad_norm_(params, 1.0)))
             opt.step()
             losses.append(loss.item())
     backend.model.eval()
@@ -209,11 +213,17 @@ def train_steps(
         "entropy_after": entropy(after),
         "kl_moved": moved,
         "collapsed": float(collapsed(entropy(after))),
+        "grad_norm": float(np.mean(norms)),
+        "grad_clipped": float(np.mean(np.array(norms) > 1.0)),
     }
     if data.advantages is not None:
         kl_ref = float(kl_rows(after, ref).mean())
+        taken = _like(after, data.targets)
+        ratio = torch.exp(((after - before) * taken).sum(dim=1))
+        outside = (ratio - 1).abs() > spec.clip
         out |= {"adv_mean": float(data.advantages.mean()), "adv_std": float(data.advantages.std()),
-                "kl_to_start": kl_ref}
+                "adv_positive": float(np.mean(data.advantages > 0)),
+                "kl_to_start": kl_ref, "ratio_outside_clip": float(outside.float().mean())}
     return out
 
 
