@@ -588,9 +588,22 @@ def test_greedy_evaluation_plays_the_most_probable_move_and_spends_nothing(fresh
                      tmp_path / "b").iterations[0]
     assert a.scores == b.scores and a.n == 6  # no sampling: the seed changes nothing
     assert a.samples_used == 0
+    assert 0.25 <= a.top_move_share <= 1.0
     sampled = run_training(cfg.model_copy(update={"evaluation": "sampled", "eval_episodes": 3}),
                            fresh, SampleCache(), tmp_path / "c").iterations[0]
     assert sampled.n == 18 and len(sampled.scores) == 6  # each maze's mean of its 3
+
+
+def test_a_checkpoint_says_when_play_is_one_move_whatever_the_state():
+    from quicktakes.maze.methods import checkpoint
+    from quicktakes.maze.policy import Trajectory
+
+    def played(*moves):
+        return Trajectory(0, moves=list(moves))
+
+    assert checkpoint(0, 0, [[played(1, 1, 1)], [played(1, 1)]]).top_move_share == 1.0
+    assert checkpoint(0, 0, [[played(0, 1, 2, 3)]]).top_move_share == 0.25
+    assert checkpoint(0, 0, [[played(-1, 2, 2, 0)]]).top_move_share == round(2 / 3, 4)
 
 
 def test_a_run_recorded_before_a_setting_existed_reads_as_what_it_did_then(tmp_path):

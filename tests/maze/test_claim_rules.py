@@ -318,3 +318,18 @@ def test_a_collapse_between_checkpoints_is_named():
     assert "RL after update 2, 3" in m.collapse_note(("rl",))
     r.updates = [{"collapsed": 0.0}] * 3
     assert m.collapse_note(("rl",)) == ""
+
+
+def test_a_learner_still_playing_one_move_is_named():
+    flat = lab((0.09, 0.02), (0.09, 0.02))
+    flat.iterations[-1].top_move_share = 1.0
+    moving = lab((0.09, 0.02), (0.3, 0.05))
+    moving.iterations[-1].top_move_share = 0.4
+    m = Runs({"rl": flat, "sft-iter": moving})
+    note = m.one_move_note(("rl", "sft-iter", "oracle-bc"))
+    assert "RL (100%)" in note and "poor man's RL" not in note
+    other_seed = {"rl": moving, "sft-iter": flat}
+    assert "poor man's RL (100%)" in Runs({"rl": moving, "sft-iter": moving},
+                                          (other_seed,)).one_move_note(("sft-iter",))
+    assert Runs({"rl": moving}).one_move_note(("rl",)) == ""
+    assert Runs({"rl": lab((0.1, 0.02))}).one_move_note(("rl",)) == ""  # not recorded

@@ -165,6 +165,22 @@ class Runs:
         return (" Collapsed (move entropy below 0.05 nats, so later samples repeat one move): "
                 + "; ".join(parts) + ".")
 
+    def one_move_note(self, methods: tuple[str, ...]) -> str:
+        """A sentence naming each method whose last checkpoint still plays one move at 95%
+        or more of its held-out moves at any seed (its play does not depend on the state
+        yet: a flat curve's likeliest reason), or ''."""
+        parts = []
+        for k in methods:
+            shares = [r[k].iterations[-1].top_move_share for r in (self.runs, *self.more)
+                      if k in r]
+            worst = max((x for x in shares if x is not None), default=None)
+            if worst is not None and worst >= ONE_MOVE:
+                parts.append(f"{_NAMES.get(k, k)} ({worst:.0%})")
+        if not parts:
+            return ""
+        return (" Still one move at the end (the share of held-out moves that are its "
+                "commonest move): " + "; ".join(parts) + ".")
+
     def finals(self) -> dict[str, IterationResult]:
         return {m: r.iterations[-1] for m, r in self.runs.items() if m != "tabular"}
 
@@ -258,7 +274,7 @@ def describe_poor(m: Runs, v: Verdict) -> str:
         f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s); paired over "
         f"{d.n} held-out mazes, the change is {d}: {outcome} "
         f"Final interval {placement(last, m.finals())}."
-    ) + m.collapse_note(("sft-iter",))
+    ) + m.collapse_note(("sft-iter",)) + m.one_move_note(("sft-iter",))
 
 
 def show_poor(m: Runs) -> Shown:
@@ -347,6 +363,9 @@ def judge_rl_vs(m: Runs) -> Verdict:
 
 
 _NAMES = {"rl": "RL", "sft-iter": "poor man's RL", "few-shot": "few-shot"}
+ONE_MOVE = 0.95
+"""A policy that plays its commonest move at this share of held-out moves or more plays one
+move whatever it reads (the embedded model's greedy play on the 7x7 maze: always "D")."""
 
 
 def describe_rl_vs(m: Runs, v: Verdict) -> str:
@@ -369,7 +388,8 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     learners = "; ".join(
         f"{_NAMES[k]} {placement(m.final(k), m.finals())}" for k in COMPARED
     )
-    return text + f" Placed: {learners}." + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
+    return (text + f" Placed: {learners}." + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
+            + m.one_move_note(("rl", "sft-iter", "oracle-bc")))
 
 
 def measure_rl_vs(ctx: RunContext, sizes: CompareSizes) -> Runs:

@@ -55,6 +55,11 @@ class IterationResult:
     scores: list[float] = field(default_factory=list)
     """Each held-out maze's score (the mean of its episodes), in the held-out mazes' order:
     every method and iteration plays the same mazes, so the claims compare them in pairs."""
+    top_move_share: float | None = None
+    """The share of the held-out episodes' moves that were the most common move: 1.0 is a
+    policy that plays one move whatever it reads (the embedded model's greedy play on the
+    7x7 maze is always "D"), so a learner whose score stays flat has not yet made its play
+    depend on the state. None for the references."""
 
 
 @dataclass
@@ -125,6 +130,19 @@ def summarize(
         it, used, m, max(0.0, lo), min(1.0, hi), int(scores.size), invalid, shots,
         scores=per_maze,
     )
+
+
+def checkpoint(
+    it: int, used: int, trajs: list[list[Trajectory]], shots: int = 0
+) -> IterationResult:
+    """A model's held-out episodes read as one checkpoint: each maze's score, the invalid
+    replies and how varied its moves were."""
+    out = summarize(it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs),
+                    shots)
+    moves = [m for g in trajs for t in g for m in t.moves if m >= 0]
+    if moves:
+        out.top_move_share = round(float(np.bincount(moves).max() / len(moves)), 4)
+    return out
 
 
 def invalid_rate(trajs: list[list[Trajectory]]) -> float:
@@ -204,9 +222,7 @@ def run_prompting(
         for it in range(spec.iterations):
             note(f"zero-shot, iteration {it}")
             trajs = evaluate(policy, mazes, test, spec, episode_tag("zero", "test", it))
-            result.iterations.append(
-                summarize(it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs))
-            )
+            result.iterations.append(checkpoint(it, used, trajs))
         return result
     if spec.method == "best-of-n":
         for it in range(spec.iterations):
@@ -221,15 +237,7 @@ def run_prompting(
     for it in range(spec.iterations):
         note(f"few-shot, iteration {it}: evaluating on {len(test)} test mazes")
         trajs = evaluate(policy, mazes, test, spec, episode_tag("few", "test", it))
-        result.iterations.append(
-            summarize(
-                it,
-                used,
-                [[t.normalized for t in g] for g in trajs],
-                invalid_rate(trajs),
-                len(policy.examples),
-            )
-        )
+        result.iterations.append(checkpoint(it, used, trajs, len(policy.examples)))
         if it == spec.iterations - 1:
             break
         note(f"few-shot, iteration {it}: sampling {spec.samples} x {len(train)} training mazes")

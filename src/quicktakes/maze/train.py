@@ -45,11 +45,10 @@ from quicktakes.maze.lab import refuse_other_run
 from quicktakes.maze.methods import (
     IterationResult,
     LabResult,
+    checkpoint,
     episode_tag,
     episodes,
     evaluate,
-    invalid_rate,
-    summarize,
 )
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import Actor, Job, LLMPolicy, Trajectory, best_per_maze, rollouts
@@ -533,9 +532,7 @@ def _iterate(
             note(f"{cfg.method}: iteration {it}, evaluating on {len(test)} test mazes")
             tag = episode_tag(cfg.method, "test", it)
             trajs = evaluate(policy, mazes, test, cfg, tag)
-            summary = summarize(
-                it, used, [[t.normalized for t in g] for g in trajs], invalid_rate(trajs)
-            )
+            summary = checkpoint(it, used, trajs)
         update: dict[str, float] = {}
         if it < last:
             note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
