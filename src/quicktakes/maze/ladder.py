@@ -64,6 +64,9 @@ class Rung:
     updates: list[dict[str, float]] = field(default_factory=list)
     spent: list[int] = field(default_factory=lambda: [0])
     """Training episodes sampled before each checkpoint (step selection's rollouts included)."""
+    top_move: list[float] = field(default_factory=list)
+    """Each checkpoint's commonest greedy move's share of its moves (1.0: one move played
+    whatever the state, as the embedded model plays the 7x7 maze: always D)."""
 
     @property
     def greedy(self) -> list[float]:
@@ -79,13 +82,15 @@ class Rung:
         return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
-def greedy_scores(policy: LLMPolicy, bank: MazeBank, seeds: list[int]) -> list[float]:
+def greedy_play(policy: LLMPolicy, bank: MazeBank, seeds: list[int]) -> tuple[list[float], float]:
     """Each held-out maze's share of its optimum, played greedily (the most probable move at
-    every state) from its start: the lab's own greedy evaluation."""
-    from quicktakes.maze.methods import evaluate
+    every state) from its start: the lab's own greedy evaluation; and the commonest move's
+    share of the moves played."""
+    from quicktakes.maze.methods import checkpoint, evaluate
 
     played = evaluate(policy, bank, seeds, GREEDY, "ladder-greedy")
-    return [g[0].normalized for g in played]
+    point = checkpoint(0, 0, played)
+    return point.scores, point.top_move_share or 0.0
 
 
 GREEDY = LabSpec(evaluation="greedy")
@@ -116,7 +121,8 @@ def climb(
     train_seeds = list(range(train))
     test_seeds = list(range(10_000, 10_000 + test))
     rng = np.random.default_rng(spec.seed)
-    rung = Rung(spec.method, [greedy_scores(policy, bank, test_seeds)])
+    scores, top = greedy_play(policy, bank, test_seeds)
+    rung = Rung(spec.method, [scores], top_move=[top])
     opt = make_optimizer(backend, spec) if spec.optimizer == "keep" else None
     for u in range(updates):
         jobs = [Job(bank(s), s, derive_seed(spec.seed, "ladder", str(u), str(s), str(k)) % 2**31)
@@ -127,8 +133,10 @@ def climb(
         stats = train_steps(backend, data, spec, rng, opt) if len(data) else {"pairs": 0.0}
         rung.updates.append(stats)
         rung.spent.append(rung.spent[-1] + len(jobs) + data.sampled)
-        rung.scores.append(greedy_scores(policy, bank, test_seeds))
+        scores, top = greedy_play(policy, bank, test_seeds)
+        rung.scores.append(scores)
+        rung.top_move.append(top)
         if note:
-            note(f"{spec.method} update {u + 1}: greedy {rung.greedy[-1]:.2f}, "
-                 f"{int(stats['pairs'])} pairs")
+            note(f"{spec.method} update {u + 1}: greedy {rung.greedy[-1]:.2f} (commonest move "
+                 f"{top:.0%}), {int(stats['pairs'])} pairs")
     return rung
