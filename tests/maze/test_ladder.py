@@ -52,6 +52,8 @@ def test_every_learner_climbs_the_first_rung(tmp_path, trainer, method, lr, upda
     assert max(rung.greedy) >= 0.9, rung
     best = int(np.argmax(rung.greedy))
     assert rung.top_move[best] < 0.6  # the coin's side varies: so does the move it learned
+    assert rung.mass[best] > rung.mass[0] + 0.2  # the right moves' probability rose
+    assert all(0.0 <= m <= 1.0 for ms in rung.masses for m in ms)
     if method == "rl":
         assert not any(u.get("collapsed") for u in rung.updates), rung.updates
 

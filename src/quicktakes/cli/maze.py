@@ -142,7 +142,8 @@ def _print_result(title: str, result: LabResult) -> None:
     """A row per iteration: its held-out score where it was scored (every iteration unless a
     checkpoint schedule spaced them), and the update that followed it."""
     trained = bool(result.updates)
-    extra = ("update's entropy (nats)", "KL moved") if trained else ()
+    extra = ("optimal moves' probability", "update's entropy (nats)", "KL moved") \
+        if trained else ()
     t = Table(
         "iteration", "training episodes", "normalized coins (95% CI)", "invalid", "examples",
         *extra, title=title,
@@ -159,7 +160,9 @@ def _print_result(title: str, result: LabResult) -> None:
         i = scored.get(it)
         score = (str(i.samples_used), f"{i.mean:.3f} [{i.lo:.3f}, {i.hi:.3f}]",
                  f"{i.invalid_rate:.1%}", str(i.examples)) if i else ("", "not scored", "", "")
-        t.add_row(str(it), *score, *(cells if trained else ()))
+        mass = (f"{sum(i.optimal_mass) / len(i.optimal_mass):.3f}"
+                if i and i.optimal_mass else "")
+        t.add_row(str(it), *score, *((mass, *cells) if trained else ()))
     Console().print(t)
 
 

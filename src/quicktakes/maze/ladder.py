@@ -64,6 +64,9 @@ class Rung:
     updates: list[dict[str, float]] = field(default_factory=list)
     spent: list[int] = field(default_factory=lambda: [0])
     """Training episodes sampled before each checkpoint (step selection's rollouts included)."""
+    masses: list[list[float]] = field(default_factory=list)
+    """Each checkpoint's per-maze probability on the optimal moves along the optimal path
+    (`maze.train.optimal_mass`): it moves before greedy play flips."""
     top_move: list[float] = field(default_factory=list)
     """Each checkpoint's commonest greedy move's share of its moves (1.0: one move played
     whatever the state, as the embedded model plays the 7x7 maze: always D)."""
@@ -72,11 +75,17 @@ class Rung:
     def greedy(self) -> list[float]:
         return [float(np.mean(s)) for s in self.scores]
 
-    def gain(self) -> tuple[float, float, float]:
-        """The last checkpoint minus the start, paired over mazes: (mean, lo, hi), 95% t."""
+    @property
+    def mass(self) -> list[float]:
+        return [float(np.mean(m)) for m in self.masses]
+
+    def gain(self, of: str = "scores") -> tuple[float, float, float]:
+        """The last checkpoint minus the start, paired over mazes: (mean, lo, hi), 95% t;
+        of the greedy scores, or (`of="masses"`) of the optimal moves' probability."""
         from scipy import stats
 
-        d = np.array(self.scores[-1]) - np.array(self.scores[0])
+        at = self.scores if of == "scores" else self.masses
+        d = np.array(at[-1]) - np.array(at[0])
         sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
         half = float(stats.t.ppf(0.975, max(d.size - 1, 1))) * sd / np.sqrt(d.size)
         return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
@@ -109,7 +118,7 @@ def climb(
     weights to re-use (reset to the base first), else the spec's own."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
-    from quicktakes.maze.train import make_optimizer, train_steps, update_data
+    from quicktakes.maze.train import make_optimizer, optimal_mass, train_steps, update_data
 
     bank = bank or one_step_bank()
     if backend is None:
@@ -122,7 +131,8 @@ def climb(
     test_seeds = list(range(10_000, 10_000 + test))
     rng = np.random.default_rng(spec.seed)
     scores, top = greedy_play(policy, bank, test_seeds)
-    rung = Rung(spec.method, [scores], top_move=[top])
+    rung = Rung(spec.method, [scores], top_move=[top],
+                masses=[optimal_mass(backend, policy, bank, test_seeds, spec)])
     opt = make_optimizer(backend, spec) if spec.optimizer == "keep" else None
     for u in range(updates):
         jobs = [Job(bank(s), s, derive_seed(spec.seed, "ladder", str(u), str(s), str(k)) % 2**31)
@@ -136,7 +146,9 @@ def climb(
         scores, top = greedy_play(policy, bank, test_seeds)
         rung.scores.append(scores)
         rung.top_move.append(top)
+        rung.masses.append(optimal_mass(backend, policy, bank, test_seeds, spec))
         if note:
             note(f"{spec.method} update {u + 1}: greedy {rung.greedy[-1]:.2f} (commonest move "
-                 f"{top:.0%}), {int(stats['pairs'])} pairs")
+                 f"{top:.0%}), optimal moves' probability {rung.mass[-1]:.3f}, "
+                 f"{int(stats['pairs'])} pairs")
     return rung

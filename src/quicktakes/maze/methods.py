@@ -55,6 +55,10 @@ class IterationResult:
     scores: list[float] = field(default_factory=list)
     """Each held-out maze's score (the mean of its episodes), in the held-out mazes' order:
     every method and iteration plays the same mazes, so the claims compare them in pairs."""
+    optimal_mass: list[float] = field(default_factory=list)
+    """A fine-tuning run's held-out mazes, each: the policy's mean probability on the
+    optimal moves along the maze's optimal path (`maze.train.optimal_mass`): a learning
+    signal that moves before greedy play flips. Empty where not measured."""
     top_move_share: float | None = None
     """The share of the held-out episodes' moves that were the most common move: 1.0 is a
     policy that plays one move whatever it reads (the embedded model's greedy play on the

@@ -226,6 +226,31 @@ def train_steps(
     return out
 
 
+def optimal_mass(
+    backend: HFBackend, policy: LLMPolicy, mazes: MazeBank, seeds: Sequence[int], spec: LabSpec
+) -> list[float]:
+    """For each held-out maze, the policy's mean probability (at its sampling temperature)
+    on the optimal moves along the maze's optimal path, where some move is worse than
+    another. The states are the oracle's, not the policy's, so checkpoints pair: a learner
+    whose greedy play has not flipped yet (the embedded model plays D everywhere on the 7x7
+    maze) still shows whether its distribution moved towards the right moves."""
+    convs, labels, owner = [], [], []
+    for n, ms in enumerate(seeds):
+        sol = mazes(ms)
+        for state, best in optimal_rollout(sol):
+            if len(best) < 4:
+                convs.append(policy.messages(policy.obs.render(sol.maze, state, "step")))
+                labels.append(best)
+                owner.append(n)
+    if not convs:
+        return []
+    p = batched_log_probs(backend, convs, spec.temperature, max(spec.batch, 32)).exp()
+    mass = np.array([float(p[i, best].sum()) for i, best in enumerate(labels)])
+    per = np.bincount(owner, weights=mass, minlength=len(seeds))
+    counts = np.bincount(owner, minlength=len(seeds))
+    return [round(float(m / c), 6) if c else float("nan") for m, c in zip(per, counts, strict=True)]
+
+
 def _onehot(moves: Sequence[int]) -> np.ndarray:
     out = np.zeros((len(moves), 4))
     out[np.arange(len(moves)), list(moves)] = 1.0
@@ -533,6 +558,7 @@ def _iterate(
             tag = episode_tag(cfg.method, "test", it)
             trajs = evaluate(policy, mazes, test, cfg, tag)
             summary = checkpoint(it, used, trajs)
+            summary.optimal_mass = optimal_mass(backend, policy, mazes, test, cfg)
         update: dict[str, float] = {}
         if it < last:
             note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
