@@ -117,6 +117,20 @@ def test_rl_diagnostics_say_where_an_update_went(fresh):
     assert outside[3e-2] >= 0.5 and outside[1e-7] == 0.0
 
 
+def test_balanced_targets_give_every_move_the_same_total_weight():
+    data = Update([[]] * 5, np.vstack([onehot([0, 0, 0, 1]), [0.0, 0.5, 0.5, 0.0]]))
+    rows = data.balanced().targets
+    per_move = rows.sum(axis=0)
+    assert np.allclose(per_move[:3], per_move[0]) and per_move[3] == 0.0  # R never a target
+    assert np.isclose(rows.sum(axis=1).mean(), 1.0)
+    logp = torch.log_softmax(torch.zeros(5, 4), dim=1)
+    # on a uniform policy every row's cross-entropy is ln 4: rows of mean weight 1 keep it
+    assert torch.isclose(sft_loss(logp, rows), sft_loss(logp, data.targets))
+    sure_of_u = torch.log_softmax(torch.tensor([[2.0, 0, 0, 0]] * 5), dim=1)
+    # the frequent move U is cheap to fit: balanced, the loss weighs the rare ones more
+    assert sft_loss(sure_of_u, rows) > sft_loss(sure_of_u, data.targets)
+
+
 def test_losses_on_hand_made_distributions():
     uniform = torch.log(torch.full((2, 4), 0.25))
     assert sft_loss(uniform, np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])).item() == \

@@ -154,6 +154,12 @@ class LabSpec(BaseModel):
         description="sft-iter: skip a maze whose episodes all scored the same (its best "
         "episode is no better than the rest: RAGEN's variance filter)",
     )
+    balance: bool = Field(
+        False,
+        description="oracle-bc, sft-iter: weight each pair so that every move carries the "
+        "same total weight in an update's loss (the targets' move frequencies then teach "
+        "nothing; only how the move depends on the state does)",
+    )
     evaluation: Literal["sampled", "greedy"] = Field(
         "sampled",
         description="how held-out mazes score: sampled episodes at --temperature, or the "
@@ -197,6 +203,8 @@ class LabSpec(BaseModel):
         if self.evaluation == "greedy" and self.eval_episodes != 1:
             raise ValueError("--evaluation greedy plays one episode per maze: it is "
                              "deterministic (--eval-episodes 1)")
+        if self.balance and self.method not in ("oracle-bc", "sft-iter"):
+            raise ValueError("--balance weights the SFT methods' targets (oracle-bc, sft-iter)")
         if self.select == "step" and self.method != "sft-iter":
             raise ValueError("--select step is poor man's RL's (sft-iter) selection")
         if self.checkpoints is not None:

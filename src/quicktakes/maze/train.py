@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,17 @@ class Update:
             return self
         return self.subset(np.sort(rng.choice(len(self), size=most, replace=False)))
 
+    def balanced(self) -> Update:
+        """The target rows rescaled, move by move, so that every move that is a target at
+        all carries the same total weight (the rows' weights still average 1): a learner
+        cannot lower the loss by shifting the moves' frequencies alone, which is what oracle
+        BC and poor man's RL did first on the 7x7 maze (their greedy play went from always D
+        to always R or U)."""
+        per_move = self.targets.sum(axis=0)
+        scale = np.where(per_move > 0, 1.0 / np.maximum(per_move, 1e-12), 0.0)
+        rows = self.targets * scale
+        return replace(self, targets=rows * len(self) / rows.sum())
+
 
 def _like(ref: torch.Tensor, values: np.ndarray) -> torch.Tensor:
     """Data as a tensor on the device and dtype of the model's output: the one place where
@@ -100,6 +111,7 @@ def _like(ref: torch.Tensor, values: np.ndarray) -> torch.Tensor:
 
 
 def sft_loss(logp: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
+    """Cross-entropy to the target rows (weighted where the rows are: `Update.balanced`)."""
     return -(_like(logp, targets) * logp).sum(dim=1).mean()
 
 
@@ -400,15 +412,17 @@ def update_data(
     """The method's training pairs from this iteration's episodes. The SFT methods keep at
     most `max_pairs` (an unbiased subsample); RL keeps every move of the episodes it sampled,
     the same episodes poor man's RL selects from (a cap kept a tenth of them)."""
+    if spec.method == "rl":
+        return rl_data(policy, groups)
     if spec.method == "oracle-bc":
-        return oracle_data(policy, mazes, groups).capped(spec.max_pairs, rng)
-    if spec.method == "sft-iter" and spec.select == "step":
-        return step_data(policy, mazes, groups, spec, rng, tag)
-    if spec.method == "sft-iter":
+        data = oracle_data(policy, mazes, groups).capped(spec.max_pairs, rng)
+    elif spec.select == "step":
+        data = step_data(policy, mazes, groups, spec, rng, tag)
+    else:
         if spec.drop_flat:
             groups = [g for g in groups if len({t.coins for t in g}) > 1]
-        return sft_data(policy, best_per_maze(groups)).capped(spec.max_pairs, rng)
-    return rl_data(policy, groups)
+        data = sft_data(policy, best_per_maze(groups)).capped(spec.max_pairs, rng)
+    return data.balanced() if spec.balance and len(data) else data
 
 
 def target_quality(
