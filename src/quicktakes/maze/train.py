@@ -243,7 +243,8 @@ def optimal_mass(
 ) -> list[float]:
     """For each held-out maze, the policy's mean probability (at its sampling temperature)
     on the optimal moves along the maze's optimal path, where some move is worse than
-    another. The states are the oracle's, not the policy's, so checkpoints pair: a learner
+    another (a maze with no such state, where no coin can be reached, is left out). The
+    states are the oracle's, not the policy's, so checkpoints pair: a learner
     whose greedy play has not flipped yet (the embedded model plays D everywhere on the 7x7
     maze) still shows whether its distribution moved towards the right moves."""
     convs, labels, owner = [], [], []
@@ -260,7 +261,7 @@ def optimal_mass(
     mass = np.array([float(p[i, best].sum()) for i, best in enumerate(labels)])
     per = np.bincount(owner, weights=mass, minlength=len(seeds))
     counts = np.bincount(owner, minlength=len(seeds))
-    return [round(float(m / c), 6) if c else float("nan") for m, c in zip(per, counts, strict=True)]
+    return [round(float(m / c), 6) for m, c in zip(per, counts, strict=True) if c]
 
 
 def _onehot(moves: Sequence[int]) -> np.ndarray:
