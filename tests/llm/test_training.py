@@ -674,7 +674,9 @@ def test_a_checkpoint_schedule_scores_only_its_iterations_and_keeps_every_update
     assert [i.samples_used for i in r.iterations] == [0, 4, 6]
     assert len(r.updates) == 3 and all("entropy_after" in d for d in r.updates)
     assert r.iterations[1].diagnostics == r.updates[2]
-    assert all(len(i.optimal_mass) == 4 for i in r.iterations)  # one per held-out maze
+    # one per held-out maze where some move is better than another, the same at every point
+    assert len({len(i.optimal_mass) for i in r.iterations}) == 1
+    assert 0 < len(r.iterations[0].optimal_mass) <= 4
     assert sum("evaluating" in n for n in notes) == 3
     assert json.loads((tmp_path / "run" / "iter-1" / "result.json").read_text())["result"] is None
     assert r.to_dict()["updates"] == r.updates
