@@ -146,7 +146,7 @@ def test_bad_lab_input_is_one_line_and_leaves_no_run_directory(cli, one_line_err
     one_line_error(cli(*run, "--size", "3", "--coins", "8", "--walls", "0.3"), "too few")
     one_line_error(cli(*run, "--test-mazes", "0"), "--test-mazes")
     one_line_error(cli(*run, "--method", "rl", "--kl", "-1"), "kl")
-    one_line_error(cli(*run, "--method", "rl", "--balance"), "--balance", "oracle-bc")
+    one_line_error(cli(*run, "--method", "few-shot", "--balance"), "--balance", "oracle-bc")
     one_line_error(cli(*run, "--walls", "0.9"), "--walls")
     one_line_error(cli(*run, "--steps", "0"), "--steps")
     r = cli(*run, "--method", "foo")

@@ -131,6 +131,27 @@ def test_balanced_targets_give_every_move_the_same_total_weight():
     assert sft_loss(sure_of_u, rows) > sft_loss(sure_of_u, data.targets)
 
 
+def test_centred_advantages_cannot_shift_a_move_everywhere():
+    moves = [0, 0, 0, 1, 3]
+    data = Update([[]] * 5, onehot(moves), np.array([1.0, 1.0, -0.5, 2.0, 0.5]))
+    adv = data.balanced().advantages
+    # each move's advantages sum to 0; within a move their order is kept
+    assert np.allclose(np.bincount(moves, weights=adv, minlength=4), 0.0)
+    assert adv[0] == adv[1] > adv[2] and adv[3] == adv[4] == 0.0
+    # the surrogate's gradient on a state-independent logit per move is then 0 at ratio 1
+    bias = torch.zeros(4, requires_grad=True)
+    logp = torch.log_softmax(bias.expand(5, 4), dim=1)
+    loss, _ = ppo_loss(logp, logp.detach(), logp.detach(), data.targets, adv, 0.2, 0.0)
+    loss.backward()
+    assert torch.allclose(bias.grad, torch.zeros(4), atol=1e-7)
+    raw = torch.zeros(4, requires_grad=True)
+    logp = torch.log_softmax(raw.expand(5, 4), dim=1)
+    loss, _ = ppo_loss(logp, logp.detach(), logp.detach(), data.targets, data.advantages,
+                       0.2, 0.0)
+    loss.backward()
+    assert raw.grad.abs().max() > 0.1  # uncentred, the batch raises U and R everywhere
+
+
 def test_losses_on_hand_made_distributions():
     uniform = torch.log(torch.full((2, 4), 0.25))
     assert sft_loss(uniform, np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]])).item() == \

@@ -157,8 +157,9 @@ class LabSpec(BaseModel):
     balance: bool = Field(
         False,
         description="oracle-bc, sft-iter: weight each pair so that every move carries the "
-        "same total weight in an update's loss (the targets' move frequencies then teach "
-        "nothing; only how the move depends on the state does)",
+        "same total weight in an update's loss; rl: centre each move's advantages at 0 (the "
+        "targets' move frequencies then teach nothing; only how the move depends on the "
+        "state does)",
     )
     evaluation: Literal["sampled", "greedy"] = Field(
         "sampled",
@@ -203,8 +204,9 @@ class LabSpec(BaseModel):
         if self.evaluation == "greedy" and self.eval_episodes != 1:
             raise ValueError("--evaluation greedy plays one episode per maze: it is "
                              "deterministic (--eval-episodes 1)")
-        if self.balance and self.method not in ("oracle-bc", "sft-iter"):
-            raise ValueError("--balance weights the SFT methods' targets (oracle-bc, sft-iter)")
+        if self.balance and not self.trains:
+            raise ValueError("--balance weights a fine-tuning method's targets (oracle-bc, "
+                             "sft-iter, rl)")
         if self.select == "step" and self.method != "sft-iter":
             raise ValueError("--select step is poor man's RL's (sft-iter) selection")
         if self.checkpoints is not None:

@@ -97,11 +97,27 @@ class Update:
         all carries the same total weight (the rows' weights still average 1): a learner
         cannot lower the loss by shifting the moves' frequencies alone, which is what oracle
         BC and poor man's RL did first on the 7x7 maze (their greedy play went from always D
-        to always R or U)."""
+        to always R or U). RL's rows are one-hot samples: its advantages are centred move
+        by move instead (`centred`)."""
+        if self.advantages is not None:
+            return self.centred()
         per_move = self.targets.sum(axis=0)
         scale = np.where(per_move > 0, 1.0 / np.maximum(per_move, 1e-12), 0.0)
         rows = self.targets * scale
         return replace(self, targets=rows * len(self) / rows.sum())
+
+
+    def centred(self) -> Update:
+        """RL's advantages minus, move by move, their mean over the update's pairs of that
+        move: every move's advantages then sum to 0, so the surrogate's gradient cannot raise
+        or lower a move everywhere at once (its first-order pull on a state-independent bias
+        per move vanishes); what is left is which states a move did better in."""
+        assert self.advantages is not None
+        moves = self.targets.argmax(axis=1)
+        total = np.bincount(moves, weights=self.advantages, minlength=4)
+        count = np.bincount(moves, minlength=4)
+        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        return replace(self, advantages=self.advantages - mean[moves])
 
 
 def _like(ref: torch.Tensor, values: np.ndarray) -> torch.Tensor:
@@ -414,8 +430,8 @@ def update_data(
     most `max_pairs` (an unbiased subsample); RL keeps every move of the episodes it sampled,
     the same episodes poor man's RL selects from (a cap kept a tenth of them)."""
     if spec.method == "rl":
-        return rl_data(policy, groups)
-    if spec.method == "oracle-bc":
+        data = rl_data(policy, groups)
+    elif spec.method == "oracle-bc":
         data = oracle_data(policy, mazes, groups).capped(spec.max_pairs, rng)
     elif spec.select == "step":
         data = step_data(policy, mazes, groups, spec, rng, tag)
