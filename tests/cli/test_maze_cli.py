@@ -187,7 +187,7 @@ def test_the_local_backend_without_llama_cpp_says_how_to_install_it(cli, one_lin
         (["compare", "--start", "cold"], "start"),
         (["compare", "--start", "warm", "--warm-updates", "0"], "warm_updates"),
         (["run", "--method", "sft-iter", "--select", "best"], "select"),
-        (["run", "--method", "rl", "--select", "step"], "--select step"),
+        (["run", "--method", "oracle-bc", "--select", "step"], "--select step"),
         (["run", "--method", "sft-iter", "--select", "step", "--rollouts", "0"], "rollouts"),
         (["run", "--method", "oracle-bc", "--eval-episodes", "0"], "--eval-episodes"),
         (["run", "--evaluation", "greedy", "--eval-episodes", "3"], "one episode per maze"),

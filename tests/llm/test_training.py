@@ -491,6 +491,31 @@ def test_step_selection_with_an_optimal_continuation_labels_only_optimal_moves(f
     assert noisy.optimal_share is not None and noisy.optimal_share < 1.0
 
 
+def test_rl_step_credit_rates_optimal_moves_highest_from_the_same_rollouts(fresh):
+    """RL's per-step credit reads the same values as step selection: with an optimal
+    continuation, every state's best advantages are on its optimal moves, each state's four
+    advantages sum to 0, and the rollouts spent are the same as poor man's RL's."""
+    from quicktakes.maze.methods import episodes
+    from quicktakes.maze.oracle import MazeBank
+    from quicktakes.maze.policy import RandomPolicy
+    from quicktakes.maze.train import step_advantages, step_data
+
+    cfg = spec(method="rl", select="step",
+               maze=MazeConfig(size=5, wall_density=0.2, coins=2, max_steps=6), max_pairs=40)
+    mazes = MazeBank(cfg.maze)
+    policy = LLMPolicy(fresh, SampleCache(), "step", 0.7, obs=OBSERVATIONS["coins"])
+    groups = episodes(RandomPolicy(), mazes, [11, 12, 13], 3, 0, "walk", "coins")
+    data = step_advantages(policy, mazes, groups, cfg, np.random.default_rng(0), "t",
+                           Optimal(mazes))
+    labels = step_data(policy, mazes, groups, cfg, np.random.default_rng(0), "t", Optimal(mazes))
+    assert len(data) == 4 * len(labels) and data.sampled == labels.sampled
+    adv = data.advantages.reshape(-1, 4)
+    assert np.allclose(adv.sum(axis=1), 0.0) and (adv.max(axis=1) > 0).all()
+    assert np.array_equal(np.argmax(data.targets, axis=1), np.tile(np.arange(4), len(labels)))
+    # the moves with the top advantage are the ones step selection labels
+    assert np.array_equal(adv == adv.max(axis=1, keepdims=True), labels.targets > 0)
+
+
 def test_a_rate_sweep_reads_validation_mazes_only_and_picks_the_best_gain(fresh, tmp_path):
     from quicktakes.maze.grid import maze_seeds
     from quicktakes.maze.sweep import sweep_rate

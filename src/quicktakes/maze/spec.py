@@ -174,10 +174,12 @@ class LabSpec(BaseModel):
         "episode",
         description="sft-iter: episode: each maze's best episode, up to its last coin; step: "
         "at visited states try every move, play on with the current policy, keep the move "
-        "that led to the most coins (max-pairs states per update)",
+        "that led to the most coins (max-pairs states per update); rl: episode: each move's "
+        "reward-to-go against its group's; step: the same states and rollouts as poor man's "
+        "RL's, every move's coins against the four moves' mean (VinePPO's credit)",
     )
     rollouts: int = Field(
-        1, ge=1, le=64, description="sft-iter --select step: rollouts per move and state"
+        1, ge=1, le=64, description="--select step: rollouts per move and state"
     )
     precision: Precision = Field(
         "auto",
@@ -207,8 +209,9 @@ class LabSpec(BaseModel):
         if self.balance and not self.trains:
             raise ValueError("--balance weights a fine-tuning method's targets (oracle-bc, "
                              "sft-iter, rl)")
-        if self.select == "step" and self.method != "sft-iter":
-            raise ValueError("--select step is poor man's RL's (sft-iter) selection")
+        if self.select == "step" and self.method not in ("sft-iter", "rl"):
+            raise ValueError("--select step is poor man's RL's (sft-iter) selection, or RL's "
+                             "per-step credit")
         if self.checkpoints is not None:
             if not self.trains:
                 raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "

@@ -205,7 +205,10 @@ def train_steps(
     probe = data if rl else data.subset(np.arange(min(len(data), DIAGNOSTIC_PAIRS)))
     before = _all_log_probs(backend, probe, spec)
     ref = before
-    if rl and spec.kl > 0:
+    # the starting policy: the KL term's anchor and the diagnostic kl_to_start (free for an
+    # adapter; a full fine-tune swaps weights for it only when the KL term needs it)
+    anchored = rl and (spec.kl > 0 or backend.finetune == "lora")
+    if anchored:
         with backend.base_weights():
             ref = _all_log_probs(backend, data, spec)
     backend.model.train()
@@ -244,13 +247,14 @@ def train_steps(
         "grad_clipped": float(np.mean(np.array(norms) > 1.0)),
     }
     if data.advantages is not None:
-        kl_ref = float(kl_rows(after, ref).mean())
         taken = _like(after, data.targets)
         ratio = torch.exp(((after - before) * taken).sum(dim=1))
         outside = (ratio - 1).abs() > spec.clip
         out |= {"adv_mean": float(data.advantages.mean()), "adv_std": float(data.advantages.std()),
                 "adv_positive": float(np.mean(data.advantages > 0)),
-                "kl_to_start": kl_ref, "ratio_outside_clip": float(outside.float().mean())}
+                "ratio_outside_clip": float(outside.float().mean())}
+        if anchored:
+            out["kl_to_start"] = float(kl_rows(after, ref).mean())
     return out
 
 
@@ -299,17 +303,26 @@ def sft_data(policy: LLMPolicy, best: list[Trajectory]) -> Update:
     return Update(convs, _onehot(moves))
 
 
-def step_data(
+@dataclass
+class StepValues:
+    """Monte Carlo values of the four moves at states the policy visited: `value[i, m]` is the
+    coins collected after taking move m at state i and playing on with the policy (the mean
+    of `spec.rollouts` continuations), what the state already held subtracted."""
+
+    keys: list[tuple[int, Any]]
+    texts: list[str]
+    value: np.ndarray
+    sampled: int
+
+
+def step_values(
     policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]], spec: LabSpec,
     rng: np.random.Generator, tag: str, actor: Actor | None = None,
-) -> Update:
-    """Poor man's RL read per step, as the take words it ("sample the model a few times, take
-    the action that led to the most gold coins"): at up to `max_pairs` distinct states the
-    policy visited, try each of the four moves, play on with the current policy
-    `spec.rollouts` times, and label the move(s) that led to the most coins (the target
-    spread over ties). A state where every move did equally well teaches nothing: skipped.
-    Every label carries credit, which an episode's best move list does not. `actor` plays
-    on instead of the policy (the tests' exact optimum)."""
+) -> StepValues:
+    """At up to `max_pairs` distinct states the policy visited, try each of the four moves and
+    play on `spec.rollouts` times with the current policy (`actor` instead: the tests' exact
+    optimum). The simulator resets to any state, so per-step credit costs only rollouts
+    (VinePPO's Monte Carlo values)."""
     seen: dict[tuple[int, Any], str] = {}
     for g in groups:
         for t in g:
@@ -327,19 +340,65 @@ def step_data(
     played = rollouts(jobs, actor or policy, policy.obs)
     held = np.array([state.coins for _, state in picked], dtype=float)
     ended = np.array([t.coins for t in played], dtype=float).reshape(len(picked), 4, -1)
-    value = ended.mean(axis=2) - held[:, None]
-    convs, rows, hits = [], [], []
-    for (ms, state), v in zip(picked, value, strict=True):
+    value = (ended.mean(axis=2) - held[:, None]).reshape(-1, 4)
+    return StepValues(picked, [seen[k] for k in picked], value, len(jobs))
+
+
+def _optimal_hits(
+    mazes: MazeBank, keys: list[tuple[int, Any]], rows: list[np.ndarray]
+) -> float | None:
+    """The mean share of the target rows' weight on optimal moves (states where some move is
+    worse than another)."""
+    hits = []
+    for (ms, state), row in zip(keys, rows, strict=True):
+        best = mazes(ms).optimal_moves(state)
+        if len(best) < 4:
+            hits.append(float(row[best].sum()))
+    return float(np.mean(hits)) if hits else None
+
+
+def step_data(
+    policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]], spec: LabSpec,
+    rng: np.random.Generator, tag: str, actor: Actor | None = None,
+) -> Update:
+    """Poor man's RL read per step, as the take words it ("sample the model a few times, take
+    the action that led to the most gold coins"): at the states of `step_values`, label the
+    move(s) that led to the most coins (the target spread over ties). A state where every
+    move did equally well teaches nothing: skipped. Every label carries credit, which an
+    episode's best move list does not."""
+    sv = step_values(policy, mazes, groups, spec, rng, tag, actor)
+    convs, rows, keys = [], [], []
+    for key, text, v in zip(sv.keys, sv.texts, sv.value, strict=True):
         top = v == v.max()
         if top.all():
             continue
-        convs.append(policy.messages(seen[(ms, state)]))
+        convs.append(policy.messages(text))
         rows.append(top / top.sum())
-        best = mazes(ms).optimal_moves(state)
-        if len(best) < 4:
-            hits.append(float(rows[-1][best].sum()))
-    share = float(np.mean(hits)) if hits else None
-    return Update(convs, np.array(rows).reshape(-1, 4), sampled=len(jobs), optimal_share=share)
+        keys.append(key)
+    return Update(convs, np.array(rows).reshape(-1, 4), sampled=sv.sampled,
+                  optimal_share=_optimal_hits(mazes, keys, rows))
+
+
+def step_advantages(
+    policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]], spec: LabSpec,
+    rng: np.random.Generator, tag: str, actor: Actor | None = None,
+) -> Update:
+    """RL on the same per-step values as poor man's RL's step selection: at each state every
+    move is a pair, its advantage the move's value minus the four moves' mean (VinePPO's
+    Monte Carlo credit, each move tried once per rollout). A state whose moves all tie
+    teaches nothing: skipped."""
+    sv = step_values(policy, mazes, groups, spec, rng, tag, actor)
+    convs, moves, adv = [], [], []
+    for text, v in zip(sv.texts, sv.value, strict=True):
+        a = v - v.mean()
+        if np.allclose(a, 0.0):
+            continue
+        conv = policy.messages(text)
+        for m in range(4):
+            convs.append(conv)
+            moves.append(m)
+            adv.append(float(a[m]))
+    return Update(convs, _onehot(moves), np.array(adv), sampled=sv.sampled)
 
 
 def optimal_share(
@@ -429,7 +488,9 @@ def update_data(
     """The method's training pairs from this iteration's episodes. The SFT methods keep at
     most `max_pairs` (an unbiased subsample); RL keeps every move of the episodes it sampled,
     the same episodes poor man's RL selects from (a cap kept a tenth of them)."""
-    if spec.method == "rl":
+    if spec.method == "rl" and spec.select == "step":
+        data = step_advantages(policy, mazes, groups, spec, rng, tag)
+    elif spec.method == "rl":
         data = rl_data(policy, groups)
     elif spec.method == "oracle-bc":
         data = oracle_data(policy, mazes, groups).capped(spec.max_pairs, rng)
@@ -448,8 +509,9 @@ def target_quality(
     """For poor man's RL: the share of its targets that are optimal moves, against the share
     among every sampled move; a selection that carries credit raises the first above the
     second."""
+    spent = {"rollouts": float(data.sampled)} if data.sampled else {}
     if spec.method != "sft-iter":
-        return {}
+        return spent
     targets = (
         data.optimal_share
         if spec.select == "step"
@@ -460,7 +522,7 @@ def target_quality(
         "optimal_share_sampled": optimal_share(mazes, [t for g in groups for t in g], False),
     }
     out = {k: round(v, 4) for k, v in shares.items() if v is not None}
-    return out | ({"rollouts": float(data.sampled)} if data.sampled else {})
+    return out | spent
 
 
 def _finished(folder: Path) -> dict[str, Any] | None:
