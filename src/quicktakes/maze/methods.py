@@ -50,8 +50,6 @@ class IterationResult:
     n: int
     invalid_rate: float
     examples: int = 0
-    diagnostics: dict[str, float] = field(default_factory=dict)
-    """Training diagnostics of the update that followed (loss, entropy, advantages, KL)."""
     scores: list[float] = field(default_factory=list)
     """Each held-out maze's score (the mean of its episodes), in the held-out mazes' order:
     every method and iteration plays the same mazes, so the claims compare them in pairs."""
@@ -77,8 +75,8 @@ class LabResult:
     rate_sweep: dict[str, object] | None = None
     """How the rate in `config` was chosen, when a sweep chose it (`maze.sweep`)."""
     updates: list[dict[str, float]] = field(default_factory=list)
-    """A fine-tuning run's diagnostics of every update in order (entropy, KL, collapse),
-    also those between checkpoints, which no iteration's `diagnostics` holds."""
+    """A fine-tuning run's diagnostics of every update in order (loss, entropy, KL moved,
+    collapse, advantages), also those between checkpoints: update k follows iteration k."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -631,7 +631,9 @@ def _iterate(
         if record is not None:
             used = int(record["used_after"])
             if record["result"] is not None:
-                summary = IterationResult(**record["result"])
+                # a record from before `update` was kept repeats it in the result
+                kept = {k: v for k, v in record["result"].items() if k != "diagnostics"}
+                summary = IterationResult(**kept)
             if (done / backend.checkpoint_file).exists():
                 backend.load(done)
             if opt is not None and (done / OPTIMIZER_FILE).exists():
@@ -676,7 +678,6 @@ def _iterate(
             if opt is not None:
                 _save_optimizer(opt, done / OPTIMIZER_FILE)
         if summary is not None:
-            summary.diagnostics = update
             result.iterations.append(summary)
         record = {"result": asdict(summary) if summary else None, "update": update,
                   "used_after": used, "trained": it < last}
