@@ -683,6 +683,28 @@ def test_a_run_recorded_before_a_setting_existed_reads_as_what_it_did_then(tmp_p
     assert changed_settings(tmp_path, now | {"optimizer": "fresh"}) == []
 
 
+def test_oracle_bc_balances_by_default_and_an_older_run_did_not(tmp_path):
+    """Balanced targets are oracle BC's default (plain, it learned the moves' frequencies on
+    the 7x7 maze); a run recorded before `balance` existed trained plain, so resuming it
+    under today's default is refused rather than mixed."""
+    import json
+
+    from quicktakes.maze.lab import changed_settings
+
+    assert LabSpec(method="oracle-bc").balance is True
+    assert LabSpec(method="oracle-bc", balance=False).balance is False
+    assert LabSpec(method="sft-iter").balance is False and LabSpec(method="rl").balance is False
+    assert LabSpec(method="few-shot").balance is False
+    with pytest.raises(ValueError, match="--balance"):
+        LabSpec(method="heuristic", balance=True)
+    old = LabSpec(method="oracle-bc", balance=False).model_dump(mode="json")
+    old.pop("balance")
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    now = LabSpec(method="oracle-bc").model_dump(mode="json")
+    assert changed_settings(tmp_path, now) == ["balance"]
+    assert changed_settings(tmp_path, now | {"balance": False}) == []
+
+
 def test_drop_flat_skips_a_maze_whose_episodes_all_scored_the_same(hf):
     """RAGEN's variance filter: a maze where every episode earned the same has no best
     episode, so poor man's RL learns nothing from it when asked to drop it."""
