@@ -1,7 +1,7 @@
 """The learner-debugging ladder, on the embedded model. Rung 1: a coin next to the start and
 one move; every learner must climb it (>= 0.9 greedy on held-out one-step mazes) within a few
 updates, or it has a bug. Rung 2: a 5x5 maze with two coins, where poor man's RL must beat
-its start (RL did not yet: docs/results.md). Also the collapse detector: it fires on a
+its start, and so must RL with per-step credit (with episode credit it stayed flat). Also the collapse detector: it fires on a
 forced collapse (a large rate, no KL) and not on a learner that climbs.
 
 The rates are the ladder's finding: oracle BC and poor man's RL climb in one update at the lab's
@@ -75,3 +75,17 @@ def test_poor_mans_rl_beats_its_start_on_the_second_rung(tmp_path, trainer):
     mean, lo, hi = rung.gain()
     assert lo > 0, (rung.greedy, rung.gain())
     assert not any(u.get("collapsed") for u in rung.updates), rung.updates
+
+
+def test_rl_with_per_step_credit_beats_its_start_on_the_second_rung(tmp_path, trainer):
+    """Rung 2 for RL: with per-step Monte Carlo credit (`--select step`: at visited states
+    every move tried and played on with the policy, each move's coins against the four
+    moves' mean), greedy play beats the start and the optimal moves' probability rises,
+    paired intervals above 0, without a collapse; the rollouts count as spent. (With each
+    move's episode reward-to-go as its credit, RL stayed flat here.)"""
+    rung = climb(spec("rl", select="step", balance=True), 3, tmp_path / "cache.db", train=16,
+                 test=48, bank=MazeBank(TWO_COINS), backend=trainer)
+    assert rung.gain()[1] > 0, (rung.greedy, rung.gain())
+    assert rung.gain(of="masses")[1] > 0, (rung.mass, rung.gain(of="masses"))
+    assert not any(u.get("collapsed") for u in rung.updates), rung.updates
+    assert rung.spent[1] > 16 * 4  # the training episodes and the step rollouts
