@@ -69,7 +69,8 @@ SIZES: dict[Budget, CompareSizes] = {
 """The one table of budgets, read by `maze compare --budget` and the three method claims;
 every learner keeps its AdamW state across updates (`LabSpec.optimizer`) and every checkpoint
 plays the held-out mazes greedily. `fast`: two updates on 8 training mazes, enough for
-oracle BC to show learning (+0.43 [+0.29, +0.57] on 2026-12-06); its intervals are too wide
+oracle BC to show learning (+0.43 [+0.29, +0.57] on 2026-12-06; balanced, its default since,
++0.42 [+0.27, +0.56]); its intervals are too wide
 to call methods close. `full`: five updates on 16 training mazes, 64 held-out mazes, one
 seed: the learning-curve search (docs/results.md, 2026-12-06) saw poor man's RL rise only
 from its third update, and RL's update costs about five of the others' (it trains on every
