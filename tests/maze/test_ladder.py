@@ -1,8 +1,9 @@
 """The learner-debugging ladder, on the embedded model. Rung 1: a coin next to the start and
 one move; every learner must climb it (>= 0.9 greedy on held-out one-step mazes) within a few
 updates, or it has a bug. Rung 2: a 5x5 maze with two coins, where poor man's RL must beat
-its start, and so must RL with per-step credit (with episode credit it stayed flat). Also the collapse detector: it fires on a
-forced collapse (a large rate, no KL) and not on a learner that climbs.
+its start, and so must RL with per-step credit (with episode credit it stayed flat). Also
+the collapse detector: it fires on a forced collapse (a large rate, no KL) and not on a
+learner that climbs.
 
 The rates are the ladder's finding: oracle BC and poor man's RL climb in one update at the lab's
 LoRA rate 3e-3; RL at 3e-3 collapsed onto a wrong move in its first update (docs/results.md),
