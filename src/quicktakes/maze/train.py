@@ -106,7 +106,6 @@ class Update:
         rows = self.targets * scale
         return replace(self, targets=rows * len(self) / rows.sum())
 
-
     def centred(self) -> Update:
         """RL's advantages minus, move by move, their mean over the update's pairs of that
         move: every move's advantages then sum to 0, so the surrogate's gradient cannot raise
