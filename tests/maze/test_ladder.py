@@ -73,7 +73,8 @@ def test_poor_mans_rl_beats_its_start_on_the_second_rung(tmp_path, trainer):
     flat here, and balanced targets turned it flat too (docs/results.md, 2026-12-06). RL with
     episode credit stayed flat on this rung; with step credit it climbs (the next test)."""
     rung = climb(spec("sft-iter"), 4, tmp_path / "cache.db", train=32, test=48,
-                 bank=MazeBank(TWO_COINS), backend=trainer)
+                 bank=MazeBank(TWO_COINS), backend=trainer, every=False)
+    assert len(rung.scores) == 2 and len(rung.updates) == 4
     mean, lo, hi = rung.gain()
     assert lo > 0, (rung.greedy, rung.gain())
     assert not any(u.get("collapsed") for u in rung.updates), rung.updates
@@ -86,8 +87,8 @@ def test_rl_with_per_step_credit_beats_its_start_on_the_second_rung(tmp_path, tr
     paired intervals above 0, without a collapse; the rollouts count as spent. (With each
     move's episode reward-to-go as its credit, RL stayed flat here.)"""
     rung = climb(spec("rl", select="step", balance=True), 3, tmp_path / "cache.db", train=16,
-                 test=48, bank=MazeBank(TWO_COINS), backend=trainer)
+                 test=48, bank=MazeBank(TWO_COINS), backend=trainer, every=False)
     assert rung.gain()[1] > 0, (rung.greedy, rung.gain())
     assert rung.gain(of="masses")[1] > 0, (rung.mass, rung.gain(of="masses"))
     assert not any(u.get("collapsed") for u in rung.updates), rung.updates
-    assert rung.spent[1] > 16 * 4  # the training episodes and the step rollouts
+    assert rung.spent[1] == 3 * (16 * 4 + 4 * 96)  # the episodes and the step rollouts

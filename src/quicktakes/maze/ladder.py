@@ -109,13 +109,14 @@ GREEDY = LabSpec(evaluation="greedy")
 def climb(
     spec: LabSpec, updates: int, cache_path: Path, train: int = 32, test: int = 48,
     note: Callable[[str], None] | None = None, bank: MazeBank | None = None,
-    backend: HFBackend | None = None,
+    backend: HFBackend | None = None, every: bool = True,
 ) -> Rung:
     """Train `spec.method` (oracle-bc, sft-iter, rl) on the rung's mazes (one-step mazes
     unless `bank` gives others): each update samples `spec.samples` episodes per training
     maze with the current policy, builds the method's data as the lab does, and takes
-    `train_steps`; every checkpoint plays the held-out mazes greedily. `backend`: loaded
-    weights to re-use (reset to the base first), else the spec's own."""
+    `train_steps`; every checkpoint plays the held-out mazes greedily: after every update, or
+    (`every=False`) only after the last. `backend`: loaded weights to re-use (reset to the
+    base first), else the spec's own."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
     from quicktakes.maze.train import make_optimizer, optimal_mass, train_steps, update_data
@@ -134,6 +135,7 @@ def climb(
     rung = Rung(spec.method, [scores], top_move=[top],
                 masses=[optimal_mass(backend, policy, bank, test_seeds, spec)])
     opt = make_optimizer(backend, spec) if spec.optimizer == "keep" else None
+    spent = 0
     for u in range(updates):
         jobs = [Job(bank(s), s, derive_seed(spec.seed, "ladder", str(u), str(s), str(k)) % 2**31)
                 for s in train_seeds for k in range(spec.samples)]
@@ -142,7 +144,10 @@ def climb(
         data = update_data(spec, policy, bank, groups, rng, f"ladder-{u}")
         stats = train_steps(backend, data, spec, rng, opt) if len(data) else {"pairs": 0.0}
         rung.updates.append(stats)
-        rung.spent.append(rung.spent[-1] + len(jobs) + data.sampled)
+        spent += len(jobs) + data.sampled
+        if not every and u < updates - 1:
+            continue
+        rung.spent.append(spent)
         scores, top = greedy_play(policy, bank, test_seeds)
         rung.scores.append(scores)
         rung.top_move.append(top)
