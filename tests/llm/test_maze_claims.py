@@ -86,6 +86,31 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     assert len(runs["zero-shot"].iterations) == 1  # the base model's line: one evaluation
 
 
+def test_with_step_credit_every_learner_spends_what_rl_spends(tiny, monkeypatch, tmp_path):
+    """A budget whose RL takes its credit per step: RL's rollouts count as spent, and few-shot,
+    oracle BC and poor man's RL draw as many more episodes per update, so every learner has
+    spent the same at every checkpoint (`run_compare` refuses otherwise), and the finding
+    says so."""
+    from quicktakes.maze import compare
+    from quicktakes.maze.compare import CompareSpec, run_compare
+
+    _fresh_process(monkeypatch, tmp_path, "step")
+    monkeypatch.setitem(compare.SIZES, Budget.FAST, compare.CompareSizes(
+        iterations=2, samples=2, train_mazes=2, test_mazes=2, max_pairs=3, credit="step"))
+    cfg = CompareSpec(budget="fast")
+    assert cfg.spec("rl").select == "step" and cfg.spec("sft-iter").select == "episode"
+    assert {cfg.spec(m).extra_episodes for m in ("few-shot", "oracle-bc", "sft-iter")} == {12}
+    assert cfg.spec("oracle-bc").training_counts() == [8, 8]
+    runs = run_compare(cfg, tmp_path / "runs", methods=compare.LEARNERS)
+    spent = {m: [i.samples_used for i in runs[m].iterations] for m in compare.LEARNERS}
+    assert set(map(tuple, spent.values())) == {(0, 2 * 2 + 4 * 3)}, spent
+    assert runs["rl"].updates[0]["rollouts"] == 12
+    from quicktakes.maze.claims import Runs
+
+    note = Runs(runs).credit_note(("rl", "sft-iter"))
+    assert "credit per step (at 3 visited states" in note and "drew 12 more" in note
+
+
 def test_every_budget_trains_at_the_curves_rates_and_a_given_rate_or_tune_overrides():
     from quicktakes.maze.compare import CURVE_RATES, CompareSpec
 

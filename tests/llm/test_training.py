@@ -476,18 +476,41 @@ def test_step_selection_with_an_optimal_continuation_labels_only_optimal_moves(f
     from quicktakes.maze.train import step_data
 
     cfg = spec(maze=MazeConfig(size=5, wall_density=0.2, coins=2, max_steps=6), max_pairs=40,
-               rollouts=1)
+               rollouts=1, select="step")
     mazes = MazeBank(cfg.maze)
     policy = LLMPolicy(fresh, SampleCache(), "step", 0.7, obs=OBSERVATIONS["coins"])
     groups = episodes(RandomPolicy(), mazes, [11, 12, 13], 3, 0, "walk", "coins")
     data = step_data(policy, mazes, groups, cfg, np.random.default_rng(0), "t", Optimal(mazes))
-    assert len(data) > 10 and data.sampled == 4 * min(40, len({
-        (t.maze_seed, s) for g in groups for t in g for s in t.visited}))
+    assert len(data) > 10 and data.sampled == cfg.step_rollouts == 4 * 40
     assert data.optimal_share == 1.0
     assert np.allclose(data.targets.sum(axis=1), 1.0)
     # a random continuation is a noisier judge: it labels some moves that are not optimal
     noisy = step_data(policy, mazes, groups, cfg, np.random.default_rng(0), "t", RandomPolicy())
     assert noisy.optimal_share is not None and noisy.optimal_share < 1.0
+
+
+def test_step_credit_spends_max_pairs_states_also_where_fewer_were_visited(fresh):
+    """The spend of an update is fixed (so `maze compare` can give every learner the same):
+    where the episodes visited fewer distinct states than `max_pairs`, each is tried again,
+    with new rollouts, until `max_pairs` states are."""
+    from quicktakes.maze.methods import episodes
+    from quicktakes.maze.oracle import MazeBank
+    from quicktakes.maze.policy import RandomPolicy
+    from quicktakes.maze.train import step_values
+
+    cfg = spec(method="rl", select="step", max_pairs=50,
+               maze=MazeConfig(size=4, wall_density=0.2, coins=1, max_steps=2))
+    mazes = MazeBank(cfg.maze)
+    policy = LLMPolicy(fresh, SampleCache(), "step", 0.7, obs=OBSERVATIONS["coins"])
+    groups = episodes(RandomPolicy(), mazes, [11, 12], 2, 0, "walk", "coins")
+    distinct = {(t.maze_seed, s) for g in groups for t in g for s in t.visited}
+    assert len(distinct) < 50
+    sv = step_values(policy, mazes, groups, cfg, np.random.default_rng(0), "t", RandomPolicy())
+    assert len(sv.keys) == 50 and set(sv.keys) == distinct
+    assert sv.sampled == cfg.step_rollouts == 4 * 50
+    assert cfg.spend == cfg.samples * cfg.train_mazes + 4 * 50
+    counts = {k: sv.keys.count(k) for k in distinct}
+    assert max(counts.values()) - min(counts.values()) <= 1  # each in turn
 
 
 def test_rl_step_credit_rates_optimal_moves_highest_from_the_same_rollouts(fresh):

@@ -181,6 +181,26 @@ class Runs:
         return (" Still one move at the end (the share of held-out moves that are its "
                 "commonest move): " + "; ".join(parts) + ".")
 
+    def credit_note(self, methods: tuple[str, ...]) -> str:
+        """A sentence saying how `methods` spent their samples where RL took its credit per
+        step (the others then drew as many more episodes), or ''."""
+        from quicktakes.maze.spec import LabSpec
+
+        parts = []
+        for k in methods:
+            spec = self.runs[k].config if k in self.runs else None
+            if not isinstance(spec, LabSpec):
+                continue
+            if spec.method == "rl" and spec.select == "step":
+                parts.append(
+                    f"RL took its credit per step (at {spec.max_pairs} visited states per "
+                    "update, every move tried and played on, against the four moves' mean: "
+                    "VinePPO's Monte Carlo credit)")
+            elif spec.extra_episodes:
+                parts.append(f"{_NAMES.get(k, k)} drew {spec.extra_episodes} more training "
+                             "episodes per update, what RL's step credit spends on rollouts")
+        return " " + "; ".join(parts) + "." if parts else ""
+
     def finals(self) -> dict[str, IterationResult]:
         return {m: r.iterations[-1] for m, r in self.runs.items() if m != "tabular"}
 
@@ -274,7 +294,8 @@ def describe_poor(m: Runs, v: Verdict) -> str:
         f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s); paired over "
         f"{d.n} held-out mazes, the change is {d}: {outcome} "
         f"Final interval {placement(last, m.finals())}."
-    ) + m.collapse_note(("sft-iter",)) + m.one_move_note(("sft-iter",))
+    ) + m.credit_note(("sft-iter",)) + m.collapse_note(("sft-iter",)) + m.one_move_note(
+        ("sft-iter",))
 
 
 def show_poor(m: Runs) -> Shown:
@@ -388,7 +409,8 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     learners = "; ".join(
         f"{_NAMES[k]} {placement(m.final(k), m.finals())}" for k in COMPARED
     )
-    return (text + f" Placed: {learners}." + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
+    return (text + f" Placed: {learners}." + m.credit_note((*COMPARED, "oracle-bc"))
+            + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
             + m.one_move_note(("rl", "sft-iter", "oracle-bc")))
 
 

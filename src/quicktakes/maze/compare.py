@@ -28,12 +28,12 @@ from quicktakes.llm.precision import Precision, resolve
 from quicktakes.maze.grid import MazeConfig, maze_seeds
 from quicktakes.maze.methods import IterationResult, LabResult
 from quicktakes.maze.methods import tabular_reference as per_maze_q_table
-from quicktakes.maze.spec import DEFAULT_MAZE, TRAINING, BackendSpec, LabSpec, Method, ObsName
+from quicktakes.maze.spec import DEFAULT_MAZE, BackendSpec, LabSpec, Method, ObsName
+from quicktakes.maze.spec import LEARNING as LEARNERS
 from quicktakes.maze.spec import METHODS as LAB_METHODS
 from quicktakes.progress import Note
 from quicktakes.stats import mean_ci
 
-LEARNERS: tuple[Method, ...] = ("few-shot", *TRAINING)
 METHODS: tuple[Method, ...] = tuple(m for m in LAB_METHODS if m != "q-table")
 """The compared methods: every lab method but the per-maze Q-table, which is the
 comparison's own `tabular` line at several budgets."""
@@ -54,17 +54,31 @@ class CompareSizes(BaseModel):
     comparisons: int = 1
     """Comparisons per budget, each at its own seed (new episodes and training draws on the
     same mazes): the verdicts read all of them."""
+    credit: Literal["episode", "step"] = "episode"
+    """RL's credit. step: VinePPO's per-step Monte Carlo credit (`--select step`), with
+    `max_pairs` states' four moves tried per update; the other learners (few-shot, oracle
+    BC, poor man's RL) then draw as many more training episodes per update as those
+    rollouts (`--extra-episodes`), so every learner spends the same at every checkpoint."""
 
     def lab(self) -> dict[str, int]:
         """The `LabSpec` fields these sizes set."""
-        return self.model_dump(exclude={"comparisons"})
+        return self.model_dump(exclude={"comparisons", "credit"})
+
+    def learner(self, method: str) -> dict[str, object]:
+        """The `LabSpec` fields for learner `method` under this budget's credit."""
+        if self.credit == "episode" or method not in LEARNERS:
+            return {}
+        if method == "rl":
+            return {"select": "step"}
+        return {"extra_episodes": LabSpec(method="rl", select="step",
+                                          max_pairs=self.max_pairs).step_rollouts}
 
 
 SIZES: dict[Budget, CompareSizes] = {
     Budget.FAST: CompareSizes(iterations=3, samples=4, train_mazes=8, test_mazes=24,
                               max_pairs=96, shots=4),
     Budget.FULL: CompareSizes(iterations=6, samples=4, train_mazes=16, test_mazes=64,
-                              max_pairs=128, shots=8, comparisons=1),
+                              max_pairs=128, shots=8, comparisons=1, credit="step"),
 }
 """The one table of budgets, read by `maze compare --budget` and the three method claims;
 every learner keeps its AdamW state across updates (`LabSpec.optimizer`) and every checkpoint
@@ -73,8 +87,9 @@ oracle BC to show learning (+0.43 [+0.29, +0.57] on 2026-12-06; balanced, its de
 +0.42 [+0.27, +0.56]); its intervals are too wide
 to call methods close. `full`: five updates on 16 training mazes, 64 held-out mazes, one
 seed: the learning-curve search (docs/results.md, 2026-12-06) saw poor man's RL rise only
-from its third update, and RL's update costs about five of the others' (it trains on every
-sampled move), so updates are bought with seeds."""
+from its third update, so updates are bought with seeds. RL takes its credit per step there
+(with episode credit it stayed flat on the 7x7 maze at every setting tried; per step it
+learned on 3 of 3 seeds), and every other learner spends the same on more episodes."""
 CURVE_RATES = {"oracle-bc": 3e-3, "sft-iter": 3e-3, "rl": 1e-3}
 """The LoRA rate each learner trains at, chosen from learning curves over five updates on
 the 7x7 maze (docs/results.md, 2026-12-06): poor man's RL at 3e-3 with its optimizer kept
@@ -133,7 +148,7 @@ class CompareSpec(BaseModel):
         return LabSpec(
             method=method, obs=self.obs, maze=self.maze, seed=self.seed,
             precision=self.precision,
-            backend=BackendSpec(kind="hf"), **sizes,
+            backend=BackendSpec(kind="hf"), **sizes, **self.sizes().learner(method),
         )
 
 
@@ -268,7 +283,7 @@ def tabular_grid(cfg: CompareSpec) -> tuple[int, ...]:
     """Episodes per held-out maze for the tabular line, up to what a learner samples in all
     (from the budget alone, so the line is the same whichever methods ran with it)."""
     z = cfg.sizes()
-    last = (z.iterations - 1) * z.samples * z.train_mazes
+    last = (z.iterations - 1) * cfg.spec("rl").spend
     return tuple(sorted({1, 4, 16, 64, max(1, last // z.test_mazes)}))
 
 

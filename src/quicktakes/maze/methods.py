@@ -13,6 +13,7 @@ Budgets are counted in sampled trajectories (episodes), the unit every method sp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -90,17 +91,21 @@ class LabResult:
 
 
 def episodes(
-    actor: Actor, mazes: MazeBank, seeds: list[int], per_maze: int, run_seed: int, tag: str,
-    obs: str | None = None,
+    actor: Actor, mazes: MazeBank, seeds: list[int], per_maze: int | Sequence[int],
+    run_seed: int, tag: str, obs: str | None = None,
 ) -> list[list[Trajectory]]:
-    """`per_maze` episodes on each maze, each with its own derived seed, played in lockstep."""
+    """`per_maze` episodes on each maze (or `per_maze[i]` on maze i), each with its own derived
+    seed, played in lockstep. Episode e of a maze has the same seed whatever the count, so a
+    larger draw extends a smaller one."""
+    counts = [per_maze] * len(seeds) if isinstance(per_maze, int) else list(per_maze)
     jobs = []
-    for ms in seeds:
+    for ms, count in zip(seeds, counts, strict=True):
         sol = mazes(ms)
-        for e in range(per_maze):
+        for e in range(count):
             jobs.append(Job(sol, ms, derive_seed(run_seed, tag, str(ms), str(e)) % 2**31))
     flat = rollouts(jobs, actor, observation(obs) if obs else None)
-    return [flat[i * per_maze : (i + 1) * per_maze] for i in range(len(seeds))]
+    ends = np.cumsum([0, *counts])
+    return [flat[a:b] for a, b in zip(ends[:-1], ends[1:], strict=True)]
 
 
 def evaluate(
@@ -244,8 +249,9 @@ def run_prompting(
             break
         note(f"few-shot, iteration {it}: sampling {spec.samples} x {len(train)} training mazes")
         tag = episode_tag("few", "train", it)
-        train_trajs = episodes(policy, mazes, train, spec.samples, spec.seed, tag)
-        used += spec.samples * len(train)
+        counts = spec.training_counts()
+        train_trajs = episodes(policy, mazes, train, counts, spec.seed, tag)
+        used += sum(counts)
         best = best_per_maze(train_trajs)
         policy.examples = best_examples(best, spec.shots, spec.mode)
     return result

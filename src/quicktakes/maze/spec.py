@@ -25,6 +25,8 @@ REFERENCES: tuple[Method, ...] = ("random", "heuristic", "q-table")
 """Methods that play without a model."""
 TRAINING: tuple[Method, ...] = ("oracle-bc", "sft-iter", "rl")
 PROMPTING: tuple[Method, ...] = tuple(m for m in METHODS if m not in TRAINING)
+LEARNING: tuple[Method, ...] = ("few-shot", *TRAINING)
+"""The methods that learn from training episodes: few-shot's prompt and the fine-tuning."""
 
 def _known_observation(name: str) -> str:
     if name not in OBSERVATIONS:
@@ -145,7 +147,9 @@ class LabSpec(BaseModel):
     epochs: int = Field(2, ge=1, le=50, description="passes over each iteration's data")
     batch: int = Field(8, ge=1, le=256, description="examples per gradient step")
     max_pairs: int = Field(
-        96, ge=1, description="(state, move) pairs per update, subsampled (equal for learners)"
+        96, ge=1,
+        description="(state, move) pairs per update, subsampled (equal for learners); "
+        "--select step: the states per update whose four moves are tried",
     )
     optimizer: Literal["keep", "fresh"] = Field(
         "keep",
@@ -191,6 +195,13 @@ class LabSpec(BaseModel):
     rollouts: int = Field(
         1, ge=1, le=64, description="--select step: rollouts per move and state"
     )
+    extra_episodes: int = Field(
+        0, ge=0, le=1_000_000,
+        description="few-shot and the learners with episode credit: training episodes per "
+        "update beyond samples x train mazes, spread evenly over the training mazes (`maze "
+        "compare` gives them what a learner with step credit spends on its rollouts, so "
+        "every learner spends the same)",
+    )
     precision: Precision = Field(
         "auto",
         description="torch forward passes: bf16 autocast or fp32; auto: bf16 only where the "
@@ -224,6 +235,9 @@ class LabSpec(BaseModel):
         if self.select == "step" and self.method not in ("sft-iter", "rl"):
             raise ValueError("--select step is poor man's RL's (sft-iter) selection, or RL's "
                              "per-step credit")
+        if self.extra_episodes and (self.select == "step" or self.method not in LEARNING):
+            raise ValueError("--extra-episodes spends more training episodes per update: "
+                             "few-shot's, or a fine-tuning method's with --select episode")
         if self.checkpoints is not None:
             if not self.trains:
                 raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "
@@ -242,6 +256,23 @@ class LabSpec(BaseModel):
         if self.held_out == "test":
             return maze_seeds("test", self.test_mazes)
         return maze_seeds("train", self.test_mazes, offset=self.train_mazes)
+
+    def training_counts(self) -> list[int]:
+        """Episodes per training maze in one update: `samples` each, and `extra_episodes`
+        shared out as evenly as they go (the first mazes take one more)."""
+        more, left = divmod(self.extra_episodes, self.train_mazes)
+        return [self.samples + more + (i < left) for i in range(self.train_mazes)]
+
+    @property
+    def step_rollouts(self) -> int:
+        """The rollouts one update spends on step credit or selection: every move at
+        `max_pairs` states, `rollouts` times; 0 with episode credit."""
+        return 4 * self.rollouts * self.max_pairs if self.select == "step" else 0
+
+    @property
+    def spend(self) -> int:
+        """Training samples one update spends: its episodes and its step rollouts."""
+        return self.samples * self.train_mazes + self.extra_episodes + self.step_rollouts
 
     def scored(self, iteration: int) -> bool:
         """Whether `iteration`'s held-out mazes are scored: the first, the last and every

@@ -318,17 +318,23 @@ def step_values(
     policy: LLMPolicy, mazes: MazeBank, groups: list[list[Trajectory]], spec: LabSpec,
     rng: np.random.Generator, tag: str, actor: Actor | None = None,
 ) -> StepValues:
-    """At up to `max_pairs` distinct states the policy visited, try each of the four moves and
-    play on `spec.rollouts` times with the current policy (`actor` instead: the tests' exact
-    optimum). The simulator resets to any state, so per-step credit costs only rollouts
-    (VinePPO's Monte Carlo values)."""
+    """At `max_pairs` states the policy visited (distinct ones; where it visited fewer, each
+    again in turn, so an update always spends `LabSpec.step_rollouts`), try each of the four
+    moves and play on `spec.rollouts` times with the current policy (`actor` instead: the
+    tests' exact optimum). The simulator resets to any state, so per-step credit costs only
+    rollouts (VinePPO's Monte Carlo values)."""
     seen: dict[tuple[int, Any], str] = {}
     for g in groups:
         for t in g:
             for state, text in zip(t.visited, t.states, strict=True):
                 seen.setdefault((t.maze_seed, state), text)
     keys = list(seen)
-    picked = [keys[i] for i in np.sort(rng.permutation(len(keys))[: spec.max_pairs])]
+    order = rng.permutation(len(keys))
+    if len(keys) >= spec.max_pairs:
+        order = np.sort(order[: spec.max_pairs])
+    else:  # every state, then again in the same order: the spend is always `max_pairs` states
+        order = np.resize(order, spec.max_pairs)
+    picked = [keys[i] for i in order]
     jobs = [
         Job(mazes(ms), ms, derive_seed(spec.seed, tag, str(n), str(move), str(k)) % 2**31,
             start=state, first=move)
@@ -655,10 +661,12 @@ def _iterate(
             summary.optimal_mass = optimal_mass(backend, policy, mazes, test, cfg)
         update: dict[str, float] = {}
         if it < last:
-            note(f"{cfg.method}: iteration {it}, sampling {cfg.samples} x {len(train)}")
+            counts = cfg.training_counts()
+            note(f"{cfg.method}: iteration {it}, sampling {sum(counts)} episodes on "
+                 f"{len(train)} mazes")
             tag = episode_tag(cfg.method, "train", it)
-            groups = episodes(policy, mazes, train, cfg.samples, cfg.seed, tag)
-            used += cfg.samples * len(train)
+            groups = episodes(policy, mazes, train, counts, cfg.seed, tag)
+            used += sum(counts)
             data = update_data(cfg, policy, mazes, groups, rng, f"{cfg.method}-step{it}")
             used += data.sampled
             if cfg.restart:
