@@ -728,6 +728,22 @@ def test_oracle_bc_balances_by_default_and_an_older_run_did_not(tmp_path):
     assert changed_settings(tmp_path, now | {"balance": False}) == []
 
 
+def test_rl_takes_its_credit_per_step_by_default_and_the_fast_comparison_per_episode():
+    """Per-step credit is RL's default (with episode credit it stayed flat on the 7x7
+    maze); poor man's RL still selects episodes, as the take words it. The `--fast`
+    comparison keeps episode credit (no room for the rollouts), `--full` takes it per step."""
+    from quicktakes.maze.compare import CompareSpec
+
+    assert LabSpec(method="rl").select == "step" and LabSpec(method="sft-iter").select == "episode"
+    assert LabSpec(method="rl", select="episode").select == "episode"
+    assert LabSpec(method="few-shot").step_rollouts == 0
+    assert CompareSpec(budget="fast").spec("rl").select == "episode"
+    full = CompareSpec(budget="full")
+    assert full.spec("rl").select == "step"
+    assert {full.spec(m).spend for m in ("few-shot", "oracle-bc", "sft-iter", "rl")} == {
+        16 * 4 + 4 * 128}
+
+
 def test_drop_flat_skips_a_maze_whose_episodes_all_scored_the_same(hf):
     """RAGEN's variance filter: a maze where every episode earned the same has no best
     episode, so poor man's RL learns nothing from it when asked to drop it."""

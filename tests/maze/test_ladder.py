@@ -45,10 +45,14 @@ def test_a_one_step_maze_has_one_coin_next_to_the_start_and_one_move():
         assert maze.max_steps == 1 and bank(seed).optimum == 1
 
 
-@pytest.mark.parametrize("method, lr, updates", [("oracle-bc", 3e-3, 2), ("sft-iter", 3e-3, 2),
-                                                 ("rl", 1e-3, 2)])
-def test_every_learner_climbs_the_first_rung(tmp_path, trainer, method, lr, updates):
-    rung = climb(spec(method, lr), updates, tmp_path / "cache.db", backend=trainer)
+@pytest.mark.parametrize("method, lr, select", [("oracle-bc", 3e-3, None),
+                                                ("sft-iter", 3e-3, None),
+                                                ("rl", 1e-3, "episode")])
+def test_every_learner_climbs_the_first_rung(tmp_path, trainer, method, lr, select):
+    """Each learner within two updates; RL with episode credit, the one that stayed flat on
+    the 7x7 maze. (RL's default, per-step credit, climbed here too, 0.9 or more in two
+    updates, but spends 384 rollouts per update; it climbs rung 2 below.)"""
+    rung = climb(spec(method, lr, select=select), 2, tmp_path / "cache.db", backend=trainer)
     assert rung.greedy[0] < 0.5  # the embedded model starts near chance
     assert max(rung.greedy) >= 0.9, rung
     best = int(np.argmax(rung.greedy))
@@ -60,7 +64,8 @@ def test_every_learner_climbs_the_first_rung(tmp_path, trainer, method, lr, upda
 
 
 def test_the_collapse_detector_fires_on_a_forced_collapse(tmp_path, trainer):
-    rung = climb(spec("rl", 3e-2, kl=0.0), 1, tmp_path / "cache.db", train=16, backend=trainer)
+    rung = climb(spec("rl", 3e-2, kl=0.0, select="episode"), 1, tmp_path / "cache.db",
+                 train=16, backend=trainer)
     (update,) = rung.updates
     assert update["collapsed"] == 1.0 and update["entropy_after"] < COLLAPSE_ENTROPY
     assert collapsed(0.01) and not collapsed(np.log(4))

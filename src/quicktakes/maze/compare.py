@@ -66,10 +66,10 @@ class CompareSizes(BaseModel):
 
     def learner(self, method: str) -> dict[str, object]:
         """The `LabSpec` fields for learner `method` under this budget's credit."""
+        if method == "rl":
+            return {"select": self.credit}
         if self.credit == "episode" or method not in LEARNERS:
             return {}
-        if method == "rl":
-            return {"select": "step"}
         return {"extra_episodes": LabSpec(method="rl", select="step",
                                           max_pairs=self.max_pairs).step_rollouts}
 

@@ -184,13 +184,14 @@ class LabSpec(BaseModel):
         1, ge=1, le=64, description="--evaluation sampled: episodes per held-out maze"
     )
     restart: bool = Field(False, description="sft-iter: re-fine-tune from the base (ReST-EM)")
-    select: Literal["episode", "step"] = Field(
-        "episode",
+    select: Literal["episode", "step"] | None = Field(
+        None,
         description="sft-iter: episode: each maze's best episode, up to its last coin; step: "
         "at visited states try every move, play on with the current policy, keep the move "
         "that led to the most coins (max-pairs states per update); rl: episode: each move's "
         "reward-to-go against its group's; step: the same states and rollouts as poor man's "
-        "RL's, every move's coins against the four moves' mean (VinePPO's credit)",
+        "RL's, every move's coins against the four moves' mean (VinePPO's credit). Default: "
+        "step for rl (with episode credit it stayed flat on the 7x7 maze), else episode",
     )
     rollouts: int = Field(
         1, ge=1, le=64, description="--select step: rollouts per move and state"
@@ -229,6 +230,8 @@ class LabSpec(BaseModel):
                              "deterministic (--eval-episodes 1)")
         if self.balance is None:
             self.balance = self.method in BALANCED
+        if self.select is None:
+            self.select = "step" if self.method == "rl" else "episode"
         if self.balance and not self.trains:
             raise ValueError("--balance weights a fine-tuning method's targets (oracle-bc, "
                              "sft-iter, rl)")
