@@ -247,9 +247,10 @@ def run_prompting(
         result.iterations.append(checkpoint(it, used, trajs, len(policy.examples)))
         if it == spec.iterations - 1:
             break
-        note(f"few-shot, iteration {it}: sampling {spec.samples} x {len(train)} training mazes")
-        tag = episode_tag("few", "train", it)
         counts = spec.training_counts()
+        note(f"few-shot, iteration {it}: sampling {sum(counts)} episodes on {len(train)} "
+             "training mazes")
+        tag = episode_tag("few", "train", it)
         train_trajs = episodes(policy, mazes, train, counts, spec.seed, tag)
         used += sum(counts)
         best = best_per_maze(train_trajs)
