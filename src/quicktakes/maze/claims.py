@@ -186,7 +186,8 @@ class Runs:
         step (the others then drew as many more episodes), or ''."""
         from quicktakes.maze.spec import LabSpec
 
-        parts = []
+        parts: list[str] = []
+        extra: dict[int, list[str]] = {}
         for k in methods:
             spec = self.runs[k].config if k in self.runs else None
             if not isinstance(spec, LabSpec):
@@ -197,8 +198,12 @@ class Runs:
                     "update, every move tried and played on, against the four moves' mean: "
                     "VinePPO's Monte Carlo credit)")
             elif spec.extra_episodes:
-                parts.append(f"{_NAMES.get(k, k)} drew {spec.extra_episodes} more training "
-                             "episodes per update, what RL's step credit spends on rollouts")
+                extra.setdefault(spec.extra_episodes, []).append(_NAMES.get(k, k))
+        for n, names in extra.items():
+            who = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+            parts.append(f"{who} drew {n} more training episodes per update"
+                         f"{' each' if len(names) > 1 else ''}, what RL's step credit spends "
+                         "on rollouts")
         return " " + "; ".join(parts) + "." if parts else ""
 
     def finals(self) -> dict[str, IterationResult]:
@@ -383,7 +388,8 @@ def judge_rl_vs(m: Runs) -> Verdict:
     return Verdict.INCONCLUSIVE
 
 
-_NAMES = {"rl": "RL", "sft-iter": "poor man's RL", "few-shot": "few-shot"}
+_NAMES = {"rl": "RL", "sft-iter": "poor man's RL", "few-shot": "few-shot",
+          "oracle-bc": "oracle BC"}
 ONE_MOVE = 0.95
 """A policy that plays its commonest move at this share of held-out moves or more plays one
 move whatever it reads (the embedded model's greedy play on the 7x7 maze: always "D")."""
