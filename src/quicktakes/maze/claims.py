@@ -27,6 +27,7 @@ from quicktakes.maze.catalog import (
 from quicktakes.maze.compare import SIZES as COMPARE_SIZES
 from quicktakes.maze.compare import CompareSizes, Paired, Scores, paired, start
 from quicktakes.maze.methods import IterationResult, LabResult
+from quicktakes.maze.spec import LabSpec
 
 if TYPE_CHECKING:
     from quicktakes.maze.alike import AlikeResult
@@ -184,8 +185,6 @@ class Runs:
     def credit_note(self, methods: tuple[str, ...]) -> str:
         """A sentence saying how `methods` spent their samples where RL took its credit per
         step (the others then drew as many more episodes), or ''."""
-        from quicktakes.maze.spec import LabSpec
-
         parts: list[str] = []
         extra: dict[int, list[str]] = {}
         for k in methods:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -60,18 +60,9 @@ class CompareSizes(BaseModel):
     BC, poor man's RL) then draw as many more training episodes per update as those
     rollouts (`--extra-episodes`), so every learner spends the same at every checkpoint."""
 
-    def lab(self) -> dict[str, int]:
+    def lab(self) -> dict[str, Any]:
         """The `LabSpec` fields these sizes set."""
         return self.model_dump(exclude={"comparisons", "credit"})
-
-    def learner(self, method: str) -> dict[str, object]:
-        """The `LabSpec` fields for learner `method` under this budget's credit."""
-        if method == "rl":
-            return {"select": self.credit}
-        if self.credit == "episode" or method not in LEARNERS:
-            return {}
-        return {"extra_episodes": LabSpec(method="rl", select="step",
-                                          max_pairs=self.max_pairs).step_rollouts}
 
 
 SIZES: dict[Budget, CompareSizes] = {
@@ -142,13 +133,18 @@ class CompareSpec(BaseModel):
         return SIZES[Budget(self.budget)]
 
     def spec(self, method: str) -> LabSpec:
-        sizes = self.sizes().lab()
+        budget = self.sizes()
+        sizes = budget.lab()
         if method in ("zero-shot", "best-of-n"):
             sizes["iterations"] = 1  # the base model does not change: one evaluation is its line
+        if method == "rl":
+            sizes["select"] = budget.credit
+        elif method in LEARNERS and budget.credit == "step":
+            sizes["extra_episodes"] = self.spec("rl").step_rollouts  # RL's rollouts, as episodes
         return LabSpec(
             method=method, obs=self.obs, maze=self.maze, seed=self.seed,
             precision=self.precision,
-            backend=BackendSpec(kind="hf"), **sizes, **self.sizes().learner(method),
+            backend=BackendSpec(kind="hf"), **sizes,
         )
 
 
