@@ -116,7 +116,10 @@ def _learners(rl, sft, few, start=0.2, half=0.03):
         ((0.35, 0.03), (0.7, 0.03), (0.7, 0.03), Verdict.PARTLY),
         ((0.3, 0.03), (0.6, 0.03), (0.9, 0.03), Verdict.FAILS),
         ((0.6, 0.03), (0.8, 0.03), (0.6, 0.03), Verdict.INCONCLUSIVE),  # at the margin
-        ((0.2, 0.03), (0.62, 0.03), (0.6, 0.03), Verdict.INCONCLUSIVE),  # RL did not learn
+        ((0.2, 0.03), (0.62, 0.03), (0.6, 0.03), Verdict.PARTLY),  # RL did not learn
+        ((0.2, 0.03), (0.2, 0.03), (0.6, 0.03), Verdict.INCONCLUSIVE),  # RL, PMRL flat
+        ((0.45, 0.03), (0.38, 0.03), (0.2, 0.03), Verdict.PARTLY),  # session 7's shape
+        ((0.6, 0.03), (0.2, 0.25), (0.2, 0.03), Verdict.INCONCLUSIVE),  # PMRL, few-shot did not
         ((0.5, 0.2), (0.55, 0.2), (0.5, 0.2), Verdict.INCONCLUSIVE),  # too wide to tell
     ],
 )
@@ -144,9 +147,29 @@ def test_overlapping_intervals_are_not_equivalence():
 
 def test_a_run_without_learning_is_inconclusive_however_close():
     m = _learners((0.2, 0.03), (0.2, 0.03), (0.2, 0.03))
-    assert link(m, "rl", "sft-iter")[0] == "equivalent"  # alike, because nothing moved
+    e = margin(m)
+    _, final, curve = link(m, "rl", "sft-iter")
+    assert -e < final.lo and final.hi < e and -e < curve.lo and curve.hi < e  # alike: flat
+    assert link(m, "rl", "sft-iter")[0] == "unresolved"  # learning before likeness
     assert judge_rl_vs(m) is Verdict.INCONCLUSIVE
     assert "did not learn" in describe_rl_vs(m, Verdict.INCONCLUSIVE)
+
+
+def test_a_learner_is_not_close_to_a_method_that_did_not_learn():
+    """Session 7's --full shape: RL and poor man's RL learned, few-shot stayed exactly at
+    its start. Few-shot ends within the margin of poor man's RL (an equivalence test alone
+    would call them close), yet only one of them learned: that link is 'different'."""
+    m = _learners((0.45, 0.03), (0.36, 0.03), (0.2, 0.0))
+    e = margin(m)
+    _, final, _ = link(m, "sft-iter", "few-shot")
+    assert final.hi < e  # within the margin
+    assert link(m, "sft-iter", "few-shot")[0] == "different"
+    assert link(m, "rl", "sft-iter")[0] == "equivalent"
+    assert judge_rl_vs(m) is Verdict.PARTLY
+    # one learned but not shown above the other: too wide to tell
+    wide = _learners((0.45, 0.03), (0.36, 0.03), (0.3, 0.4))
+    assert link(wide, "sft-iter", "few-shot")[0] == "unresolved"
+    assert judge_rl_vs(wide) is Verdict.INCONCLUSIVE
 
 
 def alike(over_perm, over_random, behaviour, sft_rl=(0.5, 0.1), base_sft=0.5,

@@ -69,8 +69,9 @@ RL_VS = register(
             "and poor man's RL ~ few-shot are equivalent: the "
             f"{EQUIVALENCE_LEVEL:.0%} interval of the paired difference within ± the "
             f"margin, max({MARGIN_FLOOR:g}, {MARGIN_SHARE:.2g} x oracle BC's paired gain) "
-            "(two one-sided tests); partly if one link is equivalent and the other shown "
-            "different; fails if both are different"
+            "(two one-sided tests); a link is also different where one of its methods "
+            "learned and ends above the other, which did not; partly if one link is "
+            "equivalent and the other different; fails if both are different"
         ),
         run="quicktakes.maze.claims:RL_VS",
     )
