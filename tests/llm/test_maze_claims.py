@@ -64,6 +64,8 @@ def test_every_prompting_claim_runs_at_a_tiny_budget(tiny, monkeypatch, tmp_path
         r = run_claim(get_claim(cid), Budget.FAST, 0)
         assert r.evidence.verdict is not Verdict.ERROR, (cid, r.evidence.finding)
         assert r.evidence.trends and r.evidence.finding
+        if cid == "prompting.very-poor-mans-rl":  # few-shot read against prompting's ceiling
+            assert "Prompting's ceiling here" in r.evidence.finding, r.evidence.finding
 
 
 def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch, tmp_path):

@@ -49,3 +49,14 @@ def test_llm_cache_cli(cli, local_backend):
     assert json.loads(cli("llm", "cache", "stats", "--json").stdout)["size_bytes"] > 0
     assert "removed 1" in cli("llm", "cache", "clear", "--yes").stdout
     assert json.loads(cli("llm", "cache", "stats", "--json").stdout)["entries"] == []
+
+
+def test_oracle_few_shot_spends_nothing_and_prompts_with_optimal_moves(local_backend, tmp_path):
+    cfg = LabSpec(method="oracle-few-shot", iterations=2, shots=4, train_mazes=2,
+                  test_mazes=2, maze=SMALL)
+    policy = LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"))
+    r = run_prompting(cfg, policy)
+    assert [i.samples_used for i in r.iterations] == [0, 0]  # the solver's labels are free
+    assert [i.examples for i in r.iterations] == [len(policy.examples)] * 2
+    assert 1 <= len(policy.examples) <= 4
+    assert all(reply in "UDLR" for _, reply in policy.examples)

@@ -227,7 +227,8 @@ class Runs:
 
 # --- very poor man's RL: few-shot from the model's own best samples -------------------------
 
-VERY_POOR_METHODS = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot", "oracle-bc")
+VERY_POOR_METHODS = ("random", "heuristic", "zero-shot", "best-of-n", "few-shot",
+                     "oracle-few-shot", "oracle-bc")
 
 
 def measure_very_poor(ctx: RunContext, sizes: CompareSizes) -> Runs:
@@ -254,6 +255,20 @@ def describe_very_poor(m: Runs, v: Verdict) -> str:
         f"mazes, few-shot minus zero-shot {d}: {outcome} Few-shot "
         f"{placement(few, m.finals())}; best-of-N {m.final('best-of-n').mean:.2f}, "
         f"nearest-coin walk {m.final('heuristic').mean:.2f}."
+    ) + ceiling_note(m)
+
+
+def ceiling_note(m: Runs) -> str:
+    """Prompting's ceiling on the same mazes: the prompt of optimal moves (`oracle-few-shot`)
+    against zero-shot, so a flat few-shot reads against what any prompt of this size did."""
+    if "oracle-few-shot" not in m.runs:
+        return ""
+    top = m.final("oracle-few-shot")
+    d = paired(m.at("oracle-few-shot"), m.at("zero-shot"))
+    return (
+        f" Prompting's ceiling here, {top.examples} optimal moves from the training mazes as "
+        f"the examples: {_fmt(top)}, minus zero-shot {d}"
+        + (" (no better than no examples)." if d.lo <= 0 else ".")
     )
 
 
@@ -435,7 +450,8 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     learners = "; ".join(
         f"{_NAMES[k]} {placement(m.final(k), m.finals())}" for k in COMPARED
     )
-    return (text + f" Placed: {learners}." + m.credit_note((*COMPARED, "oracle-bc"))
+    return (text + f" Placed: {learners}." + ceiling_note(m)
+            + m.credit_note((*COMPARED, "oracle-bc"))
             + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
             + m.one_move_note(("rl", "sft-iter", "oracle-bc")))
 

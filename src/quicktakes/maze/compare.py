@@ -135,8 +135,8 @@ class CompareSpec(BaseModel):
     def spec(self, method: str) -> LabSpec:
         budget = self.sizes()
         sizes = budget.lab()
-        if method in ("zero-shot", "best-of-n"):
-            sizes["iterations"] = 1  # the base model does not change: one evaluation is its line
+        if method in ("zero-shot", "best-of-n", "oracle-few-shot"):
+            sizes["iterations"] = 1  # neither model nor prompt changes: one evaluation is its line
         if method == "rl":
             sizes["select"] = budget.credit
         elif method in LEARNERS and budget.credit == "step":

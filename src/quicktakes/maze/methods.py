@@ -8,7 +8,9 @@ Budgets are counted in sampled trajectories (episodes), the unit every method sp
   using the reward on the test mazes themselves);
 - few-shot ("very poor man's RL"): each iteration samples N episodes per training maze with
   the current prompt, keeps each maze's best, and puts the top-K (state, move) pairs of those
-  best episodes into the prompt for the next iteration; evaluated on the test mazes each time.
+  best episodes into the prompt for the next iteration; evaluated on the test mazes each time;
+- oracle few-shot: prompting's ceiling, the prompt holding K optimal (state, move) pairs from
+  the training mazes' solved paths instead of the model's own best; spends no episodes.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from quicktakes.maze.env import observation
+from quicktakes.errors import ConfigError
+from quicktakes.maze.env import Observation, observation
 from quicktakes.maze.grid import MOVES, MazeConfig, maze_seeds
-from quicktakes.maze.oracle import MazeBank
+from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import (
     Actor,
     Job,
@@ -175,6 +178,30 @@ def best_examples(best: list[Trajectory], shots: int, mode: str = "step") -> lis
     return pairs[:shots]
 
 
+def oracle_examples(
+    mazes: MazeBank, seeds: Sequence[int], shots: int, obs: Observation, seed: int
+) -> list[tuple[str, str]]:
+    """Prompting's ceiling: `shots` (state, move) pairs whose move is the only optimal one,
+    from the optimal paths of the training mazes `seeds`, as even over the four moves as the
+    paths allow (a prompt of one move would teach that move), in a seeded order. The labels
+    come from the solver, not from samples: no episode is spent."""
+    by_move: dict[str, list[tuple[str, str]]] = {m: [] for m in MOVES}
+    for s in seeds:
+        sol = mazes(s)
+        for state, best in optimal_rollout(sol):
+            if len(best) == 1:
+                move = MOVES[best[0]]
+                by_move[move].append((obs.render(sol.maze, state, "step"), move))
+    pairs: list[tuple[str, str]] = []
+    for k in range(max(map(len, by_move.values()), default=0)):
+        pairs += [v[k] for v in by_move.values() if k < len(v)]
+    if not pairs:
+        raise ConfigError("the training mazes' optimal paths have no state with one best move")
+    picked = pairs[:shots]
+    order = np.random.default_rng(seed).permutation(len(picked))
+    return [picked[i] for i in order]
+
+
 def tabular_reference(
     config: BaseModel, maze: MazeConfig, seed: int, grid: tuple[int, ...], test: list[int]
 ) -> LabResult:
@@ -230,6 +257,13 @@ def run_prompting(
             note(f"zero-shot, iteration {it}")
             trajs = evaluate(policy, mazes, test, spec, episode_tag("zero", "test", it))
             result.iterations.append(checkpoint(it, used, trajs))
+        return result
+    if spec.method == "oracle-few-shot":
+        policy.examples = oracle_examples(mazes, train, spec.shots, policy.obs, spec.seed)
+        for it in range(spec.iterations):
+            note(f"oracle few-shot ({len(policy.examples)} optimal moves), iteration {it}")
+            trajs = evaluate(policy, mazes, test, spec, episode_tag("oracle-shot", "test", it))
+            result.iterations.append(checkpoint(it, used, trajs, len(policy.examples)))
         return result
     if spec.method == "best-of-n":
         for it in range(spec.iterations):

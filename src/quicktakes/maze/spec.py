@@ -15,12 +15,13 @@ from quicktakes.maze.grid import MazeConfig, maze_seeds
 
 Method = Literal[
     "random", "heuristic", "q-table", "zero-shot", "best-of-n", "few-shot",
-    "oracle-bc", "sft-iter", "rl",
+    "oracle-few-shot", "oracle-bc", "sft-iter", "rl",
 ]
 METHODS: tuple[Method, ...] = get_args(Method)
 """Every method by name: the references (random moves, the scripted nearest-coin walk,
-tabular Q-learning on each held-out maze itself), the prompting methods, and the three
-fine-tuning methods. The one list: the groups below are typed subsets of it."""
+tabular Q-learning on each held-out maze itself), the prompting methods (oracle-few-shot:
+prompting's ceiling, a prompt of optimal moves), and the three fine-tuning methods. The one
+list: the groups below are typed subsets of it."""
 REFERENCES: tuple[Method, ...] = ("random", "heuristic", "q-table")
 """Methods that play without a model."""
 TRAINING: tuple[Method, ...] = ("oracle-bc", "sft-iter", "rl")
@@ -110,7 +111,8 @@ class LabSpec(BaseModel):
         "few-shot",
         description="the method to run: a reference (random, the heuristic nearest-coin walk, "
         "q-table: tabular Q-learning on each held-out maze itself with samples x 2^k "
-        "episodes at iteration k), a prompting method, or a fine-tuning method",
+        "episodes at iteration k), a prompting method (oracle-few-shot: K optimal moves "
+        "from training mazes as the examples, prompting's ceiling), or a fine-tuning method",
     )
     mode: Literal["step", "plan"] = Field(
         "step", description="step: one move per call; plan: all moves in one completion"
