@@ -175,10 +175,15 @@ def test_a_missing_database_is_never_created_by_reading(cli, tmp_path, one_line_
     assert not path.parent.exists()
 
 
+def _other_user(cmd: list[str]) -> list[str]:
+    """`cmd` run as user nobody where this runs as root (root writes through any mode)."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *cmd]
+
+
 def as_other_user(args: list[str], home: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "quicktakes.cli", *args]
-    if os.geteuid() == 0:
-        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *cmd]
+    cmd = _other_user([sys.executable, "-m", "quicktakes.cli", *args])
     env = {**os.environ, "QUICKTAKES_HOME": home, "HOME": home}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -188,8 +193,7 @@ def _other_user_can_import() -> bool:
     private folder, such as `mktemp -d`'s, is root's alone): else the test cannot run."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         return True
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
-           sys.executable, "-c", "import quicktakes.cli"]
+    cmd = _other_user([sys.executable, "-c", "import quicktakes.cli"])
     return subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0
 
 
