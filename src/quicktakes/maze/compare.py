@@ -212,13 +212,31 @@ def tabular_reference(
     return per_maze_q_table(cfg, cfg.maze, cfg.seed, grid, test)
 
 
-def settings_key(cfg: CompareSpec, methods: tuple[str, ...] = METHODS) -> str:
-    """A short hash of every method's settings but its iterations: a comparison made by an
-    older quicktakes, with other sizes or defaults, sits in another folder instead of
-    refusing this one (a folder holds one run; only the iterations may grow)."""
-    specs = [cfg.spec(m).model_dump(mode="json", exclude={"iterations"}) for m in methods]
-    decided = [cfg.model_dump(mode="json"), specs, {m: cfg.rate(m) for m in methods}]
+def settings_key(cfg: CompareSpec, method: str) -> str:
+    """A short hash of one method's settings but its iterations (and of the comparison's
+    own, and of the warm start's where there is one): a run made by an older quicktakes, with
+    other sizes or defaults, sits in another folder instead of refusing this one (a folder
+    holds one run; only the iterations may grow). Per method, so that adding a method or
+    changing another one's defaults leaves a method's finished run where it is."""
+    decided: list[Any] = [cfg.model_dump(mode="json"), method, _spec_key(cfg, method),
+                          cfg.rate(method)]
+    if cfg.start == "warm":
+        decided.append(_spec_key(cfg, "oracle-bc"))
     return hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _spec_key(cfg: CompareSpec, method: str) -> dict[str, Any]:
+    return cfg.spec(method).model_dump(mode="json", exclude={"iterations"})
+
+
+def compare_root(cfg: CompareSpec) -> Path:
+    """The comparison's folder under `runs_root`; each method's run is a subfolder named by
+    the method and its `settings_key`."""
+    from quicktakes.maze.lab import runs_root
+
+    warm = "-warm" if cfg.start == "warm" else ""
+    precision = resolve(cfg.precision)
+    return runs_root() / f"compare-{cfg.budget}-{cfg.obs}-{precision}{warm}-seed{cfg.seed}"
 
 
 def run_compare(
@@ -229,14 +247,11 @@ def run_compare(
 ) -> dict[str, LabResult]:
     """Every method in `methods` on the same budget, and the tabular reference."""
     from quicktakes.llm import SampleCache
-    from quicktakes.maze.lab import make_trainer, run, runs_root
+    from quicktakes.maze.lab import make_trainer, run
 
     cache = SampleCache()
     precision = resolve(cfg.precision)
-    warm = "-warm" if cfg.start == "warm" else ""
-    root = run_root or runs_root() / (
-        f"compare-{cfg.budget}-{cfg.obs}-{precision}{warm}-seed{cfg.seed}-{settings_key(cfg)}"
-    )
+    root = run_root or compare_root(cfg)
     results: dict[str, LabResult] = {}
     trainer = None
     say = note or (lambda text: None)
@@ -246,8 +261,8 @@ def run_compare(
         warm_up = cfg.spec("oracle-bc").model_copy(
             update={"iterations": cfg.warm_updates + 1, "held_out": "validation"}
         )
-        run(warm_up, lambda text: say(f"warm start: {text}"), root / "warm-start", cache,
-            trainer)
+        run(warm_up, lambda text: say(f"warm start: {text}"),
+            root / f"warm-start-{settings_key(cfg, 'oracle-bc')}", cache, trainer)
         trainer.absorb()  # every method, prompting included, starts from these weights
     for k, method in enumerate(methods, 1):
         spec = cfg.spec(method)
@@ -265,10 +280,11 @@ def run_compare(
         elif spec.trains and cfg.tunes:
             from quicktakes.maze.sweep import sweep_rate
 
-            sweep = sweep_rate(spec, root / "rate-sweep", cache=cache, trainer=trainer,
-                               note=phase)
+            sweep = sweep_rate(spec, root / f"rate-sweep-{settings_key(cfg, method)}",
+                               cache=cache, trainer=trainer, note=phase)
             spec = spec.model_copy(update={"lr": sweep.chosen})
-        results[method] = run(spec, phase, root / method, cache, trainer)
+        folder = root / f"{method}-{settings_key(cfg, method)}"
+        results[method] = run(spec, phase, folder, cache, trainer)
         results[method].rate_sweep = sweep.to_dict() if sweep else None
     results["tabular"] = tabular_reference(cfg, tabular_grid(cfg))
     check_equal_budgets(results)
