@@ -253,6 +253,8 @@ def test_a_bad_spec_file_is_one_line_and_writes_nothing(
         (["--temperature", "3"], "--temperature: Input should be less than or equal to 2"),
         (["--backend", "ollama"], "--backend: Input should be 'local', 'hf' or 'openai'"),
         (["--iterations", "two"], "Invalid value for '--iterations'"),
+        (["--sft-clip", "0"], "--sft-clip: Input should be greater than 0"),
+        (["--sft-clip", "0.2"], "--sft-clip clips fine-tuning on selected moves"),
     ],
 )
 def test_each_generated_option_names_itself_when_its_value_is_wrong(

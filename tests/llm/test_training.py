@@ -14,6 +14,7 @@ from quicktakes.maze.policy import LLMPolicy
 from quicktakes.maze.spec import LabSpec
 from quicktakes.maze.train import (
     Update,
+    clipped_sft_loss,
     entropy,
     move_log_probs,
     ppo_loss,
@@ -158,6 +159,24 @@ def test_losses_on_hand_made_distributions():
         pytest.approx(np.log(4))
     loss, kl = ppo_loss(uniform, uniform, uniform, onehot([0, 1]), np.array([1.0, -1.0]), 0.2, 0.5)
     assert kl.item() == pytest.approx(0.0) and loss.item() == pytest.approx(0.0)
+
+
+def test_clipped_cross_entropy_is_cross_entropy_until_a_target_has_grown_by_the_clip():
+    targets = np.array([[1.0, 0, 0, 0], [0, 0.5, 0.5, 0]])
+    old = torch.log_softmax(torch.tensor([[0.0, 1, 2, 3], [1.0, 0, -1, 0]]), dim=1)
+    z = old.clone().requires_grad_(True)
+    clipped_sft_loss(torch.log_softmax(z, dim=1), old, targets, 0.2).backward()
+    w = z.grad.clone()
+    z.grad = None
+    sft_loss(torch.log_softmax(z, dim=1), targets).backward()
+    assert torch.allclose(w, z.grad, atol=1e-6)  # at ratio 1: cross-entropy's gradient
+    # the first row's target has grown by 30%: it stops pulling; the second row still pulls
+    grown = old.clone()
+    grown[0] = torch.log_softmax(old[0] + torch.tensor([np.log(1.3) * 1.5, 0, 0, 0]), dim=0)
+    z = grown.clone().requires_grad_(True)
+    clipped_sft_loss(torch.log_softmax(z, dim=1), old, targets, 0.2).backward()
+    assert torch.exp(grown[0, 0] - old[0, 0]) > 1.2
+    assert torch.allclose(z.grad[0], torch.zeros(4)) and z.grad[1].abs().max() > 0.01
 
 
 def test_data_meets_the_model_on_its_device():

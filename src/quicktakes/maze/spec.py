@@ -212,6 +212,12 @@ class LabSpec(BaseModel):
         "$QUICKTAKES_PRECISION",
     )
     clip: float = Field(0.2, gt=0.0, le=10.0, description="rl: PPO ratio clip")
+    sft_clip: float | None = Field(
+        None, gt=0.0, le=10.0,
+        description="oracle-bc, sft-iter: a trust region for fine-tuning, RL's ratio clip "
+        "on cross-entropy: a pair's target move stops pulling once its probability has grown "
+        "by this factor over the update (0.2: by 20%); default none, plain cross-entropy",
+    )
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
     backend: BackendSpec = Field(default_factory=BackendSpec)
@@ -243,6 +249,9 @@ class LabSpec(BaseModel):
         if self.extra_episodes and (self.select == "step" or self.method not in LEARNING):
             raise ValueError("--extra-episodes spends more training episodes per update: "
                              "few-shot's, or a fine-tuning method's with --select episode")
+        if self.sft_clip is not None and self.method not in ("oracle-bc", "sft-iter"):
+            raise ValueError("--sft-clip clips fine-tuning on selected moves (oracle-bc, "
+                             "sft-iter); RL's surrogate has --clip")
         if self.checkpoints is not None:
             if not self.trains:
                 raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "

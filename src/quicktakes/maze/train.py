@@ -130,6 +130,17 @@ def sft_loss(logp: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
     return -(_like(logp, targets) * logp).sum(dim=1).mean()
 
 
+def clipped_sft_loss(
+    logp: torch.Tensor, old: torch.Tensor, targets: np.ndarray, clip: float
+) -> torch.Tensor:
+    """Cross-entropy with RL's trust region: -sum_m t_m min(r_m, 1 + clip), r_m the move's
+    probability ratio to `old` (the policy before the update). At r = 1 its gradient is
+    cross-entropy's; a target move whose probability has grown by `clip` stops pulling, as
+    PPO's surrogate does for a positive advantage."""
+    ratio = torch.exp(logp - old)
+    return -(_like(logp, targets) * torch.clamp(ratio, max=1 + clip)).sum(dim=1).mean()
+
+
 def ppo_loss(
     logp: torch.Tensor, old: torch.Tensor, ref: torch.Tensor, targets: np.ndarray,
     adv: np.ndarray, clip: float, kl: float,
@@ -206,6 +217,8 @@ def train_steps(
     ref = before
     # the starting policy: the KL term's anchor and the diagnostic kl_to_start (free for an
     # adapter; a full fine-tune swaps weights for it only when the KL term needs it)
+    if not rl and spec.sft_clip is not None:
+        before_all = _all_log_probs(backend, data, spec)
     anchored = rl and (spec.kl > 0 or backend.finetune == "lora")
     if anchored:
         with backend.base_weights():
@@ -219,7 +232,10 @@ def train_steps(
             idx = order[start : start + spec.batch]
             part = data.subset(idx)
             logp = move_log_probs(backend, part.convs, spec.temperature)
-            if part.advantages is None:
+            if part.advantages is None and spec.sft_clip is not None:
+                rows = torch.as_tensor(idx, device=before.device)
+                loss = clipped_sft_loss(logp, before_all[rows], part.targets, spec.sft_clip)
+            elif part.advantages is None:
                 loss = sft_loss(logp, part.targets)
             else:
                 rows = torch.as_tensor(idx, device=before.device)
