@@ -20,6 +20,7 @@ from quicktakes.maze.train import (
     ppo_loss,
     run_training,
     sft_loss,
+    shared_shift,
     train_steps,
 )
 
@@ -177,6 +178,28 @@ def test_clipped_cross_entropy_is_cross_entropy_until_a_target_has_grown_by_the_
     clipped_sft_loss(torch.log_softmax(z, dim=1), old, targets, 0.2).backward()
     assert torch.exp(grown[0, 0] - old[0, 0]) > 1.2
     assert torch.allclose(z.grad[0], torch.zeros(4)) and z.grad[1].abs().max() > 0.01
+
+
+def test_the_shared_shift_tells_a_pull_on_the_moves_frequencies_from_one_on_the_states():
+    favours_d = torch.log(torch.tensor([[0.1, 0.7, 0.1, 0.1]] * 4))
+    # cross-entropy towards each move once (balanced labels) from a policy that plays D
+    # mostly: it lowers D everywhere
+    sft = Update([[]] * 4, onehot([0, 1, 2, 3]))
+    assert shared_shift(sft, favours_d) > 0.25
+    # the same labels from a uniform policy: all of the pull depends on the state
+    assert shared_shift(sft, torch.log(torch.full((4, 4), 0.25))) == pytest.approx(0.0)
+    assert shared_shift(Update([[]] * 4, np.exp(favours_d.numpy())), favours_d) == 0.0
+    # RL's step credit, four pairs per state (one conversation each): per state the pull is
+    # the advantages, which differ from state to state here, and agree everywhere there
+    states = [[{"role": "user", "content": str(i)}] for i in range(4)]
+    convs = [c for c in states for _ in range(4)]
+    moves = onehot([0, 1, 2, 3] * 4)
+    a = np.array([[1.5, -0.5, -0.5, -0.5], [-0.5, 1.5, -0.5, -0.5],
+                  [-0.5, -0.5, 1.5, -0.5], [-0.5, -0.5, -0.5, 1.5]]).ravel()
+    logp = torch.log(torch.tensor([[0.1, 0.7, 0.1, 0.1]] * 16))
+    assert shared_shift(Update(convs, moves, a), logp) == pytest.approx(0.0, abs=1e-12)
+    same = np.tile([1.5, -0.5, -0.5, -0.5], 4)
+    assert shared_shift(Update(convs, moves, same), logp) == pytest.approx(1.0)
 
 
 def test_data_meets_the_model_on_its_device():

@@ -142,8 +142,8 @@ def _print_result(title: str, result: LabResult) -> None:
     """A row per iteration: its held-out score where it was scored (every iteration unless a
     checkpoint schedule spaced them), and the update that followed it."""
     trained = bool(result.updates)
-    extra = ("optimal moves' probability", "update's entropy (nats)", "KL moved") \
-        if trained else ()
+    extra = ("optimal moves' probability", "update's entropy (nats)", "KL moved",
+             "shared shift") if trained else ()
     t = Table(
         "iteration", "training episodes", "normalized coins (95% CI)", "invalid", "examples",
         *extra, title=title,
@@ -154,8 +154,9 @@ def _print_result(title: str, result: LabResult) -> None:
         d = result.updates[it] if it < len(result.updates) else {}
         cells = (
             (f"{d['entropy_before']:.2f} -> {d['entropy_after']:.2f}"
-             + (" collapsed" if d.get("collapsed") else ""), f"{d['kl_moved']:.3f}")
-            if "entropy_after" in d else ("", "")
+             + (" collapsed" if d.get("collapsed") else ""), f"{d['kl_moved']:.3f}",
+             f"{d['shared_shift']:.2f}" if "shared_shift" in d else "")
+            if "entropy_after" in d else ("", "", "")
         )
         i = scored.get(it)
         score = (str(i.samples_used), f"{i.mean:.3f} [{i.lo:.3f}, {i.hi:.3f}]",

@@ -160,6 +160,27 @@ def kl_rows(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (p.exp() * (p - q)).sum(dim=1)
 
 
+def shared_shift(data: Update, logp: torch.Tensor) -> float:
+    """The share of an update's pull on the four moves' logits that is the same at every state
+    (a bias per move could absorb it): |mean g|^2 / mean |g|^2, g each state's gradient of
+    the loss's descent on its logits at the policy `logp`. Cross-entropy's is target - p, so
+    at states where the policy favours one move it lowers that move everywhere; RL's with
+    per-step credit is the advantages themselves. Near 1: the update teaches the moves'
+    frequencies, not how the move depends on the state (what the learners did first on the
+    7x7 maze). RL's pairs of one state (the same conversation) are summed first."""
+    p = logp.detach().float().exp().cpu().numpy()
+    if data.advantages is None:
+        g = data.targets - p * data.targets.sum(axis=1, keepdims=True)
+    else:
+        pulls = data.advantages[:, None] * (data.targets - p)
+        groups: dict[int, np.ndarray] = {}
+        for conv, pull in zip(data.convs, pulls, strict=True):
+            groups[id(conv)] = groups.get(id(conv), 0.0) + pull
+        g = np.array(list(groups.values()))
+    total = float(np.mean(np.sum(g**2, axis=1)))
+    return float(np.sum(g.mean(axis=0) ** 2) / total) if total > 0 else 0.0
+
+
 def entropy(logp: torch.Tensor) -> float:
     return float(-(logp.exp() * logp).sum(dim=1).mean())
 
@@ -260,6 +281,7 @@ def train_steps(
         "collapsed": float(collapsed(entropy(after))),
         "grad_norm": float(np.mean(norms)),
         "grad_clipped": float(np.mean(np.array(norms) > 1.0)),
+        "shared_shift": shared_shift(probe, before),
     }
     if data.advantages is not None:
         taken = _like(after, data.targets)
