@@ -356,3 +356,13 @@ def test_a_learner_still_playing_one_move_is_named():
                                           (other_seed,)).one_move_note(("sft-iter",))
     assert Runs({"rl": moving}).one_move_note(("rl",)) == ""
     assert Runs({"rl": lab((0.1, 0.02))}).one_move_note(("rl",)) == ""  # not recorded
+
+
+def test_each_learners_shared_shift_is_given_where_recorded():
+    sft, rl = lab((0.09, 0.02), (0.1, 0.02)), lab((0.09, 0.02), (0.3, 0.05))
+    sft.updates = [{"shared_shift": 0.3}, {"shared_shift": 0.4}]
+    rl.updates = [{"shared_shift": 0.05}, {"collapsed": 0.0}]  # an update from before
+    note = Runs({"sft-iter": sft, "rl": rl}).shift_note(("rl", "sft-iter", "oracle-bc"))
+    assert "RL 0.05 (0.05-0.05)" in note and "poor man's RL 0.35 (0.30-0.40)" in note
+    assert "oracle BC" not in note
+    assert Runs({"rl": lab((0.1, 0.02))}).shift_note(("rl",)) == ""

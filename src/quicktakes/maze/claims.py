@@ -166,6 +166,22 @@ class Runs:
         return (" Collapsed (move entropy below 0.05 nats, so later samples repeat one move): "
                 + "; ".join(parts) + ".")
 
+    def shift_note(self, methods: tuple[str, ...]) -> str:
+        """A sentence giving each method's shared shift (`maze.train.shared_shift`), its mean
+        and range over the updates of every seed, where the runs recorded it; or ''."""
+        parts = []
+        for k in methods:
+            xs = [d["shared_shift"] for r in (self.runs, *self.more) if k in r
+                  for d in r[k].updates if "shared_shift" in d]
+            if xs:
+                parts.append(f"{_NAMES.get(k, k)} {np.mean(xs):.2f} "
+                             f"({min(xs):.2f}-{max(xs):.2f})")
+        if not parts:
+            return ""
+        return (" Shared shift, the share of an update's pull on the moves' logits that is "
+                "the same at every state (near 1: it teaches the moves' frequencies, not which "
+                "move fits which state), mean (range) over updates: " + "; ".join(parts) + ".")
+
     def one_move_note(self, methods: tuple[str, ...]) -> str:
         """A sentence naming each method whose last checkpoint still plays one move at 95%
         or more of its held-out moves at any seed (its play does not depend on the state
@@ -314,7 +330,7 @@ def describe_poor(m: Runs, v: Verdict) -> str:
         f"{d.n} held-out mazes, the change is {d}: {outcome} "
         f"Final interval {placement(last, m.finals())}."
     ) + m.credit_note(("sft-iter",)) + m.collapse_note(("sft-iter",)) + m.one_move_note(
-        ("sft-iter",))
+        ("sft-iter",)) + m.shift_note(("sft-iter", "rl"))
 
 
 def show_poor(m: Runs) -> Shown:
@@ -453,7 +469,8 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     return (text + f" Placed: {learners}." + ceiling_note(m)
             + m.credit_note((*COMPARED, "oracle-bc"))
             + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
-            + m.one_move_note(("rl", "sft-iter", "oracle-bc")))
+            + m.one_move_note(("rl", "sft-iter", "oracle-bc"))
+            + m.shift_note(("rl", "sft-iter", "oracle-bc")))
 
 
 def measure_rl_vs(ctx: RunContext, sizes: CompareSizes) -> Runs:
