@@ -91,9 +91,9 @@ def test_rl_with_per_step_credit_beats_its_start_on_the_second_rung(tmp_path, tr
     moves' mean), greedy play beats the start and the optimal moves' probability rises,
     paired intervals above 0, without a collapse; the rollouts count as spent. (With each
     move's episode reward-to-go as its credit, RL stayed flat here.)"""
-    rung = climb(spec("rl", select="step", balance=True), 3, tmp_path / "cache.db", train=16,
-                 test=48, bank=MazeBank(TWO_COINS), backend=trainer, every=False)
+    rung = climb(spec("rl", select="step", balance=True, max_pairs=48), 3, tmp_path / "cache.db",
+                 train=16, test=48, bank=MazeBank(TWO_COINS), backend=trainer, every=False)
     assert rung.gain()[1] > 0, (rung.greedy, rung.gain())
     assert rung.gain(of="masses")[1] > 0, (rung.mass, rung.gain(of="masses"))
     assert not any(u.get("collapsed") for u in rung.updates), rung.updates
-    assert rung.spent[1] == 3 * (16 * 4 + 4 * 96)  # the episodes and the step rollouts
+    assert rung.spent[1] == 3 * (16 * 4 + 4 * 48)  # the episodes and the step rollouts
