@@ -234,12 +234,14 @@ def train_steps(
     opt = opt or make_optimizer(backend, spec)
     rl = data.advantages is not None
     probe = data if rl else data.subset(np.arange(min(len(data), DIAGNOSTIC_PAIRS)))
-    before = _all_log_probs(backend, probe, spec)
+    # every pair's policy before the update where a loss reads its ratio (RL, the clipped
+    # cross-entropy); otherwise the probe's alone, for the diagnostics (its first rows)
+    sft_clip = None if rl else spec.sft_clip
+    old = _all_log_probs(backend, data if sft_clip is not None else probe, spec)
+    before = old[: len(probe)]
     ref = before
     # the starting policy: the KL term's anchor and the diagnostic kl_to_start (free for an
     # adapter; a full fine-tune swaps weights for it only when the KL term needs it)
-    if not rl and spec.sft_clip is not None:
-        before_all = _all_log_probs(backend, data, spec)
     anchored = rl and (spec.kl > 0 or backend.finetune == "lora")
     if anchored:
         with backend.base_weights():
@@ -253,14 +255,13 @@ def train_steps(
             idx = order[start : start + spec.batch]
             part = data.subset(idx)
             logp = move_log_probs(backend, part.convs, spec.temperature)
-            if part.advantages is None and spec.sft_clip is not None:
-                rows = torch.as_tensor(idx, device=before.device)
-                loss = clipped_sft_loss(logp, before_all[rows], part.targets, spec.sft_clip)
+            rows = torch.as_tensor(idx, device=old.device)
+            if sft_clip is not None:
+                loss = clipped_sft_loss(logp, old[rows], part.targets, sft_clip)
             elif part.advantages is None:
                 loss = sft_loss(logp, part.targets)
             else:
-                rows = torch.as_tensor(idx, device=before.device)
-                loss, _ = ppo_loss(logp, before[rows], ref[rows], part.targets, part.advantages,
+                loss, _ = ppo_loss(logp, old[rows], ref[rows], part.targets, part.advantages,
                                    spec.clip, spec.kl)
             opt.zero_grad()
             loss.backward()
