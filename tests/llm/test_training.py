@@ -14,12 +14,14 @@ from quicktakes.maze.policy import LLMPolicy
 from quicktakes.maze.spec import LabSpec
 from quicktakes.maze.train import (
     Update,
+    centred_sft_loss,
     clipped_sft_loss,
     entropy,
     move_log_probs,
     ppo_loss,
     run_training,
     sft_loss,
+    shared_pull,
     shared_shift,
     train_steps,
 )
@@ -178,6 +180,25 @@ def test_clipped_cross_entropy_is_cross_entropy_until_a_target_has_grown_by_the_
     clipped_sft_loss(torch.log_softmax(z, dim=1), old, targets, 0.2).backward()
     assert torch.exp(grown[0, 0] - old[0, 0]) > 1.2
     assert torch.allclose(z.grad[0], torch.zeros(4)) and z.grad[1].abs().max() > 0.01
+
+
+def test_centred_cross_entropy_pulls_as_cross_entropy_less_the_shared_part():
+    targets = onehot([0, 1, 2, 3])
+    logp = torch.log(torch.tensor([[0.1, 0.7, 0.1, 0.1]] * 4))
+    shared = shared_pull(targets, logp)
+    assert shared.sum() == pytest.approx(0.0, abs=1e-6)
+    assert shared[1] == pytest.approx(0.25 - 0.7)  # D: a quarter of the labels, p 0.7
+    z = logp.clone().requires_grad_(True)
+    sft_loss(torch.log_softmax(z, dim=1), targets).backward()
+    plain = z.grad.clone()
+    z.grad = None
+    centred_sft_loss(torch.log_softmax(z, dim=1), targets, shared).backward()
+    # the loss is a mean over the rows: each row's gradient moves by shared / rows
+    assert torch.allclose(z.grad, plain + torch.tensor(shared, dtype=torch.float32) / 4,
+                          atol=1e-6)
+    # what is left sums to 0 over the states, move by move: no move rises or falls everywhere
+    assert torch.allclose(z.grad.sum(dim=0), torch.zeros(4), atol=1e-6)
+    assert plain.sum(dim=0)[1] == pytest.approx(0.45)  # plain cross-entropy lowers D
 
 
 def test_the_shared_shift_tells_a_pull_on_the_moves_frequencies_from_one_on_the_states():

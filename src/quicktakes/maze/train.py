@@ -141,6 +141,21 @@ def clipped_sft_loss(
     return -(_like(logp, targets) * torch.clamp(ratio, max=1 + clip)).sum(dim=1).mean()
 
 
+def shared_pull(targets: np.ndarray, logp: torch.Tensor) -> np.ndarray:
+    """The mean over pairs of cross-entropy's descent direction on the four moves' logits,
+    target - p * sum(target), at the policy `logp`: the shared part of its pull."""
+    p = logp.detach().float().exp().cpu().numpy()
+    return (targets - p * targets.sum(axis=1, keepdims=True)).mean(axis=0)
+
+
+def centred_sft_loss(logp: torch.Tensor, targets: np.ndarray, shared: np.ndarray) -> torch.Tensor:
+    """Cross-entropy to the target rows less `shared` (`shared_pull` over the update at the
+    policy before it): -sum_m (t_m - shared_m) log p_m. The shared pull sums to 0 over the
+    moves, so its gradient on the logits is cross-entropy's minus `shared` at every state:
+    what is left is how the target depends on the state, as RL's centred advantages."""
+    return -(_like(logp, targets - shared[None, :]) * logp).sum(dim=1).mean()
+
+
 def ppo_loss(
     logp: torch.Tensor, old: torch.Tensor, ref: torch.Tensor, targets: np.ndarray,
     adv: np.ndarray, clip: float, kl: float,
@@ -237,8 +252,10 @@ def train_steps(
     # every pair's policy before the update where a loss reads its ratio (RL, the clipped
     # cross-entropy); otherwise the probe's alone, for the diagnostics (its first rows)
     sft_clip = None if rl else spec.sft_clip
-    old = _all_log_probs(backend, data if sft_clip is not None else probe, spec)
+    centre = spec.sft_centre and not rl
+    old = _all_log_probs(backend, data if sft_clip is not None or centre else probe, spec)
     before = old[: len(probe)]
+    shared = shared_pull(data.targets, old) if centre else None
     ref = before
     # the starting policy: the KL term's anchor and the diagnostic kl_to_start (free for an
     # adapter; a full fine-tune swaps weights for it only when the KL term needs it)
@@ -258,6 +275,8 @@ def train_steps(
             rows = torch.as_tensor(idx, device=old.device)
             if sft_clip is not None:
                 loss = clipped_sft_loss(logp, old[rows], part.targets, sft_clip)
+            elif shared is not None:
+                loss = centred_sft_loss(logp, part.targets, shared)
             elif part.advantages is None:
                 loss = sft_loss(logp, part.targets)
             else:
