@@ -112,6 +112,29 @@ def ensure_env(extras: tuple[str, ...] = ("dev",)) -> None:
     print(f"installed in {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 
+def _workers(rest: list[str], env: dict[str, str]) -> list[str]:
+    """One pytest worker per core, up to four (pytest-xdist), sharing the cores' threads.
+
+    On two cores the suite's model-bound tests run 1.3x faster on two torch threads than on
+    one, so two workers at one thread each finish the suite about 1.5x sooner than one worker
+    at two. Each worker's thread count is set, not sampled: two workers starting together
+    would each find the cores idle and take both. `-n`, `--numprocesses` or `-p no:xdist`
+    among the arguments leave the choice to the caller."""
+    if any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in rest):
+        return []
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    workers = min(cores, 4)  # each worker holds its own copy of the model
+    if workers < 2:
+        return []
+    env.setdefault("QUICKTAKES_THREADS", str(cores // workers))
+    # --dist loadgroup keeps the vLLM server's tests (xdist_group "vllm") on one worker, so
+    # one server starts; every other test goes to whichever worker is free
+    return ["-n", str(workers), "--dist", "loadgroup"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"reproduce", "test", "lint", "shell"}:
         print(__doc__, file=sys.stderr)
@@ -128,7 +151,8 @@ def main(argv: list[str]) -> int:
         if why:
             print(f"{why}: the vLLM server tests will be skipped", file=sys.stderr)
             env["QUICKTAKES_VLLM_UNAVAILABLE"] = why
-        return subprocess.call([py, "-m", "pytest", *rest], cwd=ROOT, env=env)
+        return subprocess.call([py, "-m", "pytest", *_workers(rest, env), *rest], cwd=ROOT,
+                               env=env)
     if task == "lint":
         rc = subprocess.call([py, "-m", "ruff", "check", "src", "tests", "benchmarks"], cwd=ROOT)
         return rc or subprocess.call([py, "-m", "mypy", "src"], cwd=ROOT)

@@ -8,6 +8,20 @@ from typer.testing import CliRunner
 from quicktakes.cli import app
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, the longest (the ladder's second rung) leading: pytest-xdist
+    hands the first tests out to its workers in turn, so they start at once on different
+    workers instead of meeting at the end of one."""
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 3
+        if "second_rung" in item.name:
+            return 0
+        return 1 if item.module is not None and item.module.__name__.endswith("ladder") else 2
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session")
 def _session_cache(tmp_path_factory):
     """One cache directory per test session: the dequantized model is written there once."""

@@ -20,6 +20,8 @@ MSGS = [{"role": "user", "content": "Name a colour."}]
 AGREE = 1e-3
 """Nats: vLLM and torch, both fp32, on the same prompts."""
 
+pytestmark = pytest.mark.xdist_group("vllm")  # one server: every test on one worker
+
 
 @pytest.fixture(scope="module")
 def trainer(model_folder):
