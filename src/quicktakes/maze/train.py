@@ -301,6 +301,8 @@ def train_steps(
         "collapsed": float(collapsed(entropy(after))),
         "grad_norm": float(np.mean(norms)),
         "grad_clipped": float(np.mean(np.array(norms) > 1.0)),
+        # plain cross-entropy's shared shift at the policy before the update: under
+        # --sft-centre, what the centring took out of the loss
         "shared_shift": shared_shift(probe, before),
     }
     if data.advantages is not None:
