@@ -256,8 +256,6 @@ def test_a_bad_spec_file_is_one_line_and_writes_nothing(
         (["--sft-clip", "0"], "--sft-clip: Input should be greater than 0"),
         (["--sft-clip", "0.2"], "--sft-clip clips fine-tuning on selected moves"),
         (["--sft-centre"], "--sft-centre centres fine-tuning on selected moves"),
-        (["--method", "sft-iter", "--sft-centre", "--sft-clip", "0.2"],
-         "--sft-centre and --sft-clip are two changes to one loss"),
     ],
 )
 def test_each_generated_option_names_itself_when_its_value_is_wrong(

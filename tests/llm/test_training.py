@@ -182,6 +182,21 @@ def test_clipped_cross_entropy_is_cross_entropy_until_a_target_has_grown_by_the_
     assert torch.allclose(z.grad[0], torch.zeros(4)) and z.grad[1].abs().max() > 0.01
 
 
+def test_the_clip_holds_a_move_pushed_down_once_it_has_fallen_by_the_clip():
+    """Under --sft-centre a weight may be negative: cross-entropy would pay for driving that
+    move's probability to 0; the clip stops the push once it has fallen by 20%."""
+    down = np.array([[0.0, -1.0, 0, 0]])
+    old = torch.log_softmax(torch.tensor([[0.0, 1, 0, 0]]), dim=1)
+    z = old.clone().requires_grad_(True)
+    clipped_sft_loss(torch.log_softmax(z, dim=1), old, down, 0.2).backward()
+    assert z.grad[0, 1] > 0.1  # at ratio 1 it pushes D down (the loss rises with D's logit)
+    fallen = torch.log_softmax(old[0] + torch.tensor([0.0, float(np.log(0.6)), 0, 0]), dim=0)[None]
+    assert torch.exp(fallen[0, 1] - old[0, 1]) < 0.8
+    z = fallen.clone().requires_grad_(True)
+    clipped_sft_loss(torch.log_softmax(z, dim=1), old, down, 0.2).backward()
+    assert torch.allclose(z.grad, torch.zeros(1, 4))
+
+
 def test_centred_cross_entropy_pulls_as_cross_entropy_less_the_shared_part():
     targets = onehot([0, 1, 2, 3])
     logp = torch.log(torch.tensor([[0.1, 0.7, 0.1, 0.1]] * 4))

@@ -222,7 +222,8 @@ class LabSpec(BaseModel):
         False,
         description="oracle-bc, sft-iter: cross-entropy less its shared shift: each pair's "
         "pull on the four moves' logits minus the update's mean pull (at the policy before "
-        "it), so no move is raised or lowered at every state at once; default off",
+        "it), so no move is raised or lowered at every state at once; unbounded below, so "
+        "pair it with --sft-clip; default off",
     )
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
@@ -261,9 +262,6 @@ class LabSpec(BaseModel):
         if self.sft_centre and self.method not in ("oracle-bc", "sft-iter"):
             raise ValueError("--sft-centre centres fine-tuning on selected moves (oracle-bc, "
                              "sft-iter); RL's advantages are centred already")
-        if self.sft_centre and self.sft_clip is not None:
-            raise ValueError("--sft-centre and --sft-clip are two changes to one loss: "
-                             "choose one")
         if self.checkpoints is not None:
             if not self.trains:
                 raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "

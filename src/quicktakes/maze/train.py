@@ -133,12 +133,16 @@ def sft_loss(logp: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
 def clipped_sft_loss(
     logp: torch.Tensor, old: torch.Tensor, targets: np.ndarray, clip: float
 ) -> torch.Tensor:
-    """Cross-entropy with RL's trust region: -sum_m t_m min(r_m, 1 + clip), r_m the move's
-    probability ratio to `old` (the policy before the update). At r = 1 its gradient is
-    cross-entropy's; a target move whose probability has grown by `clip` stops pulling, as
-    PPO's surrogate does for a positive advantage."""
+    """Cross-entropy with RL's trust region: -sum_m min(r_m w_m, clip(r_m, 1 -+ clip) w_m), r_m
+    the move's probability ratio to `old` (the policy before the update), w_m the target
+    weight. At r = 1 its gradient is cross-entropy's; a target move whose probability has
+    grown by `clip` stops pulling, as PPO's surrogate does for a positive advantage, and under
+    `--sft-centre` (where a weight may be negative) a move pushed down stops once its
+    probability has fallen by `clip`."""
     ratio = torch.exp(logp - old)
-    return -(_like(logp, targets) * torch.clamp(ratio, max=1 + clip)).sum(dim=1).mean()
+    w = _like(logp, targets)
+    surrogate = torch.minimum(ratio * w, torch.clamp(ratio, 1 - clip, 1 + clip) * w)
+    return -surrogate.sum(dim=1).mean()
 
 
 def shared_pull(targets: np.ndarray, logp: torch.Tensor) -> np.ndarray:
@@ -152,8 +156,15 @@ def centred_sft_loss(logp: torch.Tensor, targets: np.ndarray, shared: np.ndarray
     """Cross-entropy to the target rows less `shared` (`shared_pull` over the update at the
     policy before it): -sum_m (t_m - shared_m) log p_m. The shared pull sums to 0 over the
     moves, so its gradient on the logits is cross-entropy's minus `shared` at every state:
-    what is left is how the target depends on the state, as RL's centred advantages."""
-    return -(_like(logp, targets - shared[None, :]) * logp).sum(dim=1).mean()
+    what is left is how the target depends on the state, as RL's centred advantages. Unlike
+    cross-entropy it is unbounded below (a negative weight pays for driving a move's
+    probability to 0), so on the 7x7 maze it swung the policy by KL 1-2 an update; with
+    `--sft-clip` it is held by RL's trust region (`clipped_sft_loss`)."""
+    return -(_like(logp, centred(targets, shared)) * logp).sum(dim=1).mean()
+
+
+def centred(targets: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
+    return targets if shared is None else targets - shared[None, :]
 
 
 def ppo_loss(
@@ -274,7 +285,8 @@ def train_steps(
             logp = move_log_probs(backend, part.convs, spec.temperature)
             rows = torch.as_tensor(idx, device=old.device)
             if sft_clip is not None:
-                loss = clipped_sft_loss(logp, old[rows], part.targets, sft_clip)
+                loss = clipped_sft_loss(logp, old[rows], centred(part.targets, shared),
+                                        sft_clip)
             elif shared is not None:
                 loss = centred_sft_loss(logp, part.targets, shared)
             elif part.advantages is None:
