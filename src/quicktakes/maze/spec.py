@@ -222,8 +222,8 @@ class LabSpec(BaseModel):
         False,
         description="oracle-bc, sft-iter: cross-entropy less its shared shift: each pair's "
         "pull on the four moves' logits minus the update's mean pull (at the policy before "
-        "it), so no move is raised or lowered at every state at once; unbounded below, so "
-        "pair it with --sft-clip; default off",
+        "it), so no move is raised or lowered at every state at once; unbounded below "
+        "(--sft-clip bounds it); default off",
     )
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())

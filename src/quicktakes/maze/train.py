@@ -159,7 +159,8 @@ def centred_sft_loss(logp: torch.Tensor, targets: np.ndarray, shared: np.ndarray
     what is left is how the target depends on the state, as RL's centred advantages. Unlike
     cross-entropy it is unbounded below (a negative weight pays for driving a move's
     probability to 0), so on the 7x7 maze it swung the policy by KL 1-2 an update; with
-    `--sft-clip` it is held by RL's trust region (`clipped_sft_loss`)."""
+    `--sft-clip` it is held by RL's trust region (`clipped_sft_loss`), which in the one run
+    tried took the learning away with the swings (docs/results.md, session 10)."""
     return -(_like(logp, centred(targets, shared)) * logp).sum(dim=1).mean()
 
 
