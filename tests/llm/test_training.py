@@ -14,7 +14,7 @@ from quicktakes.maze.policy import LLMPolicy
 from quicktakes.maze.spec import LabSpec
 from quicktakes.maze.train import (
     Update,
-    centred_sft_loss,
+    centred,
     clipped_sft_loss,
     entropy,
     move_log_probs,
@@ -207,7 +207,7 @@ def test_centred_cross_entropy_pulls_as_cross_entropy_less_the_shared_part():
     sft_loss(torch.log_softmax(z, dim=1), targets).backward()
     plain = z.grad.clone()
     z.grad = None
-    centred_sft_loss(torch.log_softmax(z, dim=1), targets, shared).backward()
+    sft_loss(torch.log_softmax(z, dim=1), centred(targets, shared)).backward()
     # the loss is a mean over the rows: each row's gradient moves by shared / rows
     assert torch.allclose(z.grad, plain + torch.tensor(shared, dtype=torch.float32) / 4,
                           atol=1e-6)

@@ -145,26 +145,28 @@ def clipped_sft_loss(
     return -surrogate.sum(dim=1).mean()
 
 
-def shared_pull(targets: np.ndarray, logp: torch.Tensor) -> np.ndarray:
-    """The mean over pairs of cross-entropy's descent direction on the four moves' logits,
-    target - p * sum(target), at the policy `logp`: the shared part of its pull."""
+def ce_pulls(targets: np.ndarray, logp: torch.Tensor) -> np.ndarray:
+    """Cross-entropy's descent direction on each pair's four move logits at the policy `logp`:
+    target - p * sum(target), one row per pair."""
     p = logp.detach().float().exp().cpu().numpy()
-    return (targets - p * targets.sum(axis=1, keepdims=True)).mean(axis=0)
+    return targets - p * targets.sum(axis=1, keepdims=True)
 
 
-def centred_sft_loss(logp: torch.Tensor, targets: np.ndarray, shared: np.ndarray) -> torch.Tensor:
-    """Cross-entropy to the target rows less `shared` (`shared_pull` over the update at the
-    policy before it): -sum_m (t_m - shared_m) log p_m. The shared pull sums to 0 over the
-    moves, so its gradient on the logits is cross-entropy's minus `shared` at every state:
-    what is left is how the target depends on the state, as RL's centred advantages. Unlike
-    cross-entropy it is unbounded below (a negative weight pays for driving a move's
-    probability to 0), so on the 7x7 maze it swung the policy by KL 1-2 an update; with
-    `--sft-clip` it is held by RL's trust region (`clipped_sft_loss`), which in the one run
-    tried took the learning away with the swings (docs/results.md, session 10)."""
-    return -(_like(logp, centred(targets, shared)) * logp).sum(dim=1).mean()
+def shared_pull(targets: np.ndarray, logp: torch.Tensor) -> np.ndarray:
+    """The mean over pairs of `ce_pulls`: the shared part of cross-entropy's pull."""
+    return ce_pulls(targets, logp).mean(axis=0)
 
 
 def centred(targets: np.ndarray, shared: np.ndarray | None) -> np.ndarray:
+    """The target rows less `shared` (`shared_pull` over the update at the policy before it),
+    for `--sft-centre`. The shared pull sums to 0 over the moves, so cross-entropy to these
+    rows pulls on each state's logits as plain cross-entropy less `shared`: no move is raised
+    or lowered at every state at once, and what is left is how the target depends on the
+    state, as in RL's centred advantages. Some weights are then negative, and cross-entropy
+    with a negative weight is unbounded below (it pays for driving that move's probability
+    to 0): on the 7x7 maze it swung the policy by KL 1-2 an update. `--sft-clip` holds it with
+    RL's trust region (`clipped_sft_loss`), which in the one run tried took the learning away
+    with the swings (docs/results.md, session 10)."""
     return targets if shared is None else targets - shared[None, :]
 
 
@@ -195,10 +197,10 @@ def shared_shift(data: Update, logp: torch.Tensor) -> float:
     per-step credit is the advantages themselves. Near 1: the update teaches the moves'
     frequencies, not how the move depends on the state (what the learners did first on the
     7x7 maze). RL's pairs of one state (the same conversation) are summed first."""
-    p = logp.detach().float().exp().cpu().numpy()
     if data.advantages is None:
-        g = data.targets - p * data.targets.sum(axis=1, keepdims=True)
+        g = ce_pulls(data.targets, logp)
     else:
+        p = logp.detach().float().exp().cpu().numpy()
         pulls = data.advantages[:, None] * (data.targets - p)
         groups: dict[int, np.ndarray] = {}
         for conv, pull in zip(data.convs, pulls, strict=True):
@@ -261,8 +263,9 @@ def train_steps(
     opt = opt or make_optimizer(backend, spec)
     rl = data.advantages is not None
     probe = data if rl else data.subset(np.arange(min(len(data), DIAGNOSTIC_PAIRS)))
-    # every pair's policy before the update where a loss reads its ratio (RL, the clipped
-    # cross-entropy); otherwise the probe's alone, for the diagnostics (its first rows)
+    # every pair's policy before the update where a loss reads it (RL's and the clipped
+    # cross-entropy's ratio, the centred targets' shared pull); otherwise the probe's alone,
+    # for the diagnostics (its first rows)
     sft_clip = None if rl else spec.sft_clip
     centre = spec.sft_centre and not rl
     old = _all_log_probs(backend, data if sft_clip is not None or centre else probe, spec)
@@ -285,13 +288,10 @@ def train_steps(
             part = data.subset(idx)
             logp = move_log_probs(backend, part.convs, spec.temperature)
             rows = torch.as_tensor(idx, device=old.device)
-            if sft_clip is not None:
-                loss = clipped_sft_loss(logp, old[rows], centred(part.targets, shared),
-                                        sft_clip)
-            elif shared is not None:
-                loss = centred_sft_loss(logp, part.targets, shared)
-            elif part.advantages is None:
-                loss = sft_loss(logp, part.targets)
+            if part.advantages is None:
+                targets = centred(part.targets, shared)
+                loss = (sft_loss(logp, targets) if sft_clip is None
+                        else clipped_sft_loss(logp, old[rows], targets, sft_clip))
             else:
                 loss, _ = ppo_loss(logp, old[rows], ref[rows], part.targets, part.advantages,
                                    spec.clip, spec.kl)
