@@ -48,7 +48,7 @@ class SteeringSpec(BaseModel):
     eps: float = Field(0.25, gt=0.0, le=1.0, description="initial fraction of the way per round")
     oversample: float = Field(4.0, ge=1.0, le=10.0, description="N = ceil(oversample * P)")
     pool: int = Field(20, ge=2, le=200, description="greedy design: candidates per parameter")
-    input_range: float = Field(6.0, gt=0.0, description="greedy design: pool uniform on +-this")
+    input_range: float = Field(12.0, gt=0.0, description="greedy design: pool uniform on +-this")
     positive_rates: bool = Field(
         False, description="only positive learning rates: flip signs through the targets y_i"
     )
@@ -274,7 +274,8 @@ def steer(
     set_flat(at_target, theta_star)
     result.kappa["target"] = kappa_star(at_target, theta_star - theta0, kappa_pool)
     eps, damping = cfg.eps, 1e-3  # a fraction of the way; the rates' damping (x sigma_max^2)
-    aim = Aim(theta0, theta_star, waypoint(cfg, theta0, theta_star) if cfg.continuation else None)
+    way = waypoint(cfg, theta0, theta_star) if cfg.continuation else None
+    aim = Aim(theta0, theta_star, way, output_weights(cfg) if cfg.continuation else None)
     steps = failed = slow = 0
     for r in range(cfg.rounds):
         if cfg.max_steps is not None and steps >= cfg.max_steps:
@@ -375,28 +376,47 @@ SLOW_STEP = 0.02
 """A round whose step covers less than this share of the distance to its aim is short."""
 
 
-WAYPOINT_TOL = 1e-3
-"""How near the waypoint (relative to the first distance) counts as there."""
+WAYPOINT_FLOOR = 0.5
+"""The waypoint's output weights are at least this large in size, so every unit's input weights
+get a gradient on the way to it."""
+SHRINK = 0.1
+"""A leg along which some output weight shrinks to under this share of its size is cautious:
+that unit's input weights must be right before its output weight stops passing them a
+gradient."""
+CAUTIOUS_START = 0.1
+"""A cautious leg's first aim, as a share of the leg."""
+CAUTIOUS_LAST = 1e-3
+"""On a cautious leg, each aim halves what is left of the leg until less than this is left."""
 
 
 class Aim:
     """Continuation: each round aims at a point on a path of straight legs to the target, at
     a share t of the current leg. t starts at 1 (the leg's end); when rounds keep failing, it
     moves back halfway towards where the weights stand, and once an aim is reached it moves on
-    by twice the last step, up to the leg's end, then on to the next leg.
+    by twice the last step, up to the leg's end, then on to the next leg. A leg's end short of
+    the target counts as reached within the run's tolerance.
 
     The path goes through a waypoint when one is given (`waypoint`): a tanh unit whose output
     weight is near 0 passes almost no gradient to its input weights, so a straight path along
-    which an output weight shrinks early strands that unit's inputs."""
+    which an output weight shrinks early strands that unit's inputs. For the same reason a leg
+    along which an output weight shrinks towards 0 (`outputs` names the output weights) is
+    walked cautiously: it starts at `CAUTIOUS_START`, each aim is reached within the tolerance,
+    and each next aim halves the rest of the leg (`CAUTIOUS_LAST`)."""
 
     def __init__(
         self, theta0: torch.Tensor, theta_star: torch.Tensor,
-        waypoint: torch.Tensor | None = None,
+        waypoint: torch.Tensor | None = None, outputs: torch.Tensor | None = None,
     ) -> None:
         stops = [theta0] + ([waypoint] if waypoint is not None else []) + [theta_star]
         self.legs = list(zip(stops[:-1], stops[1:], strict=True))
+        self.cautious = [
+            outputs is not None and bool((b[outputs].abs() < SHRINK * a[outputs].abs()).any())
+            for a, b in self.legs
+        ]
         self.scale = float(torch.linalg.vector_norm(theta_star - theta0))
         self.leg, self.t, self.step = 0, 1.0, 1.0
+        if self.cautious[0]:
+            self.t = self.step = CAUTIOUS_START
 
     @property
     def share(self) -> float:
@@ -424,36 +444,53 @@ class Aim:
         return True
 
     def reached(self, theta: torch.Tensor, tol: float) -> bool:
-        """Once near an aim short of the target (within a tenth of the last step, or at a
-        leg's end within `WAYPOINT_TOL`), move it on; True when it moved."""
+        """Once near an aim short of the target (within a tenth of the last step, or within
+        `tol` at a leg's end or on a cautious leg), move it on; True when it moved."""
         last = self.leg == len(self.legs) - 1
         if last and self.t >= 1.0:
             return False
-        near = WAYPOINT_TOL if self.t >= 1.0 else max(0.1 * self.step, tol)
+        careful = self.cautious[self.leg]
+        near = tol if self.t >= 1.0 or careful else max(0.1 * self.step, tol)
         if float(torch.linalg.vector_norm(self.point() - theta)) > near * self.scale:
             return False
         if self.t >= 1.0:
             self.leg, self.t, self.step = self.leg + 1, 1.0, 1.0
+            if self.cautious[self.leg]:
+                self.t = self.step = CAUTIOUS_START
+        elif careful:
+            rest = 1.0 - self.t
+            self.step = rest if rest < CAUTIOUS_LAST else min(2 * self.step, rest / 2)
+            self.t = min(1.0, self.t + self.step)
         else:
             self.step = min(2 * self.step, 1.0 - self.t)
             self.t = min(1.0, self.t + self.step)
         return True
 
 
-def waypoint(
-    cfg: SteeringSpec, theta0: torch.Tensor, theta_star: torch.Tensor
-) -> torch.Tensor | None:
-    """For one hidden layer: the target's input weights with each unit's output weight at the
-    larger in size of its start and target values, so every unit's inputs move while its
-    output weight still passes them a gradient; the output weights then move alone."""
+def output_weights(cfg: SteeringSpec) -> torch.Tensor | None:
+    """Where the output weights sit in the flat weights, for one hidden layer."""
     if len(cfg.hidden) != 1:
         return None
     from quicktakes.reward.unroll import TanhNet
 
-    idx = torch.from_numpy(TanhNet(cfg.inputs, cfg.hidden[0]).output_weights)
+    return torch.from_numpy(TanhNet(cfg.inputs, cfg.hidden[0]).output_weights)
+
+
+def waypoint(
+    cfg: SteeringSpec, theta0: torch.Tensor, theta_star: torch.Tensor
+) -> torch.Tensor | None:
+    """For one hidden layer: the target's input weights with each unit's output weight at the
+    larger in size of its start and target values, and at least `WAYPOINT_FLOOR`, so every
+    unit's inputs move while its output weight still passes them a gradient; the output
+    weights then move alone."""
+    idx = output_weights(cfg)
+    if idx is None:
+        return None
     way = theta_star.clone()
     a, b = theta0[idx], theta_star[idx]
-    way[idx] = torch.where(a.abs() > b.abs(), a, b)
+    big = torch.where(a.abs() > b.abs(), a, b)
+    sign = torch.where(big < 0, -1.0, 1.0).to(big.dtype)
+    way[idx] = sign * torch.clamp(big.abs(), min=WAYPOINT_FLOOR)
     return way
 
 
