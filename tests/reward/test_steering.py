@@ -222,24 +222,29 @@ def test_a_leg_into_a_vanishing_output_weight_is_walked_cautiously():
     getting a gradient: the leg starts at a tenth, each aim must be reached within the
     tolerance, and each next aim halves the rest of the leg."""
     from quicktakes.reward.steering import CAUTIOUS_LAST, CAUTIOUS_START, Aim
+    from quicktakes.reward.unroll import TanhNet
 
-    outputs = torch.tensor([2, 3])
-    theta0 = torch.tensor([0.0, 0.0, 0.5, -0.5], dtype=torch.float64)
-    way = torch.tensor([1.0, 1.0, 0.5, -0.5], dtype=torch.float64)
-    target = torch.tensor([1.0, 1.0, 0.5, 0.01], dtype=torch.float64)
-    aim = Aim(theta0, target, way, outputs)
+    net = TanhNet(1, 2)  # weights w0 w1, biases b0 b1, outputs v0 v1, output bias
+    theta0 = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.5, -0.5, 0.0], dtype=torch.float64)
+    way = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.5, -0.5, 0.0], dtype=torch.float64)
+    target = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.5, 0.01, 0.0], dtype=torch.float64)
+    aim = Aim(theta0, target, way, net)
     assert aim.cautious == [False, True]
+    assert aim.fragile[1].tolist() == [1, 3]  # unit 1's input weight and bias
     assert aim.t == 1.0 and aim.reached(way + 1e-3, 1e-6) is False  # a leg's end: tol
     assert aim.reached(way, 1e-6) and aim.leg == 1 and aim.t == CAUTIOUS_START
     ts = [aim.t]
+    off = torch.zeros(7, dtype=torch.float64)
     while aim.t < 1.0:
-        assert not aim.reached(aim.point() + 1e-4, 1e-6)  # near is the tolerance
-        assert aim.reached(aim.point(), 1e-6)
+        off[1] = 1e-4  # the shrinking unit's input weight: within the tolerance, no more
+        assert not aim.reached(aim.point() + off, 1e-6)
+        off[1], off[0] = 0.0, 0.05 * aim.step * aim.scale  # another's: a tenth of the step
+        assert aim.reached(aim.point() + off, 1e-6)
         ts.append(aim.t)
     rests = [1 - t for t in ts]
     assert all(a / 2 - 1e-12 <= b < a for a, b in zip(rests[:-2], rests[1:-1], strict=True))
     assert rests[-2] < CAUTIOUS_LAST <= rests[-3] and rests[-1] == 0.0
-    plain = Aim(theta0, way, None, outputs)  # no output weight shrinks: the leg's end at once
+    plain = Aim(theta0, way, None, net)  # no output weight shrinks: the leg's end at once
     assert plain.cautious == [False] and plain.t == 1.0
 
 
