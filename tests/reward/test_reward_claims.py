@@ -14,8 +14,8 @@ def tiny(monkeypatch):
     monkeypatch.setitem(claims.VALUES_SIZES, Budget.FAST,
                         claims.ValuesSizes(values_mdps=10, values_updates=30))
     monkeypatch.setitem(claims.STEERING_SIZES, Budget.FAST,
-                        claims.SteeringSizes(steering_seeds=(1, 1, 1), steering_steps=200,
-                                             ablation_steps=100))
+                        claims.SteeringSizes(steering_seeds=(1, 1, 1),
+                                             steering_steps=(200, 200, 200), ablation_steps=100))
 
 
 @pytest.mark.parametrize("cid", ["reward.policy", "reward.values", "reward.steering"])

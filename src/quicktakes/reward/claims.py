@@ -44,8 +44,9 @@ class SteeringSizes(BaseModel):
 
     steering_seeds: tuple[int, int, int]
     """Seeds per network (linear, 4 tanh units, 8 tanh units)."""
-    steering_steps: int
-    """SGD steps each steering run may take."""
+    steering_steps: tuple[int, int, int]
+    """SGD steps each steering run may take, per network (linear, 4 tanh units, 8 tanh
+    units)."""
     ablation_steps: int
 
 
@@ -58,14 +59,16 @@ VALUES_SIZES = {
     Budget.FULL: ValuesSizes(values_mdps=1000, values_updates=10_000),
 }
 STEERING_SIZES = {
-    Budget.FAST: SteeringSizes(steering_seeds=(2, 2, 1), steering_steps=8_000,
+    Budget.FAST: SteeringSizes(steering_seeds=(2, 2, 1), steering_steps=(8_000, 30_000, 8_000),
                                ablation_steps=2_000),
-    Budget.FULL: SteeringSizes(steering_seeds=(5, 5, 3), steering_steps=100_000,
+    Budget.FULL: SteeringSizes(steering_seeds=(5, 5, 3), steering_steps=(100_000,) * 3,
                                ablation_steps=20_000),
 }
 """`full`'s step budget lets an 8-unit network that the engine can steer get there (one of
 the claim's three seeds needed 73,656 steps, 74 s on one core; docs/results.md,
-2026-12-06)."""
+2026-12-06). The 4-unit network's budget at `fast` covers its two seeds (20,128 and 25,432
+steps: the engine reaches its waypoint within the tolerance first; docs/results.md,
+2026-12-07)."""
 
 
 def _batches(ctx: RunContext, n: int) -> list[tuple[str, MDPBatch]]:
@@ -416,14 +419,16 @@ def measure_steering(ctx: RunContext, sizes: SteeringSizes) -> SteeringMeasured:
 
     from quicktakes.reward.steering import SteeringSpec, steer
 
-    grid = sorted({int(v) for v in np.geomspace(1, sizes.steering_steps, 25)})
+    grid = sorted({int(v) for v in np.geomspace(1, max(sizes.steering_steps), 25)})
     per_network = []
     seconds: dict[str, list[float]] = {}
-    for (label, hidden), seeds in zip(NETWORKS, sizes.steering_seeds, strict=True):
+    for (label, hidden), seeds, budget in zip(
+        NETWORKS, sizes.steering_seeds, sizes.steering_steps, strict=True
+    ):
         runs = []
         for k in range(seeds):
             cfg = SteeringSpec(hidden=hidden, inputs=2, rounds=100_000,
-                                 max_steps=sizes.steering_steps, tol=STEER_TOL)
+                                 max_steps=budget, tol=STEER_TOL)
             gen = torch.Generator().manual_seed(ctx.subseed("steer", label, str(k)))
             start = time.perf_counter()
             runs.append(steer(cfg, gen))
