@@ -415,9 +415,12 @@ class Aim:
         self.legs = list(zip(stops[:-1], stops[1:], strict=True))
         self.fragile = [self._fragile(a, b, net) for a, b in self.legs]
         self.scale = float(torch.linalg.vector_norm(theta_star - theta0))
-        self.leg, self.t, self.step = 0, 1.0, 1.0
-        if self.cautious[0]:
-            self.t = self.step = CAUTIOUS_START
+        self._start(0)
+
+    def _start(self, leg: int) -> None:
+        """Aim at the leg's end, or at `CAUTIOUS_START` of a cautious leg."""
+        self.leg = leg
+        self.t = self.step = CAUTIOUS_START if self.cautious[leg] else 1.0
 
     @staticmethod
     def _fragile(a: torch.Tensor, b: torch.Tensor, net: TanhNet | None) -> torch.Tensor:
@@ -466,25 +469,22 @@ class Aim:
         last = self.leg == len(self.legs) - 1
         if last and self.t >= 1.0:
             return False
-        careful = self.cautious[self.leg]
         gap = self.point() - theta
         near = tol if self.t >= 1.0 else max(0.1 * self.step, tol)
         if float(torch.linalg.vector_norm(gap)) > near * self.scale:
             return False
-        fragile = gap[self.fragile[self.leg]]
-        if careful and float(torch.linalg.vector_norm(fragile)) > tol * self.scale:
+        # empty unless the leg is cautious
+        if float(torch.linalg.vector_norm(gap[self.fragile[self.leg]])) > tol * self.scale:
             return False
         if self.t >= 1.0:
-            self.leg, self.t, self.step = self.leg + 1, 1.0, 1.0
-            if self.cautious[self.leg]:
-                self.t = self.step = CAUTIOUS_START
-        elif careful:
-            rest = 1.0 - self.t
-            self.step = rest if rest < CAUTIOUS_LAST else min(2 * self.step, rest / 2)
-            self.t = min(1.0, self.t + self.step)
+            self._start(self.leg + 1)
+            return True
+        rest = 1.0 - self.t
+        if not self.cautious[self.leg]:
+            self.step = min(2 * self.step, rest)
         else:
-            self.step = min(2 * self.step, 1.0 - self.t)
-            self.t = min(1.0, self.t + self.step)
+            self.step = rest if rest < CAUTIOUS_LAST else min(2 * self.step, rest / 2)
+        self.t = min(1.0, self.t + self.step)
         return True
 
 
