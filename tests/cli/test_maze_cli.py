@@ -134,6 +134,26 @@ def test_sft_iter_through_the_cli_saves_adapters_and_resumes(cli, tmp_path):
     assert json.loads(again.stdout)["iterations"] == json.loads(first.stdout)["iterations"]
 
 
+def test_verified_training_records_each_update_and_counts_its_episodes(cli, tmp_path):
+    """`--verify N`: every update is judged on N verification mazes, kept or rolled back, and
+    their greedy episodes count as spent (N before the first update, N after each); a
+    resumed run repeats it."""
+    args = ("maze", "run", "--method", "oracle-bc", "--iterations", "3", "--samples", "2",
+            "--train-mazes", "1", "--test-mazes", "1", "--verify", "3", "--size", "4",
+            "--coins", "1", "--steps", "3", "--out", str(tmp_path), "--json")
+    first = cli(*args)
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.stdout)
+    assert [i["samples_used"] for i in out["iterations"]] == [0, 2 + 3 + 3, 2 * (2 + 3) + 3]
+    for u in out["updates"]:
+        assert u["kept"] in (0.0, 1.0)
+        assert (u["verify_after"] >= u["verify_before"]) == (u["kept"] == 1.0)
+    assert out["updates"][1]["verify_before"] == max(out["updates"][0]["verify_before"],
+                                                     out["updates"][0]["verify_after"])
+    again = cli(*args)
+    assert json.loads(again.stdout)["iterations"] == out["iterations"]
+
+
 def test_show_prints_what_a_model_reads(cli):
     r = cli("maze", "show", "--seed", "3", "--obs", "coins")
     assert r.exit_code == 0 and "Coins: " in r.stdout and "Blocked: " in r.stdout
@@ -256,6 +276,8 @@ def test_a_bad_spec_file_is_one_line_and_writes_nothing(
         (["--sft-clip", "0"], "--sft-clip: Input should be greater than 0"),
         (["--sft-clip", "0.2"], "--sft-clip clips fine-tuning on selected moves"),
         (["--sft-centre"], "--sft-centre centres fine-tuning on selected moves"),
+        (["--verify", "4"], "--verify keeps or rolls back a fine-tuning method's updates"),
+        (["--verify", "-1"], "--verify: Input should be greater than or equal to 0"),
     ],
 )
 def test_each_generated_option_names_itself_when_its_value_is_wrong(

@@ -128,14 +128,15 @@ def generate(cfg: MazeConfig, rng: np.random.Generator, max_tries: int = 1000) -
     )
 
 
-TRAIN_BASE, TEST_BASE = 0, 1_000_000
+TRAIN_BASE, TEST_BASE, VERIFY_BASE = 0, 1_000_000, 2_000_000
 """Maze seeds: train mazes from 0 up, held-out test mazes from 10^6 up (procgen's protocol)."""
 
 
 def maze_seeds(split: str, count: int, offset: int = 0) -> list[int]:
-    if split not in ("train", "test"):
-        raise ConfigError(f"split must be train or test, got {split!r}")
-    base = TRAIN_BASE if split == "train" else TEST_BASE
+    bases = {"train": TRAIN_BASE, "test": TEST_BASE, "verify": VERIFY_BASE}
+    if split not in bases:
+        raise ConfigError(f"split must be train, test or verify, got {split!r}")
+    base = bases[split]
     return [base + offset + i for i in range(count)]
 
 

@@ -114,12 +114,20 @@ def climb(
     """Train `spec.method` (oracle-bc, sft-iter, rl) on the rung's mazes (one-step mazes
     unless `bank` gives others): each update samples `spec.samples` episodes per training
     maze with the current policy, builds the method's data as the lab does, and takes
-    `train_steps`; every checkpoint plays the held-out mazes greedily: after every update, or
+    `train_steps` (with `spec.verify`, kept only if the verification mazes did not get worse:
+    `maze.verify`); every checkpoint plays the held-out mazes greedily: after every update, or
     (`every=False`) only after the last. `backend`: loaded weights to re-use (reset to the
     base first), else the spec's own."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
-    from quicktakes.maze.train import make_optimizer, optimal_mass, train_steps, update_data
+    from quicktakes.maze.train import (
+        Update,
+        make_optimizer,
+        optimal_mass,
+        train_steps,
+        update_data,
+    )
+    from quicktakes.maze.verify import Verifier
 
     bank = bank or one_step_bank()
     if backend is None:
@@ -136,15 +144,22 @@ def climb(
                 masses=[optimal_mass(backend, policy, bank, test_seeds, spec)])
     opt = make_optimizer(backend, spec) if spec.optimizer == "keep" else None
     spent = 0
+    verifier = None
+    if spec.verify:  # the rung's verification mazes: their own seeds, after the test's
+        verifier = Verifier(policy, bank, list(range(20_000, 20_000 + spec.verify)), spec.seed)
+        spent += verifier.spent
     for u in range(updates):
         jobs = [Job(bank(s), s, derive_seed(spec.seed, "ladder", str(u), str(s), str(k)) % 2**31)
                 for s in train_seeds for k in range(spec.samples)]
         played = rollouts(jobs, policy, policy.obs)
         groups = [played[i : i + spec.samples] for i in range(0, len(played), spec.samples)]
         data = update_data(spec, policy, bank, groups, rng, f"ladder-{u}")
-        stats = train_steps(backend, data, spec, rng, opt) if len(data) else {"pairs": 0.0}
+        def step(data: Update = data) -> dict[str, float]:
+            return train_steps(backend, data, spec, rng, opt) if len(data) else {"pairs": 0.0}
+
+        stats = verifier.update(backend, opt, step) if verifier else step()
         rung.updates.append(stats)
-        spent += len(jobs) + data.sampled
+        spent += len(jobs) + data.sampled + (verifier.spent if verifier else 0)
         if not every and u < updates - 1:
             continue
         rung.spent.append(spent)
@@ -155,5 +170,7 @@ def climb(
         if note:
             note(f"{spec.method} update {u + 1}: greedy {rung.greedy[-1]:.2f} (commonest move "
                  f"{top:.0%}), optimal moves' probability {rung.mass[-1]:.3f}, "
-                 f"{int(stats['pairs'])} pairs")
+                 f"{int(stats['pairs'])} pairs"
+                 + (f", verified {stats['verify_after']:.2f} against {stats['verify_before']:.2f}:"
+                    f" {'kept' if stats['kept'] else 'rolled back'}" if verifier else ""))
     return rung

@@ -225,6 +225,13 @@ class LabSpec(BaseModel):
         "it), so no move is raised or lowered at every state at once; unbounded below "
         "(--sft-clip bounds it); default off",
     )
+    verify: int = Field(
+        0, ge=0, le=10_000,
+        description="fine-tuning methods: verified training with rollback: after each update "
+        "play this many verification mazes greedily (a split of their own, never trained on "
+        "or scored) and keep the update only if their mean score did not fall, else restore "
+        "the weights and the optimizer's state; their episodes count as spent; 0: off",
+    )
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
     backend: BackendSpec = Field(default_factory=BackendSpec)
@@ -262,6 +269,9 @@ class LabSpec(BaseModel):
         if self.sft_centre and self.method not in ("oracle-bc", "sft-iter"):
             raise ValueError("--sft-centre centres fine-tuning on selected moves (oracle-bc, "
                              "sft-iter); RL's advantages are centred already")
+        if self.verify and not self.trains:
+            raise ValueError("--verify keeps or rolls back a fine-tuning method's updates "
+                             "(oracle-bc, sft-iter, rl)")
         if self.checkpoints is not None:
             if not self.trains:
                 raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "

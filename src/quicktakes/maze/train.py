@@ -53,6 +53,7 @@ from quicktakes.maze.methods import (
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import Actor, Job, LLMPolicy, Trajectory, best_per_maze, rollouts
 from quicktakes.maze.spec import LabSpec
+from quicktakes.maze.verify import Verifier
 from quicktakes.paths import atomic_write
 from quicktakes.progress import Note
 from quicktakes.rng import derive_seed
@@ -648,6 +649,17 @@ def _publish(served: ServedAdapters | None, backend: HFBackend, folder: Path) ->
     served.publish(folder, backend.weights_id)
 
 
+def _verified_steps(
+    verifier: Verifier | None, backend: HFBackend, data: Update, cfg: LabSpec,
+    rng: np.random.Generator, opt: torch.optim.Optimizer | None,
+) -> dict[str, float]:
+    """One update's steps, kept or rolled back by `verifier` where the run verifies."""
+    def steps() -> dict[str, float]:
+        return train_steps(backend, data, cfg, rng, opt)
+
+    return verifier.update(backend, opt, steps) if verifier else steps()
+
+
 def run_training(
     cfg: LabSpec,
     backend: HFBackend,
@@ -698,6 +710,7 @@ def _iterate(
     result = LabResult(cfg, backend.model_id, served_by=served.backend.base_url if served else None)
     rng = np.random.default_rng(cfg.seed)
     opt = make_optimizer(backend, cfg) if cfg.optimizer == "keep" else None
+    verifier: Verifier | None = None
     used = 0
     last = cfg.iterations - 1
     for it in range(cfg.iterations):
@@ -747,7 +760,15 @@ def _iterate(
                 opt = make_optimizer(backend, cfg) if opt is not None else None
             if len(data):
                 note(f"{cfg.method}: iteration {it}, training on {len(data)} pairs")
-                update = train_steps(backend, data, cfg, rng, opt)
+                if cfg.verify and verifier is None:  # scores the weights this update starts at
+                    verifier = Verifier(policy, mazes, maze_seeds("verify", cfg.verify), cfg.seed)
+                    used += verifier.spent if it == 0 else 0
+                update = _verified_steps(verifier, backend, data, cfg, rng, opt)
+                used += verifier.spent if verifier else 0
+                if "kept" in update:
+                    note(f"{cfg.method}: iteration {it}, verification mazes "
+                         f"{update['verify_before']:.3f} -> {update['verify_after']:.3f}: "
+                         f"{'kept' if update['kept'] else 'rolled back'}")
                 if update["collapsed"]:
                     note(f"warning: {cfg.method} collapsed in update {it + 1}: entropy "
                          f"{update['entropy_after']:.3f} nats (below "
