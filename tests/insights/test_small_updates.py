@@ -81,6 +81,27 @@ def test_the_judge_on_hand_made_runs():
     assert claims.judge_small_updates(claims.SmallUpdatesMeasured((holds,), one_layer)) is (
         Verdict.FAILS
     )
+    # the embedded model's one-layer arms: the all-layer update has |dtheta| sqrt(2.2)
+    from quicktakes.insights.updates import LLMArm
+
+    def with_arms(*arms: LLMArm) -> claims.SmallUpdatesMeasured:
+        r = LandingResult(spread, spread, 90.0, 100, (2, 12), {"layer 1": 8, "layer 2": 7},
+                          {"layer 1": 4, "layer 2": 5}, loss=0.5, steps=20, arms=list(arms))
+        return claims.SmallUpdatesMeasured((holds,), r)
+
+    costly = LLMArm("layer 2", 1e-3, [0.9, 0.4], 40, 3.0, 9)  # there, later, larger
+    never = LLMArm("layer 1", 5e-3, [0.9, 0.8], None, 0.5, 3)  # small, never there
+    assert claims.judge_small_updates(with_arms(costly, never)) is Verdict.PARTLY
+    assert claims.judge_small_updates(with_arms(costly)) is Verdict.HOLDS
+    quick = LLMArm("layer 2", 1e-3, [0.4, 0.3], 10, 3.0, 9)  # fewer steps, larger update
+    assert claims.judge_small_updates(with_arms(quick)) is Verdict.PARTLY
+    cheap = LLMArm("layer 2", 1e-3, [0.9, 0.4], 40, 1.0, 9)  # there with a smaller update
+    assert claims.judge_small_updates(with_arms(costly, cheap)) is Verdict.FAILS
+    text = claims.describe_small_updates(with_arms(costly, never), Verdict.PARTLY)
+    assert "layer 2 at 0.001: 40 steps, |dtheta| 3.0" in text
+    assert "layer 1 at 0.005: not there (loss 0.800)" in text and "in 20 steps" in text
+    shown = claims.show_small_updates(with_arms(costly)).config["llm"]
+    assert shown["arms"][0]["steps"] == 40 and shown["steps"] == 20
     lopsided = {"layer 1": (90, 0.5), "layer 2": (10, 9.5)}  # 10% of weights, 95% of it
     piled = LandingResult(lopsided, lopsided, 9.0, 100, (2, 12), {}, {"layer 1": 3})
     assert claims.judge_small_updates(claims.SmallUpdatesMeasured((holds,), piled)) is (
@@ -111,7 +132,8 @@ def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
 
     spec = ReversalSpec(facts=4, epochs=1, eval_every=1, finetune="full", lr=1e-4,
                         paraphrases=1, test_templates=1, candidates=2, seed=0)
-    r = reversal_landing(spec, layers=["layer 1", "layer 30"])
+    r = reversal_landing(spec, layers=["layer 1", "layer 30"], arm_rates=(1e-3, 3e-3),
+                         arm_layers=["layer 30"], arm_epochs=3)
     assert set(r.kinds) == {"attention", "MLP", "embeddings", "norms"}
     assert r.total == sum(p for p, _ in r.kinds.values()) == sum(p for p, _ in r.groups.values())
     assert 134_000_000 < r.total < 135_000_000  # SmolLM2-135M, the tied head counted once
@@ -120,6 +142,14 @@ def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
     assert 1 < r.participation <= r.total
     assert set(r.removed) == set(r.alone) == {"layer 1", "layer 30"}
     assert all(0 <= v <= spec.facts for v in [*r.removed.values(), *r.alone.values()])
+    # the all-layer run's target, and one layer trained alone at the better of two rates
+    assert r.loss is not None and r.loss > 0 and r.steps == 1  # 4 statements, one batch
+    (arm,) = r.arms
+    assert arm.layer == "layer 30" and arm.lr in (1e-3, 3e-3) and len(arm.losses) == 3
+    assert arm.norm > 0 and 0 <= arm.recalled <= spec.facts
+    assert arm.steps is None or arm.steps in (1, 2, 3)
+    assert (arm.steps is not None) == (min(arm.losses) <= r.loss)
+    assert r.norm == pytest.approx(np.sqrt(sum(q for _, q in r.groups.values())))
     assert group_of("model.layers.11.mlp.up_proj.weight") == ("layer 12", "MLP")
     assert group_of("model.layers.0.input_layernorm.weight") == ("layer 1", "norms")
     assert group_of("model.norm.weight") == ("norms", "norms")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from quicktakes.insights.reversal import (
     run_reversal,
     score_direction,
 )
+
+if TYPE_CHECKING:
+    from quicktakes.llm.hf import HFBackend
 
 Progress = Callable[[int, int], None]
 
@@ -274,6 +278,24 @@ def group_of(name: str) -> tuple[str, str]:
 
 
 @dataclass
+class LLMArm:
+    """The reversal curse's facts learned by one decoder layer alone (the rest frozen), with
+    AdamW at `lr` for up to `epochs` passes."""
+
+    layer: str
+    lr: float
+    losses: list[float]
+    """Each epoch's mean training loss."""
+    steps: int | None
+    """Optimizer steps to the end of the first epoch at the all-layer run's loss; None if
+    none got there."""
+    norm: float
+    """|dtheta| of the layer's update."""
+    recalled: int
+    """Forward facts ranked first after it."""
+
+
+@dataclass
 class LandingResult:
     """Where a training run's update lands, and what each layer's share of it does."""
 
@@ -287,6 +309,17 @@ class LandingResult:
     """Forward facts ranked first before and after the fine-tune."""
     removed: dict[str, int] = field(default_factory=dict)
     alone: dict[str, int] = field(default_factory=dict)
+    loss: float | None = None
+    """The all-layer run's training loss at its last epoch (the arms' target)."""
+    steps: int | None = None
+    """The all-layer run's optimizer steps to the first epoch at that loss."""
+    arms: list[LLMArm] = field(default_factory=list)
+    """One-layer arms, the best rate per layer (`reversal_arms`)."""
+
+    @property
+    def norm(self) -> float:
+        """|dtheta| of the all-layer update, every weight."""
+        return float(np.sqrt(sum(q for _, q in self.groups.values())))
 
     def share_lost(self) -> np.ndarray:
         """Per layer read, in `removed`'s order (`shares_lost`)."""
@@ -349,10 +382,13 @@ def landing(
 
 def reversal_landing(
     spec: ReversalSpec, layers: Sequence[str] | None = None,
-    on_progress: Progress | None = None,
+    on_progress: Progress | None = None, arm_rates: Sequence[float] = (),
+    arm_layers: Sequence[str] | None = None, arm_epochs: int | None = None,
 ) -> LandingResult:
     """The reversal curse's full fine-tune of the embedded model (`spec`), read by `landing`:
-    recall is forward top-1 among each fact's pool, as the reversal claim scores it."""
+    recall is forward top-1 among each fact's pool, as the reversal claim scores it. With
+    `arm_rates`, also the one-layer arms (`reversal_arms`) on `arm_layers` (default
+    `spread_layers`), each for `arm_epochs` (default twice the all-layer run's)."""
     from quicktakes.llm.hf import HFBackend
 
     backend = HFBackend(finetune="full", seed=spec.seed, precision=spec.precision)
@@ -370,6 +406,77 @@ def reversal_landing(
         return int(sum(score.top1))
 
     try:
-        return landing(before, after, recall, layers, on_progress)
+        result = landing(before, after, recall, layers, on_progress)
     finally:
         backend.model.load_state_dict(after, strict=False)
+    per_epoch = -(-spec.paraphrases * spec.facts // spec.batch)
+    result.loss = r.checkpoints[-1].loss
+    result.steps = next(c.epoch for c in r.checkpoints
+                        if c.loss is not None and c.loss <= (result.loss or 0.0)) * per_epoch
+    if arm_rates:
+        chosen = arm_layers or spread_layers(result)
+        result.arms = reversal_arms(backend, spec, chosen, arm_rates, result.loss or 0.0,
+                                    recall, arm_epochs or 2 * spec.epochs, on_progress)
+    return result
+
+
+def spread_layers(r: LandingResult, count: int = 4) -> list[str]:
+    """`count` decoder layers spanning the depth (the first and the last among them), and the
+    layer whose share of the update alone recovered the most facts."""
+    depth = sum(g.startswith("layer ") for g in r.groups)
+    picks = {int(round(x)) for x in np.linspace(1, depth, count)}
+    if r.alone:
+        picks.add(int(max(r.alone, key=lambda k: r.alone[k]).split()[1]))
+    return [f"layer {k}" for k in sorted(picks)]
+
+
+def reversal_arms(
+    backend: HFBackend, spec: ReversalSpec, layers: Sequence[str], rates: Sequence[float],
+    target: float, recall: Callable[[dict[str, torch.Tensor]], int], epochs: int,
+    on_progress: Progress | None = None,
+) -> list[LLMArm]:
+    """For each layer, the reversal curse's fine-tune with only that layer's weights trained
+    (AdamW, each rate in `rates`, up to `epochs` passes in the same seeded order as the
+    all-layer run): the best rate per layer, the first to reach `target` (fewer steps, then a
+    smaller update), else the lowest loss."""
+    from quicktakes.insights.facts import TRAIN_TEMPLATES, make_facts, statements
+    from quicktakes.insights.reversal import train_epoch
+
+    tick = on_progress or (lambda d, t: None)
+    facts = make_facts(spec.facts, np.random.default_rng([spec.seed, 0]))
+    texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
+    per_epoch = -(-len(texts) // spec.batch)
+    best: list[LLMArm] = []
+    total = len(layers) * len(rates)
+    for i, layer in enumerate(layers):
+        tried: list[LLMArm] = []
+        for j, lr in enumerate(rates):
+            backend.reset()
+            mine = [(k, p) for k, p in backend.model.named_parameters()
+                    if group_of(k)[0] == layer]
+            if not mine:
+                raise ValueError(f"no weights in {layer!r}")
+            start = {k: p.detach().clone() for k, p in mine}
+            for p in backend.model.parameters():
+                p.requires_grad_(False)
+            try:
+                for _, p in mine:
+                    p.requires_grad_(True)
+                opt = torch.optim.AdamW([p for _, p in mine], lr=lr, weight_decay=0.0)
+                order = np.random.default_rng([spec.seed, 2])
+                losses = [train_epoch(backend, texts, opt, spec.batch, order)
+                          for _ in range(epochs)]
+            finally:
+                for p in backend.model.parameters():
+                    p.requires_grad_(True)
+            reached = next((e + 1 for e, v in enumerate(losses) if v <= target), None)
+            norm = float(torch.sqrt(sum((p.detach().double() - start[k].double()).pow(2).sum()
+                                        for k, p in mine)))
+            state = {k: v.detach().cpu() for k, v in backend.model.state_dict().items()}
+            tried.append(LLMArm(layer, lr, losses, reached and reached * per_epoch, norm,
+                                recall(state)))
+            tick(i * len(rates) + j + 1, total)
+        best.append(min(tried, key=lambda a: (a.steps is None, a.steps or 0,
+                                              a.norm if a.steps else min(a.losses))))
+    backend.reset()
+    return best
