@@ -134,7 +134,8 @@ def test_sft_iter_through_the_cli_saves_adapters_and_resumes(cli, tmp_path):
     assert json.loads(again.stdout)["iterations"] == json.loads(first.stdout)["iterations"]
 
 
-def test_verified_training_records_each_update_and_counts_its_episodes(cli, tmp_path):
+def test_verified_training_records_each_update_and_counts_its_episodes(cli, tmp_path,
+                                                                        monkeypatch):
     """`--verify N`: every update is judged on N verification mazes, kept or rolled back, and
     their greedy episodes count as spent (N before the first update, N after each); a
     resumed run repeats it."""
@@ -152,6 +153,10 @@ def test_verified_training_records_each_update_and_counts_its_episodes(cli, tmp_
                                                      out["updates"][0]["verify_after"])
     again = cli(*args)
     assert json.loads(again.stdout)["iterations"] == out["iterations"]
+    monkeypatch.setenv("COLUMNS", "240")  # the table whole: a column for the verification
+    table = cli(*args[:-1])
+    assert table.exit_code == 0 and "verification mazes" in table.stdout, table.stdout
+    assert ("kept" in table.stdout) or ("rolled back" in table.stdout)
 
 
 def test_show_prints_what_a_model_reads(cli):

@@ -142,8 +142,10 @@ def _print_result(title: str, result: LabResult) -> None:
     """A row per iteration: its held-out score where it was scored (every iteration unless a
     checkpoint schedule spaced them), and the update that followed it."""
     trained = bool(result.updates)
-    extra = ("optimal moves' probability", "update's entropy (nats)", "KL moved",
-             "shared shift") if trained else ()
+    verified = any("kept" in d for d in result.updates)
+    extra: tuple[str, ...] = ("optimal moves' probability", "update's entropy (nats)",
+                              "KL moved", "shared shift") if trained else ()
+    extra += ("verification mazes",) if verified else ()
     t = Table(
         "iteration", "training episodes", "normalized coins (95% CI)", "invalid", "examples",
         *extra, title=title,
@@ -163,7 +165,10 @@ def _print_result(title: str, result: LabResult) -> None:
                  f"{i.invalid_rate:.1%}", str(i.examples)) if i else ("", "not scored", "", "")
         mass = (f"{sum(i.optimal_mass) / len(i.optimal_mass):.3f}"
                 if i and i.optimal_mass else "")
-        t.add_row(str(it), *score, *((mass, *cells) if trained else ()))
+        check = ((f"{d['verify_before']:.3f} -> {d['verify_after']:.3f}: "
+                  + ("kept" if d["kept"] else "rolled back")) if "kept" in d else "",)
+        t.add_row(str(it), *score, *((mass, *cells) if trained else ()),
+                  *(check if verified else ()))
     Console().print(t)
 
 
