@@ -145,6 +145,7 @@ def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
     # the all-layer run's target, and one layer trained alone at the better of two rates
     assert r.loss is not None and r.loss > 0 and r.steps == 1  # 4 statements, one batch
     (arm,) = r.arms
+    assert [a.lr for a in r.tried] == [1e-3, 3e-3] and arm in r.tried
     assert arm.layer == "layer 30" and arm.lr in (1e-3, 3e-3) and len(arm.losses) == 3
     assert arm.norm > 0 and 0 <= arm.recalled <= spec.facts
     assert arm.steps is None or arm.steps in (1, 2, 3)
@@ -153,3 +154,16 @@ def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
     assert group_of("model.layers.11.mlp.up_proj.weight") == ("layer 12", "MLP")
     assert group_of("model.layers.0.input_layernorm.weight") == ("layer 1", "norms")
     assert group_of("model.norm.weight") == ("norms", "norms")
+
+
+def test_each_layers_best_rate_is_the_quickest_to_the_loss_then_the_lowest_loss():
+    from quicktakes.insights.updates import LLMArm, best_arms
+
+    tried = [
+        LLMArm("layer 1", 1e-3, [2.0, 1.0], None, 5.0, 3),
+        LLMArm("layer 1", 5e-3, [2.0, 0.8], None, 9.0, 4),  # lower loss, not there
+        LLMArm("layer 2", 1e-3, [0.9, 0.4], 40, 3.0, 9),
+        LLMArm("layer 2", 5e-3, [0.4, 0.3], 20, 8.0, 9),  # there sooner
+        LLMArm("layer 2", 2e-2, [0.4, 0.2], 20, 7.0, 9),  # as soon, smaller update
+    ]
+    assert [(a.layer, a.lr) for a in best_arms(tried)] == [("layer 1", 5e-3), ("layer 2", 2e-2)]

@@ -819,7 +819,7 @@ def show_small_updates(m: SmallUpdatesMeasured) -> Shown:
             "loss": m.llm.loss, "steps": m.llm.steps, "norm": round(m.llm.norm, 4),
             "arms": [{"layer": a.layer, "lr": a.lr, "steps": a.steps, "norm": round(a.norm, 4),
                       "recalled": a.recalled, "losses": [round(v, 4) for v in a.losses]}
-                     for a in m.llm.arms],
+                     for a in m.llm.tried or m.llm.arms],
         }
     return Shown(measured, trends, config)
 

@@ -315,6 +315,8 @@ class LandingResult:
     """The all-layer run's optimizer steps to the first epoch at that loss."""
     arms: list[LLMArm] = field(default_factory=list)
     """One-layer arms, the best rate per layer (`reversal_arms`)."""
+    tried: list[LLMArm] = field(default_factory=list)
+    """Every one-layer arm run, each layer at each rate."""
 
     @property
     def norm(self) -> float:
@@ -415,8 +417,9 @@ def reversal_landing(
                         if c.loss is not None and c.loss <= (result.loss or 0.0)) * per_epoch
     if arm_rates:
         chosen = arm_layers or spread_layers(result)
-        result.arms = reversal_arms(backend, spec, chosen, arm_rates, result.loss or 0.0,
-                                    recall, arm_epochs or 2 * spec.epochs, on_progress)
+        result.tried = reversal_arms(backend, spec, chosen, arm_rates, result.loss or 0.0,
+                                     recall, arm_epochs or 2 * spec.epochs, on_progress)
+        result.arms = best_arms(result.tried)
     return result
 
 
@@ -437,8 +440,7 @@ def reversal_arms(
 ) -> list[LLMArm]:
     """For each layer, the reversal curse's fine-tune with only that layer's weights trained
     (AdamW, each rate in `rates`, up to `epochs` passes in the same seeded order as the
-    all-layer run): the best rate per layer, the first to reach `target` (fewer steps, then a
-    smaller update), else the lowest loss."""
+    all-layer run): every layer at every rate, in that order (`best_arms` picks per layer)."""
     from quicktakes.insights.facts import TRAIN_TEMPLATES, make_facts, statements
     from quicktakes.insights.reversal import train_epoch
 
@@ -446,10 +448,9 @@ def reversal_arms(
     facts = make_facts(spec.facts, np.random.default_rng([spec.seed, 0]))
     texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
     per_epoch = -(-len(texts) // spec.batch)
-    best: list[LLMArm] = []
+    tried: list[LLMArm] = []
     total = len(layers) * len(rates)
     for i, layer in enumerate(layers):
-        tried: list[LLMArm] = []
         for j, lr in enumerate(rates):
             backend.reset()
             mine = [(k, p) for k, p in backend.model.named_parameters()
@@ -476,7 +477,15 @@ def reversal_arms(
             tried.append(LLMArm(layer, lr, losses, reached and reached * per_epoch, norm,
                                 recall(state)))
             tick(i * len(rates) + j + 1, total)
-        best.append(min(tried, key=lambda a: (a.steps is None, a.steps or 0,
-                                              a.norm if a.steps else min(a.losses))))
     backend.reset()
-    return best
+    return tried
+
+
+def best_arms(tried: Sequence[LLMArm]) -> list[LLMArm]:
+    """Per layer, in order, its best rate: the one that reached the target in the fewest
+    steps (then with the smaller update), else the one that ended at the lowest loss."""
+    layers = list(dict.fromkeys(a.layer for a in tried))
+    return [min((a for a in tried if a.layer == layer),
+                key=lambda a: (a.steps is None, a.steps or 0,
+                               a.norm if a.steps is not None else a.losses[-1]))
+            for layer in layers]
