@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from quicktakes.errors import ConfigError
 from quicktakes.insights import claims
 from quicktakes.insights.updates import (
     Arm,
@@ -151,6 +152,11 @@ def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
     assert arm.steps is None or arm.steps in (1, 2, 3)
     assert (arm.steps is not None) == (min(arm.losses) <= r.loss)
     assert r.norm == pytest.approx(np.sqrt(sum(q for _, q in r.groups.values())))
+    with pytest.raises(ConfigError, match="no decoder layer 'layer 31': the model has layer 1 "
+                       "to layer 30"):
+        reversal_landing(spec, arm_rates=(1e-3,), arm_layers=["layer 31"])
+    with pytest.raises(ConfigError, match="no decoder layer 'embeddings'"):
+        reversal_landing(spec, arm_rates=(1e-3,), arm_layers=["embeddings"])
     assert group_of("model.layers.11.mlp.up_proj.weight") == ("layer 12", "MLP")
     assert group_of("model.layers.0.input_layernorm.weight") == ("layer 1", "norms")
     assert group_of("model.norm.weight") == ("norms", "norms")

@@ -599,14 +599,15 @@ class SmallUpdatesSizes(BaseModel):
 SMALL_UPDATES_SIZES = {
     Budget.FAST: SmallUpdatesSizes(updates_seeds=2, updates_arm_steps=2400),
     Budget.FULL: SmallUpdatesSizes(updates_seeds=5, updates_arm_steps=6000, updates_llm=True,
-                                   updates_llm_arm_rates=(1e-3, 5e-3, 2e-2)),
+                                   updates_llm_arm_rates=(5e-3, 2e-2)),
 }
 """About 30 s per MLP seed on two cores, most of it the one-layer arms that never get there;
-the LLM's readings add a fine-tune and 60 scorings of its facts (`--full` only), and fifteen
-one-layer arms (five layers, three rates), 70-120 s each on one core beside another job
-(docs/results.md, session 12). In that run every layer's best rate was 5e-3 of 2e-4, 1e-3
-and 5e-3, so the sweep was moved up a step: at 2e-2 only layer 3 did better (35 steps against
-40, with 3.5x the update)."""
+the LLM's readings add a fine-tune and 60 scorings of its facts (`--full` only, about 6
+minutes), and eight one-layer arms (three layers spanning the depth and the best kept-alone
+layer, two rates), 50-120 s each on one core. The rates: in session 12 (docs/results.md) every
+layer's best of 2e-4, 1e-3 and 5e-3 was 5e-3, and at 2e-2 only one layer did better, so the
+sweep is those two; fifteen arms would have grown `--full` by more than the 15 minutes the
+claim may add."""
 
 
 @dataclass(frozen=True)
@@ -698,8 +699,8 @@ SMALL_UPDATES_RULE = (
     "or a one-layer arm reaches the loss with a smaller update; inconclusive if the "
     "all-layer run does not learn; else partly. Where the embedded model's fine-tune is "
     "read (`--full`), its decoder layers obey the same spread and alone conditions, and its "
-    "one-layer arms (a few layers spanning the depth and the layer whose share alone recovers "
-    "the most, each at its best of three rates, twice the epochs) the same cost condition."
+    "one-layer arms (three layers spanning the depth and the layer whose share alone recovers "
+    "the most, each at its best of two rates, twice the epochs) the same cost condition."
 )
 
 

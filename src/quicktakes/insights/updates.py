@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, Field, model_validator
 
+from quicktakes.errors import ConfigError
 from quicktakes.insights.reversal import (
     ReversalSpec,
     candidate_pools,
@@ -394,6 +395,8 @@ def reversal_landing(
     from quicktakes.llm.hf import HFBackend
 
     backend = HFBackend(finetune="full", seed=spec.seed, precision=spec.precision)
+    if arm_layers is not None:
+        check_layers(backend, arm_layers)
     r = run_reversal(spec, backend)
     tied = bool(getattr(backend.model.config, "tie_word_embeddings", False))
     after = {k: v.detach().cpu().clone() for k, v in backend.model.state_dict().items()
@@ -423,7 +426,17 @@ def reversal_landing(
     return result
 
 
-def spread_layers(r: LandingResult, count: int = 4) -> list[str]:
+def check_layers(backend: HFBackend, layers: Sequence[str]) -> None:
+    """Refuse a layer the model does not have, before anything trains."""
+    have = {group_of(k)[0] for k, _ in backend.model.named_parameters()}
+    depth = sum(g.startswith("layer ") for g in have)
+    for layer in layers:
+        if layer not in have or not layer.startswith("layer "):
+            raise ConfigError(f"no decoder layer {layer!r}: the model has layer 1 to "
+                              f"layer {depth}")
+
+
+def spread_layers(r: LandingResult, count: int = 3) -> list[str]:
     """`count` decoder layers spanning the depth (the first and the last among them), and the
     layer whose share of the update alone recovered the most facts."""
     depth = sum(g.startswith("layer ") for g in r.groups)
@@ -444,6 +457,7 @@ def reversal_arms(
     from quicktakes.insights.facts import TRAIN_TEMPLATES, make_facts, statements
     from quicktakes.insights.reversal import train_epoch
 
+    check_layers(backend, layers)
     tick = on_progress or (lambda d, t: None)
     facts = make_facts(spec.facts, np.random.default_rng([spec.seed, 0]))
     texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
@@ -455,8 +469,6 @@ def reversal_arms(
             backend.reset()
             mine = [(k, p) for k, p in backend.model.named_parameters()
                     if group_of(k)[0] == layer]
-            if not mine:
-                raise ValueError(f"no weights in {layer!r}")
             start = {k: p.detach().clone() for k, p in mine}
             for p in backend.model.parameters():
                 p.requires_grad_(False)
