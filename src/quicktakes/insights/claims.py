@@ -645,30 +645,24 @@ def _llm_alone(r: LandingResult) -> float:
     return float(r.share_recovered().max())
 
 
-def _llm_local_wins(r: LandingResult) -> bool:
-    """A one-layer arm reached the all-layer run's loss with a smaller update."""
-    return any(a.steps is not None and a.norm < r.norm for a in r.arms)
-
-
-def _llm_cheaper(r: LandingResult) -> bool:
-    """Every one-layer arm ends with a larger update and needs at least as many steps (or
-    never gets there); true where no arm was run."""
-    return all(a.norm > r.norm and (a.steps is None or a.steps >= (r.steps or 0))
-               for a in r.arms)
-
-
 def _spread(r: SmallUpdatesResult) -> float:
     """The most any layer's share of |dtheta|^2 exceeds its share of the parameters (x)."""
     return float((r.update_share / r.param_share).max())
 
 
+def _arms_cost_more(r: SmallUpdatesResult | LandingResult) -> bool:
+    """Every one-layer arm ends with a larger update than the all-layer run's and needs at
+    least as many steps (or never gets there); true where no arm was run."""
+    return all(a.norm > r.norm and (a.steps is None or a.steps >= (r.steps or 0))
+               for a in r.arms)
+
+
 def _cheaper(r: SmallUpdatesResult) -> bool:
-    return r.steps is not None and all(
-        a.norm > r.norm and (a.steps is None or a.steps >= r.steps) for a in r.arms
-    )
+    return r.steps is not None and _arms_cost_more(r)
 
 
-def _local_wins(r: SmallUpdatesResult) -> bool:
+def _local_wins(r: SmallUpdatesResult | LandingResult) -> bool:
+    """A one-layer arm reached the all-layer run's loss with a smaller update."""
     return any(a.steps is not None and a.norm < r.norm for a in r.arms)
 
 
@@ -680,11 +674,11 @@ def judge_small_updates(m: SmallUpdatesMeasured) -> Verdict:
     llm = m.llm
     llm_learned = llm is None or llm.recalled[1] > llm.recalled[0]
     if any(r.share_recovered().max() >= MOST or _local_wins(r) for r in m.runs) or (
-        llm is not None and llm_learned and (_llm_alone(llm) >= MOST or _llm_local_wins(llm))
+        llm is not None and llm_learned and (_llm_alone(llm) >= MOST or _local_wins(llm))
     ):
         return Verdict.FAILS
     llm_spread = llm is None or (llm_learned and _llm_spread(llm) <= SPREAD
-                                 and _llm_cheaper(llm))
+                                 and _arms_cost_more(llm))
     if all(_spread(r) <= SPREAD and _cheaper(r) for r in m.runs) and llm_spread:
         return Verdict.HOLDS
     return Verdict.PARTLY

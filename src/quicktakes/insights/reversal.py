@@ -368,6 +368,12 @@ def train_epoch(
     return float(np.mean(losses))
 
 
+def training_statements(spec: ReversalSpec, facts: list[Fact]) -> list[str]:
+    """What the fine-tune trains on: each fact in the first `spec.paraphrases` name-first
+    templates."""
+    return statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
+
+
 def run_reversal(
     spec: ReversalSpec,
     backend: HFBackend | None = None,
@@ -380,7 +386,7 @@ def run_reversal(
     backend = backend or HFBackend(finetune=spec.finetune, seed=spec.seed,
                                    precision=spec.precision)
     backend.reset()
-    texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
+    texts = training_statements(spec, facts)
     pool = candidate_pools(len(facts), spec.candidates, np.random.default_rng([spec.seed, 3]))
     result = ReversalResult(spec, facts)
     evals = [e for e in range(0, spec.epochs + 1) if e % spec.eval_every == 0 or e == spec.epochs]

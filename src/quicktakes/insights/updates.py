@@ -32,6 +32,7 @@ from quicktakes.insights.reversal import (
     candidate_pools,
     run_reversal,
     score_direction,
+    training_statements,
 )
 
 if TYPE_CHECKING:
@@ -404,26 +405,37 @@ def reversal_landing(
     before = {k: v for k, v in backend.base_state().items() if k in after}
     pool = candidate_pools(len(r.facts), spec.candidates, np.random.default_rng([spec.seed, 3]))
 
-    def recall(state: dict[str, torch.Tensor]) -> int:
-        backend.model.load_state_dict(state, strict=False)
+    def recalled() -> int:
+        """Forward facts ranked first by the weights the model holds."""
         score = score_direction(backend, r.facts, "forward", templates=spec.test_templates,
                                 pool=pool)
         return int(sum(score.top1))
+
+    def recall(state: dict[str, torch.Tensor]) -> int:
+        backend.model.load_state_dict(state, strict=False)
+        return recalled()
 
     try:
         result = landing(before, after, recall, layers, on_progress)
     finally:
         backend.model.load_state_dict(after, strict=False)
-    per_epoch = -(-spec.paraphrases * spec.facts // spec.batch)
+    texts = training_statements(spec, r.facts)
+    per_epoch = steps_per_epoch(texts, spec.batch)
     result.loss = r.checkpoints[-1].loss
     result.steps = next(c.epoch for c in r.checkpoints
                         if c.loss is not None and c.loss <= (result.loss or 0.0)) * per_epoch
     if arm_rates:
         chosen = arm_layers or spread_layers(result)
-        result.tried = reversal_arms(backend, spec, chosen, arm_rates, result.loss or 0.0,
-                                     recall, arm_epochs or 2 * spec.epochs, on_progress)
+        result.tried = reversal_arms(backend, spec, texts, chosen, arm_rates,
+                                     result.loss or 0.0, recalled,
+                                     arm_epochs or 2 * spec.epochs, on_progress)
         result.arms = best_arms(result.tried)
     return result
+
+
+def steps_per_epoch(texts: Sequence[str], batch: int) -> int:
+    """Optimizer steps in one pass of `train_epoch` over `texts`."""
+    return -(-len(texts) // batch)
 
 
 def check_layers(backend: HFBackend, layers: Sequence[str]) -> None:
@@ -447,21 +459,19 @@ def spread_layers(r: LandingResult, count: int = 3) -> list[str]:
 
 
 def reversal_arms(
-    backend: HFBackend, spec: ReversalSpec, layers: Sequence[str], rates: Sequence[float],
-    target: float, recall: Callable[[dict[str, torch.Tensor]], int], epochs: int,
+    backend: HFBackend, spec: ReversalSpec, texts: list[str], layers: Sequence[str],
+    rates: Sequence[float], target: float, recalled: Callable[[], int], epochs: int,
     on_progress: Progress | None = None,
 ) -> list[LLMArm]:
-    """For each layer, the reversal curse's fine-tune with only that layer's weights trained
-    (AdamW, each rate in `rates`, up to `epochs` passes in the same seeded order as the
-    all-layer run): every layer at every rate, in that order (`best_arms` picks per layer)."""
-    from quicktakes.insights.facts import TRAIN_TEMPLATES, make_facts, statements
+    """For each layer, the reversal curse's fine-tune on `texts` (`training_statements`) with
+    only that layer's weights trained (AdamW, each rate in `rates`, up to `epochs` passes in
+    the same seeded order as the all-layer run), scored by `recalled()` on the weights it
+    ends at: every layer at every rate, in that order (`best_arms` picks per layer)."""
     from quicktakes.insights.reversal import train_epoch
 
     check_layers(backend, layers)
     tick = on_progress or (lambda d, t: None)
-    facts = make_facts(spec.facts, np.random.default_rng([spec.seed, 0]))
-    texts = statements(facts, TRAIN_TEMPLATES[: spec.paraphrases])
-    per_epoch = -(-len(texts) // spec.batch)
+    per_epoch = steps_per_epoch(texts, spec.batch)
     tried: list[LLMArm] = []
     total = len(layers) * len(rates)
     for i, layer in enumerate(layers):
@@ -485,9 +495,8 @@ def reversal_arms(
             reached = next((e + 1 for e, v in enumerate(losses) if v <= target), None)
             norm = float(torch.sqrt(sum((p.detach().double() - start[k].double()).pow(2).sum()
                                         for k, p in mine)))
-            state = {k: v.detach().cpu() for k, v in backend.model.state_dict().items()}
             tried.append(LLMArm(layer, lr, losses, reached and reached * per_epoch, norm,
-                                recall(state)))
+                                recalled()))
             tick(i * len(rates) + j + 1, total)
     backend.reset()
     return tried
