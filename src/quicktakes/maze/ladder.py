@@ -120,13 +120,7 @@ def climb(
     base first), else the spec's own."""
     from quicktakes.llm.cache import SampleCache
     from quicktakes.maze.lab import make_trainer
-    from quicktakes.maze.train import (
-        Update,
-        make_optimizer,
-        optimal_mass,
-        train_steps,
-        update_data,
-    )
+    from quicktakes.maze.train import make_optimizer, optimal_mass, update_data, verified_steps
     from quicktakes.maze.verify import Verifier
 
     bank = bank or one_step_bank()
@@ -154,12 +148,10 @@ def climb(
         played = rollouts(jobs, policy, policy.obs)
         groups = [played[i : i + spec.samples] for i in range(0, len(played), spec.samples)]
         data = update_data(spec, policy, bank, groups, rng, f"ladder-{u}")
-        def step(data: Update = data) -> dict[str, float]:
-            return train_steps(backend, data, spec, rng, opt) if len(data) else {"pairs": 0.0}
-
-        stats = verifier.update(backend, opt, step) if verifier else step()
+        stats = (verified_steps(verifier, backend, data, spec, rng, opt) if len(data)
+                 else {"pairs": 0.0})
         rung.updates.append(stats)
-        spent += len(jobs) + data.sampled + (verifier.spent if verifier else 0)
+        spent += len(jobs) + data.sampled + (verifier.spent if "kept" in stats and verifier else 0)
         if not every and u < updates - 1:
             continue
         rung.spent.append(spent)
@@ -172,5 +164,5 @@ def climb(
                  f"{top:.0%}), optimal moves' probability {rung.mass[-1]:.3f}, "
                  f"{int(stats['pairs'])} pairs"
                  + (f", verified {stats['verify_after']:.2f} against {stats['verify_before']:.2f}:"
-                    f" {'kept' if stats['kept'] else 'rolled back'}" if verifier else ""))
+                    f" {'kept' if stats['kept'] else 'rolled back'}" if "kept" in stats else ""))
     return rung

@@ -649,11 +649,12 @@ def _publish(served: ServedAdapters | None, backend: HFBackend, folder: Path) ->
     served.publish(folder, backend.weights_id)
 
 
-def _verified_steps(
+def verified_steps(
     verifier: Verifier | None, backend: HFBackend, data: Update, cfg: LabSpec,
     rng: np.random.Generator, opt: torch.optim.Optimizer | None,
 ) -> dict[str, float]:
-    """One update's steps, kept or rolled back by `verifier` where the run verifies."""
+    """One update's `train_steps`, kept or rolled back by `verifier` where the run verifies
+    (`maze.verify`)."""
     def steps() -> dict[str, float]:
         return train_steps(backend, data, cfg, rng, opt)
 
@@ -763,7 +764,7 @@ def _iterate(
                 if cfg.verify and verifier is None:  # scores the weights this update starts at
                     verifier = Verifier(policy, mazes, maze_seeds("verify", cfg.verify), cfg.seed)
                     used += verifier.spent if it == 0 else 0
-                update = _verified_steps(verifier, backend, data, cfg, rng, opt)
+                update = verified_steps(verifier, backend, data, cfg, rng, opt)
                 used += verifier.spent if verifier else 0
                 if "kept" in update:
                     note(f"{cfg.method}: iteration {it}, verification mazes "

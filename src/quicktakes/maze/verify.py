@@ -25,9 +25,8 @@ from quicktakes.maze.policy import LLMPolicy
 @dataclass
 class Verifier:
     """Keeps an update only if the verification mazes' mean greedy score (each maze's share
-    of its optimum) did not fall below
-    the score of the weights kept so far (ties keep: an update can move the probabilities
-    before greedy play changes)."""
+    of its optimum) did not fall below the score of the weights kept so far (ties keep: an
+    update can move the probabilities before greedy play changes)."""
 
     policy: LLMPolicy
     bank: MazeBank
