@@ -85,7 +85,18 @@ def test_a_day_in_the_browser_at_desktop_and_phone_width(db, trial, cli, tmp_pat
         then for the new page to show `text` in its message."""
         old = browser.find_element(By.ID, button)
         old.click()
-        WebDriverWait(browser, 20).until(ec.staleness_of(old))
+
+        def gone(_) -> bool:
+            # selenium's staleness_of catches only StaleElementReferenceException; mid-navigation
+            # Chromium may instead answer "Node with given id does not belong to the document",
+            # which says the same thing: the old page's node has left the document.
+            try:
+                old.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
+        WebDriverWait(browser, 20).until(gone)
         WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(
             ec.text_to_be_present_in_element((By.CLASS_NAME, "msg"), text))
 
