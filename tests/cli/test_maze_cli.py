@@ -281,7 +281,7 @@ def test_a_bad_spec_file_is_one_line_and_writes_nothing(
         (["--sft-clip", "0"], "--sft-clip: Input should be greater than 0"),
         (["--sft-clip", "0.2"], "--sft-clip clips fine-tuning on selected moves"),
         (["--sft-centre"], "--sft-centre centres fine-tuning on selected moves"),
-        (["--verify", "4"], "--verify keeps or rolls back a fine-tuning method's updates"),
+        (["--verify", "4"], "--verify keeps or rolls back a learner's updates"),
         (["--verify", "-1"], "--verify: Input should be greater than or equal to 0"),
     ],
 )

@@ -60,3 +60,35 @@ def test_oracle_few_shot_spends_nothing_and_prompts_with_optimal_moves(local_bac
     assert [i.examples for i in r.iterations] == [len(policy.examples)] * 2
     assert 1 <= len(policy.examples) <= 4
     assert all(reply in "UDLR" for _, reply in policy.examples)
+
+
+def _verified_few_shot(verify: int) -> LabSpec:
+    return LabSpec(method="few-shot", iterations=3, samples=2, shots=3, train_mazes=2,
+                   test_mazes=2, maze=SMALL, verify=verify)
+
+
+def test_few_shot_verifies_each_new_prompt_and_counts_the_verification(local_backend, tmp_path):
+    policy = LLMPolicy(local_backend, SampleCache(tmp_path / "c.db"))
+    r = run_prompting(_verified_few_shot(2), policy)
+    # 4 training episodes per update; 2 verification mazes before the first and after each
+    assert [i.samples_used for i in r.iterations] == [0, 4 + 2 + 2, 4 + 2 + 2 + 4 + 2]
+    assert [set(d) for d in r.updates] == [{"verify_before", "verify_after", "kept"}] * 2
+    first, second = r.updates
+    bar = first["verify_after"] if first["kept"] else first["verify_before"]
+    assert second["verify_before"] == bar  # judged against the prompt kept so far
+
+
+def test_a_few_shot_prompt_that_verifies_worse_is_put_back(local_backend, tmp_path, monkeypatch):
+    from quicktakes.maze.verify import Verifier
+
+    cache = SampleCache(tmp_path / "c.db")
+    plain = run_prompting(_verified_few_shot(0), LLMPolicy(local_backend, cache))
+    assert plain.iterations[1].examples > 0 and not plain.updates  # unverified: it changed
+
+    scores = iter([0.5, 0.25, 0.0])  # the fault: every new prompt verifies worse
+    monkeypatch.setattr(Verifier, "score", lambda self: next(scores))
+    policy = LLMPolicy(local_backend, cache)
+    r = run_prompting(_verified_few_shot(2), policy)
+    assert [d["kept"] for d in r.updates] == [0.0, 0.0]
+    assert [d["verify_before"] for d in r.updates] == [0.5, 0.5]
+    assert [i.examples for i in r.iterations] == [0, 0, 0] and policy.examples == []

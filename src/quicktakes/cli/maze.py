@@ -141,7 +141,7 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 def _print_result(title: str, result: LabResult) -> None:
     """A row per iteration: its held-out score where it was scored (every iteration unless a
     checkpoint schedule spaced them), and the update that followed it."""
-    trained = bool(result.updates)
+    trained = any("entropy_after" in d for d in result.updates)  # few-shot only verifies
     verified = any("kept" in d for d in result.updates)
     extra: tuple[str, ...] = ("optimal moves' probability", "update's entropy (nats)",
                               "KL moved", "shared shift") if trained else ()
@@ -151,7 +151,7 @@ def _print_result(title: str, result: LabResult) -> None:
         *extra, title=title,
     )
     scored = {i.iteration: i for i in result.iterations}
-    rows = range(len(result.updates) + 1) if trained else sorted(scored)
+    rows = range(len(result.updates) + 1) if result.updates else sorted(scored)
     for it in rows:
         d = result.updates[it] if it < len(result.updates) else {}
         cells = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -40,6 +40,9 @@ from quicktakes.maze.spec import LabSpec
 from quicktakes.progress import Note
 from quicktakes.rng import derive_seed
 from quicktakes.stats import mean_ci
+
+if TYPE_CHECKING:
+    from quicktakes.maze.verify import Verifier
 
 
 @dataclass
@@ -275,6 +278,7 @@ def run_prompting(
             result.iterations.append(summarize(it, used, best_scores, invalid_rate(trajs)))
         return result
     # few-shot: very poor man's RL
+    verifier: Verifier | None = None
     for it in range(spec.iterations):
         note(f"few-shot, iteration {it}: evaluating on {len(test)} test mazes")
         trajs = evaluate(policy, mazes, test, spec, episode_tag("few", "test", it))
@@ -288,5 +292,19 @@ def run_prompting(
         train_trajs = episodes(policy, mazes, train, counts, spec.seed, tag)
         used += sum(counts)
         best = best_per_maze(train_trajs)
-        policy.examples = best_examples(best, spec.shots, spec.mode)
+        if spec.verify and verifier is None:  # scores the examples this update starts from
+            from quicktakes.maze.verify import Verifier
+
+            verifier = Verifier(policy, mazes, maze_seeds("verify", spec.verify), spec.seed)
+            used += verifier.spent
+        examples, policy.examples = policy.examples, best_examples(best, spec.shots, spec.mode)
+        if verifier is not None:  # verified as the fine-tuning learners: kept if no worse
+            check = verifier.check()
+            used += verifier.spent
+            if not check["kept"]:
+                policy.examples = examples
+            result.updates.append(check)
+            note(f"few-shot, iteration {it}, verification mazes {check['verify_before']:.3f} "
+                 f"-> {check['verify_after']:.3f}: "
+                 f"{'kept' if check['kept'] else 'rolled back'}")
     return result

@@ -227,10 +227,11 @@ class LabSpec(BaseModel):
     )
     verify: int = Field(
         0, ge=0, le=10_000,
-        description="fine-tuning methods: verified training with rollback: after each update "
-        "play this many verification mazes greedily (a split of their own, never trained on "
-        "or scored) and keep the update only if their mean score did not fall, else restore "
-        "the weights and the optimizer's state; their episodes count as spent; 0: off",
+        description="the learners (few-shot and fine-tuning): verified training with "
+        "rollback: after each update play this many verification mazes greedily (a split of "
+        "their own, never trained on or scored) and keep the update only if their mean score "
+        "did not fall, else restore the weights and the optimizer's state (few-shot: the "
+        "prompt's examples); their episodes count as spent; 0: off",
     )
     kl: float = Field(0.1, ge=0.0, le=100.0, description="rl: KL penalty to the starting policy")
     maze: MazeConfig = Field(default_factory=lambda: DEFAULT_MAZE.model_copy())
@@ -269,9 +270,9 @@ class LabSpec(BaseModel):
         if self.sft_centre and self.method not in ("oracle-bc", "sft-iter"):
             raise ValueError("--sft-centre centres fine-tuning on selected moves (oracle-bc, "
                              "sft-iter); RL's advantages are centred already")
-        if self.verify and not self.trains:
-            raise ValueError("--verify keeps or rolls back a fine-tuning method's updates "
-                             "(oracle-bc, sft-iter, rl)")
+        if self.verify and self.method not in LEARNING:
+            raise ValueError("--verify keeps or rolls back a learner's updates (few-shot, "
+                             "oracle-bc, sft-iter, rl)")
         if self.checkpoints is not None:
             if not self.trains:
                 raise ValueError("--checkpoints spaces a fine-tuning method's evaluations; "

@@ -59,12 +59,19 @@ class Verifier:
         weights = backend.snapshot()
         state = copy.deepcopy(opt.state_dict()) if opt is not None else None
         stats = train()
+        check = self.check()
+        if not check["kept"]:
+            backend.restore(weights)
+            if opt is not None and state is not None:
+                opt.load_state_dict(state)
+        return stats | check
+
+    def check(self) -> dict[str, float]:
+        """Score the policy as it is now against the kept one's score: the score before and
+        after, and whether it is kept (1.0; its score becomes the bar) or not (0.0: the
+        caller puts back what it changed, weights or a prompt's examples)."""
         before, after = self.kept, self.score()
         kept = after >= before
         if kept:
             self.kept = after
-        else:
-            backend.restore(weights)
-            if opt is not None and state is not None:
-                opt.load_state_dict(state)
-        return stats | {"verify_before": before, "verify_after": after, "kept": float(kept)}
+        return {"verify_before": before, "verify_after": after, "kept": float(kept)}
