@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from quicktakes.errors import ConfigError
 from quicktakes.ledger import Budget, Point, Trend
@@ -59,10 +59,27 @@ class CompareSizes(BaseModel):
     `max_pairs` states' four moves tried per update; the other learners (few-shot, oracle
     BC, poor man's RL) then draw as many more training episodes per update as those
     rollouts (`--extra-episodes`), so every learner spends the same at every checkpoint."""
+    selection: Literal["episode", "step"] = "episode"
+    """Poor man's RL's selection. episode: each training maze's best episode. step: the
+    take's "take the action that led to the most gold coins" at each visited state, from the
+    rollouts RL's step credit plays (`max_pairs` states, every move), with the update's shared
+    shift taken out of its targets (`--sft-centre`) and at `STEP_SELECTION_RATE`: it then
+    spends RL's rollouts instead of more episodes."""
+    verify: int = 0
+    """Verification mazes for every learner (`maze.verify`, the take's verified training with
+    rollback): an update, or few-shot's new prompt, is kept only if they did not score lower.
+    Every learner plays them, so the budgets stay equal; 0: none."""
+
+    @model_validator(mode="after")
+    def _equal_spending(self) -> CompareSizes:
+        if self.selection == "step" and self.credit != "step":
+            raise ValueError("poor man's RL selects per step from RL's step rollouts: "
+                             "selection 'step' needs credit 'step'")
+        return self
 
     def lab(self) -> dict[str, Any]:
-        """The `LabSpec` fields these sizes set."""
-        return self.model_dump(exclude={"comparisons", "credit"})
+        """The `LabSpec` fields these sizes set for every method."""
+        return self.model_dump(exclude={"comparisons", "credit", "selection", "verify"})
 
 
 SIZES: dict[Budget, CompareSizes] = {
@@ -87,6 +104,10 @@ the 7x7 maze (docs/results.md, 2026-12-06): poor man's RL at 3e-3 with its optim
 rose from 0.09 to 0.40; RL at 3e-3 collapsed onto one move on the ladder's first rung, at
 1e-3 it climbed. (A one-update sweep, `maze.sweep`, favours doing nothing: it runs under
 `maze compare --tune` only.)"""
+STEP_SELECTION_RATE = 1e-3
+"""Poor man's RL's rate with step selection (`CompareSizes.selection`): centred step targets
+at 3e-3 swung the policy and lost their gain; at 1e-3 the gain held (docs/results.md,
+sessions 10 and 11)."""
 
 
 class CompareSpec(BaseModel):
@@ -127,7 +148,11 @@ class CompareSpec(BaseModel):
         curves' choice (`CURVE_RATES`; None for a method that does not train)."""
         if method in self.rates:
             return self.rates[method]
-        return None if self.tunes else CURVE_RATES.get(method)
+        if self.tunes:
+            return None
+        if method == "sft-iter" and self.sizes().selection == "step":
+            return STEP_SELECTION_RATE
+        return CURVE_RATES.get(method)
 
     def sizes(self) -> CompareSizes:
         return SIZES[Budget(self.budget)]
@@ -139,8 +164,12 @@ class CompareSpec(BaseModel):
             sizes["iterations"] = 1  # neither model nor prompt changes: one evaluation is its line
         if method == "rl":
             sizes["select"] = budget.credit
+        elif method == "sft-iter" and budget.selection == "step":
+            sizes |= {"select": "step", "sft_centre": True}  # RL's rollouts, read per state
         elif method in LEARNERS and budget.credit == "step":
             sizes["extra_episodes"] = self.spec("rl").step_rollouts  # RL's rollouts, as episodes
+        if method in LEARNERS:
+            sizes["verify"] = budget.verify
         return LabSpec(
             method=method, obs=self.obs, maze=self.maze, seed=self.seed,
             precision=self.precision,
@@ -259,7 +288,7 @@ def run_compare(
         say(f"loading the embedded model ({precision})")
         trainer = make_trainer(cfg.spec("oracle-bc"))
         warm_up = cfg.spec("oracle-bc").model_copy(
-            update={"iterations": cfg.warm_updates + 1, "held_out": "validation"}
+            update={"iterations": cfg.warm_updates + 1, "held_out": "validation", "verify": 0}
         )
         run(warm_up, lambda text: say(f"warm start: {text}"),
             root / f"warm-start-{settings_key(cfg, 'oracle-bc')}", cache, trainer)
