@@ -88,37 +88,53 @@ def test_every_method_starts_from_the_same_base_model_episodes(tiny, monkeypatch
     assert len(runs["zero-shot"].iterations) == 1  # the base model's line: one evaluation
 
 
-def test_with_step_credit_every_learner_spends_what_rl_spends(tiny, monkeypatch, tmp_path):
-    """A budget whose RL takes its credit per step: RL's rollouts count as spent, and few-shot,
-    oracle BC and poor man's RL draw as many more episodes per update, so every learner has
-    spent the same at every checkpoint (`run_compare` refuses otherwise), and the finding
-    says so."""
+def test_with_step_selection_and_verification_every_learner_spends_the_same(
+        tiny, monkeypatch, tmp_path):
+    """A budget whose RL takes its credit per step, whose poor man's RL selects per step on
+    RL's rollouts, and whose learners verify their updates (few-shot its prompt): RL's
+    rollouts count as spent, few-shot and oracle BC draw as many more episodes per update,
+    the verification episodes count, so every learner has spent the same at every
+    checkpoint (`run_compare` refuses otherwise), and the findings say how each learner
+    spent, selected and how many updates it kept."""
+    from quicktakes.ledger import Budget
     from quicktakes.maze import compare
+    from quicktakes.maze.claims import Runs, describe_poor
     from quicktakes.maze.compare import CompareSpec, run_compare
 
-    _fresh_process(monkeypatch, tmp_path, "step")
+    _fresh_process(monkeypatch, tmp_path, "verified")
     monkeypatch.setitem(compare.SIZES, Budget.FAST, compare.CompareSizes(
-        iterations=2, samples=2, train_mazes=2, test_mazes=2, max_pairs=3, credit="step"))
+        iterations=2, samples=2, train_mazes=2, test_mazes=2, max_pairs=3, credit="step",
+        selection="step", verify=2))
     cfg = CompareSpec(budget="fast")
-    assert cfg.spec("rl").select == "step" and cfg.spec("sft-iter").select == "episode"
-    assert {cfg.spec(m).extra_episodes for m in ("few-shot", "oracle-bc", "sft-iter")} == {12}
+    assert {cfg.spec(m).extra_episodes for m in ("few-shot", "oracle-bc")} == {12}
     assert cfg.spec("oracle-bc").training_counts() == [8, 8]
+    assert cfg.spec("sft-iter").select == cfg.spec("rl").select == "step"
     runs = run_compare(cfg, tmp_path / "runs", methods=compare.LEARNERS)
     spent = {m: [i.samples_used for i in runs[m].iterations] for m in compare.LEARNERS}
-    assert set(map(tuple, spent.values())) == {(0, 2 * 2 + 4 * 3)}, spent
-    assert runs["rl"].updates[0]["rollouts"] == 12
-    from quicktakes.maze.claims import Runs
-
-    note = Runs(runs).credit_note(("rl", "sft-iter"))
+    # 4 episodes and 12 rollouts or more episodes; 2 verification mazes before and after
+    assert set(map(tuple, spent.values())) == {(0, 2 * 2 + 4 * 3 + 2 + 2)}, spent
+    assert all(len(runs[m].updates) == 1 and "kept" in runs[m].updates[0]
+               for m in compare.LEARNERS)
+    assert runs["rl"].updates[0]["rollouts"] == runs["sft-iter"].updates[0]["rollouts"] == 12
+    m = Runs(runs)
+    note = m.credit_note(("rl", "few-shot", "oracle-bc"))
     assert "credit per step (at 3 visited states" in note and "drew 12 more" in note
+    poor = describe_poor(m, Verdict.INCONCLUSIVE)
+    assert "SFT on the move that led to the most coins at each visited state" in poor
+    assert "poor man's RL selected per step (at 3 visited states" in poor
+    assert "Verified training with rollback (2 verification mazes" in poor
+    assert "updates kept: poor man's RL " in poor and " of 1." in poor
+    assert "updates kept: few-shot " in m.verify_note(("few-shot",))
 
 
 def test_every_budget_trains_at_the_curves_rates_and_a_given_rate_or_tune_overrides():
-    from quicktakes.maze.compare import CURVE_RATES, CompareSpec
+    from quicktakes.maze.compare import CURVE_RATES, STEP_SELECTION_RATE, CompareSpec
 
     for budget in ("fast", "full"):
         cfg = CompareSpec(budget=budget)
-        assert {m: cfg.rate(m) for m in CURVE_RATES} == CURVE_RATES
+        step = cfg.sizes().selection == "step"
+        assert {m: cfg.rate(m) for m in CURVE_RATES} == CURVE_RATES | (
+            {"sft-iter": STEP_SELECTION_RATE} if step else {})
     assert CompareSpec(budget="fast").rate("few-shot") is None  # nothing to train
     assert CompareSpec(budget="full", tune=True).rate("rl") is None  # the sweep decides
     assert CompareSpec(budget="full", rates={"rl": 1e-2}).rate("rl") == 1e-2

@@ -212,6 +212,13 @@ class Runs:
                     f"RL took its credit per step (at {spec.max_pairs} visited states per "
                     "update, every move tried and played on, against the four moves' mean: "
                     "VinePPO's Monte Carlo credit)")
+            elif spec.method == "sft-iter" and spec.select == "step":
+                parts.append(
+                    f"poor man's RL selected per step (at {spec.max_pairs} visited states per "
+                    "update, every move tried and played on, fine-tuned on the move that led "
+                    "to the most coins"
+                    + (", the update's shared shift taken out of its targets" if spec.sft_centre
+                       else "") + ")")
             elif spec.extra_episodes:
                 extra.setdefault(spec.extra_episodes, []).append(_NAMES.get(k, k))
         for n, names in extra.items():
@@ -220,6 +227,23 @@ class Runs:
                          f"{' each' if len(names) > 1 else ''}, what RL's step credit spends "
                          "on rollouts")
         return " " + "; ".join(parts) + "." if parts else ""
+
+    def verify_note(self, methods: tuple[str, ...]) -> str:
+        """A sentence giving how many of each method's updates its verification mazes kept
+        (`maze.verify`), over every seed, where the runs verified; or ''."""
+        parts, mazes = [], set()
+        for k in methods:
+            checks = [d["kept"] for r in (self.runs, *self.more) if k in r
+                      for d in r[k].updates if "kept" in d]
+            if checks:
+                mazes.add(getattr(self.runs[k].config, "verify", 0))
+                parts.append(f"{_NAMES.get(k, k)} {int(sum(checks))} of {len(checks)}")
+        if not parts:
+            return ""
+        return (f" Verified training with rollback ({'/'.join(map(str, sorted(mazes)))} "
+                "verification mazes, played greedily after each update, their episodes counted "
+                "as spent; an update that lowered their score was undone), updates kept: "
+                + "; ".join(parts) + ".")
 
     def finals(self) -> dict[str, IterationResult]:
         return {m: r.iterations[-1] for m, r in self.runs.items() if m != "tabular"}
@@ -271,7 +295,7 @@ def describe_very_poor(m: Runs, v: Verdict) -> str:
         f"mazes, few-shot minus zero-shot {d}: {outcome} Few-shot "
         f"{placement(few, m.finals())}; best-of-N {m.final('best-of-n').mean:.2f}, "
         f"nearest-coin walk {m.final('heuristic').mean:.2f}."
-    ) + ceiling_note(m)
+    ) + ceiling_note(m) + m.verify_note(("few-shot",))
 
 
 def ceiling_note(m: Runs) -> str:
@@ -324,13 +348,17 @@ def describe_poor(m: Runs, v: Verdict) -> str:
         Verdict.FAILS: "worse.",
         Verdict.INCONCLUSIVE: "the interval spans 0: no change shown at this budget.",
     }[v]
+    spec = m.runs["sft-iter"].config
+    what = ("the move that led to the most coins at each visited state"
+            if getattr(spec, "select", "episode") == "step"
+            else "each training maze's best of N samples")
     return (
-        f"SFT on each training maze's best of N samples takes held-out coins from "
+        f"SFT on {what} takes held-out coins from "
         f"{_fmt(first)} to {_fmt(last)} after {last.iteration} iteration(s); paired over "
         f"{d.n} held-out mazes, the change is {d}: {outcome} "
         f"Final interval {placement(last, m.finals())}."
-    ) + m.credit_note(("sft-iter",)) + m.collapse_note(("sft-iter",)) + m.one_move_note(
-        ("sft-iter",)) + m.shift_note(("sft-iter", "rl"))
+    ) + m.credit_note(("sft-iter",)) + m.verify_note(("sft-iter",)) + m.collapse_note(
+        ("sft-iter",)) + m.one_move_note(("sft-iter",)) + m.shift_note(("sft-iter", "rl"))
 
 
 def show_poor(m: Runs) -> Shown:
@@ -468,6 +496,7 @@ def describe_rl_vs(m: Runs, v: Verdict) -> str:
     )
     return (text + f" Placed: {learners}." + ceiling_note(m)
             + m.credit_note((*COMPARED, "oracle-bc"))
+            + m.verify_note((*COMPARED, "oracle-bc"))
             + m.collapse_note(("rl", "sft-iter", "oracle-bc"))
             + m.one_move_note(("rl", "sft-iter", "oracle-bc"))
             + m.shift_note(("rl", "sft-iter", "oracle-bc")))
