@@ -809,7 +809,8 @@ def test_oracle_bc_balances_by_default_and_an_older_run_did_not(tmp_path):
 def test_rl_takes_its_credit_per_step_by_default_and_the_fast_comparison_per_episode():
     """Per-step credit is RL's default (with episode credit it stayed flat on the 7x7
     maze); poor man's RL still selects episodes, as the take words it. The `--fast`
-    comparison keeps episode credit (no room for the rollouts), `--full` takes it per step."""
+    comparison keeps episode credit (no room for the rollouts), `--full` takes it per step,
+    and its poor man's RL selects per step on the same rollouts."""
     from quicktakes.maze.compare import CompareSpec
 
     assert LabSpec(method="rl").select == "step" and LabSpec(method="sft-iter").select == "episode"
@@ -817,7 +818,7 @@ def test_rl_takes_its_credit_per_step_by_default_and_the_fast_comparison_per_epi
     assert LabSpec(method="few-shot").step_rollouts == 0
     assert CompareSpec(budget="fast").spec("rl").select == "episode"
     full = CompareSpec(budget="full")
-    assert full.spec("rl").select == "step"
+    assert full.spec("rl").select == full.spec("sft-iter").select == "step"
     assert {full.spec(m).spend for m in ("few-shot", "oracle-bc", "sft-iter", "rl")} == {
         16 * 4 + 4 * 128}
 
