@@ -627,9 +627,11 @@ def measure_small_updates(ctx: RunContext, sizes: SmallUpdatesSizes) -> SmallUpd
     if sizes.updates_llm:
         ctx.note("the embedded model: the reversal curse's full fine-tune, then each layer")
         llm = reversal_landing(reversal_spec(ctx, REVERSAL_SIZES[Budget.FAST]),
-                               on_progress=ctx.ticker("each decoder layer removed, kept alone, "
-                                                      "then trained alone"),
-                               arm_rates=sizes.updates_llm_arm_rates)
+                               on_progress=ctx.ticker("each decoder layer's share removed, "
+                                                      "then kept alone"),
+                               arm_rates=sizes.updates_llm_arm_rates,
+                               on_arm_progress=ctx.ticker("one layer trained alone (an arm "
+                                                          "per layer and rate)", steps=100))
     return SmallUpdatesMeasured(tuple(runs), llm)
 
 

@@ -388,11 +388,13 @@ def reversal_landing(
     spec: ReversalSpec, layers: Sequence[str] | None = None,
     on_progress: Progress | None = None, arm_rates: Sequence[float] = (),
     arm_layers: Sequence[str] | None = None, arm_epochs: int | None = None,
+    on_arm_progress: Progress | None = None,
 ) -> LandingResult:
-    """The reversal curse's full fine-tune of the embedded model (`spec`), read by `landing`:
-    recall is forward top-1 among each fact's pool, as the reversal claim scores it. With
-    `arm_rates`, also the one-layer arms (`reversal_arms`) on `arm_layers` (default
-    `spread_layers`), each for `arm_epochs` (default twice the all-layer run's)."""
+    """The reversal curse's full fine-tune of the embedded model (`spec`), read by `landing`
+    (its progress to `on_progress`): recall is forward top-1 among each fact's pool, as the
+    reversal claim scores it. With `arm_rates`, also the one-layer arms (`reversal_arms`,
+    progress to `on_arm_progress`) on `arm_layers` (default `spread_layers`), each for
+    `arm_epochs` (default twice the all-layer run's)."""
     from quicktakes.llm.hf import HFBackend
 
     backend = HFBackend(finetune="full", seed=spec.seed, precision=spec.precision)
@@ -428,7 +430,7 @@ def reversal_landing(
         chosen = arm_layers or spread_layers(result)
         result.tried = reversal_arms(backend, spec, texts, chosen, arm_rates,
                                      result.loss or 0.0, recalled,
-                                     arm_epochs or 2 * spec.epochs, on_progress)
+                                     arm_epochs or 2 * spec.epochs, on_arm_progress)
         result.arms = best_arms(result.tried)
     return result
 
