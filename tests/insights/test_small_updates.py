@@ -133,8 +133,12 @@ def test_the_embedded_models_fine_tune_is_read_layer_by_layer():
 
     spec = ReversalSpec(facts=4, epochs=1, eval_every=1, finetune="full", lr=1e-4,
                         paraphrases=1, test_templates=1, candidates=2, seed=0)
+    ticks: dict[str, list] = {"landing": [], "arms": []}
     r = reversal_landing(spec, layers=["layer 1", "layer 30"], arm_rates=(1e-3, 3e-3),
-                         arm_layers=["layer 30"], arm_epochs=3)
+                         arm_layers=["layer 30"], arm_epochs=3,
+                         on_progress=lambda d, t: ticks["landing"].append((d, t)),
+                         on_arm_progress=lambda d, t: ticks["arms"].append((d, t)))
+    assert ticks == {"landing": [(1, 2), (2, 2)], "arms": [(1, 2), (2, 2)]}  # each its own
     assert set(r.kinds) == {"attention", "MLP", "embeddings", "norms"}
     assert r.total == sum(p for p, _ in r.kinds.values()) == sum(p for p, _ in r.groups.values())
     assert 134_000_000 < r.total < 135_000_000  # SmolLM2-135M, the tied head counted once
