@@ -29,6 +29,7 @@ def main() -> None:
     from quicktakes.maze.ladder import climb
     from quicktakes.maze.oracle import MazeBank
     from quicktakes.maze.spec import LabSpec
+    from quicktakes.maze.verify import verdict
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", choices=("sft-iter", "rl"), default="sft-iter")
@@ -45,8 +46,7 @@ def main() -> None:
         rung = climb(spec, args.updates, Path(tmp) / "cache.db", train=16, test=48,
                      bank=MazeBank(spec.maze), note=lambda s: print(s, flush=True))
     for u, d in enumerate(rung.updates, 1):
-        check = (f", verification {d['verify_before']:.2f} -> {d['verify_after']:.2f}: "
-                 + ("kept" if d["kept"] else "rolled back")) if "kept" in d else ""
+        check = f", verification {verdict(d, digits=2)}" if "kept" in d else ""
         print(f"update {u}: entropy {d.get('entropy_after', float('nan')):.2f}, KL moved "
               f"{d.get('kl_moved', float('nan')):.2f}{check}")
     mean, lo, hi = rung.gain()

@@ -141,6 +141,8 @@ def _progress() -> Iterator[tuple[Progress, TaskID]]:
 def _print_result(title: str, result: LabResult) -> None:
     """A row per iteration: its held-out score where it was scored (every iteration unless a
     checkpoint schedule spaced them), and the update that followed it."""
+    from quicktakes.maze.verify import verdict
+
     trained = any("entropy_after" in d for d in result.updates)  # few-shot only verifies
     verified = any("kept" in d for d in result.updates)
     extra: tuple[str, ...] = ("optimal moves' probability", "update's entropy (nats)",
@@ -165,8 +167,7 @@ def _print_result(title: str, result: LabResult) -> None:
                  f"{i.invalid_rate:.1%}", str(i.examples)) if i else ("", "not scored", "", "")
         mass = (f"{sum(i.optimal_mass) / len(i.optimal_mass):.3f}"
                 if i and i.optimal_mass else "")
-        check = ((f"{d['verify_before']:.3f} -> {d['verify_after']:.3f}: "
-                  + ("kept" if d["kept"] else "rolled back")) if "kept" in d else "",)
+        check = (verdict(d) if "kept" in d else "",)
         t.add_row(str(it), *score, *((mass, *cells) if trained else ()),
                   *(check if verified else ()))
     Console().print(t)

@@ -299,12 +299,12 @@ def run_prompting(
             used += verifier.spent
         examples, policy.examples = policy.examples, best_examples(best, spec.shots, spec.mode)
         if verifier is not None:  # verified as the fine-tuning learners: kept if no worse
+            from quicktakes.maze.verify import verdict
+
             check = verifier.check()
             used += verifier.spent
             if not check["kept"]:
                 policy.examples = examples
             result.updates.append(check)
-            note(f"few-shot, iteration {it}, verification mazes {check['verify_before']:.3f} "
-                 f"-> {check['verify_after']:.3f}: "
-                 f"{'kept' if check['kept'] else 'rolled back'}")
+            note(f"few-shot, iteration {it}, verification mazes {verdict(check)}")
     return result

@@ -53,7 +53,7 @@ from quicktakes.maze.methods import (
 from quicktakes.maze.oracle import MazeBank, optimal_rollout
 from quicktakes.maze.policy import Actor, Job, LLMPolicy, Trajectory, best_per_maze, rollouts
 from quicktakes.maze.spec import LabSpec
-from quicktakes.maze.verify import Verifier
+from quicktakes.maze.verify import Verifier, verdict
 from quicktakes.paths import atomic_write
 from quicktakes.progress import Note
 from quicktakes.rng import derive_seed
@@ -767,9 +767,7 @@ def _iterate(
                 update = verified_steps(verifier, backend, data, cfg, rng, opt)
                 used += verifier.spent if verifier else 0
                 if "kept" in update:
-                    note(f"{cfg.method}: iteration {it}, verification mazes "
-                         f"{update['verify_before']:.3f} -> {update['verify_after']:.3f}: "
-                         f"{'kept' if update['kept'] else 'rolled back'}")
+                    note(f"{cfg.method}: iteration {it}, verification mazes {verdict(update)}")
                 if update["collapsed"]:
                     note(f"warning: {cfg.method} collapsed in update {it + 1}: entropy "
                          f"{update['entropy_after']:.3f} nats (below "

@@ -11,7 +11,7 @@ episodes count as spent: the learner reads their scores to decide.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -20,6 +20,12 @@ import torch
 from quicktakes.llm.hf import HFBackend
 from quicktakes.maze.oracle import MazeBank
 from quicktakes.maze.policy import LLMPolicy
+
+
+def verdict(check: Mapping[str, float], digits: int = 3) -> str:
+    """One verification as read: "0.050 -> 0.090: kept" (or "rolled back")."""
+    return (f"{check['verify_before']:.{digits}f} -> {check['verify_after']:.{digits}f}: "
+            + ("kept" if check["kept"] else "rolled back"))
 
 
 @dataclass
